@@ -1,0 +1,78 @@
+"""Local time for a contact centre: when "today" starts, and interval boundaries.
+
+Pure functions of POSIX seconds and a zone: no clock is read here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+_OFFSET_BLOCK_S = 900  # every real UTC offset and DST switch falls on a quarter hour
+
+
+def day_start_at(now: float, zone: ZoneInfo, start: time) -> float:
+    """POSIX seconds of the most recent local ``start`` (e.g. 06:00) at or before ``now``.
+
+    DST-correct: on a 23- or 25-hour day the local wall time is what counts. A
+    start that does not exist on a spring-forward day maps to the instant after
+    the gap (``fold=0`` semantics of :mod:`zoneinfo`).
+    """
+    local = datetime.fromtimestamp(now, zone)
+    candidate = _local_instant(local.date(), start, zone)
+    if candidate > now:
+        candidate = _local_instant(local.date() - timedelta(days=1), start, zone)
+    return candidate
+
+
+def _local_instant(day: object, start: time, zone: ZoneInfo) -> float:
+    naive = datetime.combine(day, start)  # type: ignore[call-overload]
+    aware = naive.replace(tzinfo=zone)
+    # A wall time inside a spring-forward gap round-trips to a different wall time:
+    # normalise through UTC so the result is a real instant.
+    return aware.astimezone(timezone.utc).timestamp()
+
+
+class LocalIntervals:
+    """Floors POSIX seconds to the start of their local interval (15 min, 1 h, …).
+
+    Offsets are cached per quarter hour, so flooring costs a dict look-up, not a
+    zoneinfo call, on the hot path of the fold.
+    """
+
+    __slots__ = ("zone", "seconds", "_offsets")
+
+    def __init__(self, zone: ZoneInfo, seconds: int) -> None:
+        self.zone = zone
+        self.seconds = seconds
+        self._offsets: dict[int, int] = {}
+
+    def offset(self, ts: float) -> int:
+        """UTC offset in seconds in force at ``ts``."""
+        block = int(ts // _OFFSET_BLOCK_S)
+        off = self._offsets.get(block)
+        if off is None:
+            delta = datetime.fromtimestamp(block * _OFFSET_BLOCK_S, self.zone).utcoffset()
+            off = int(delta.total_seconds()) if delta is not None else 0
+            if len(self._offsets) > 10_000:
+                self._offsets.clear()
+            self._offsets[block] = off
+        return off
+
+    def floor(self, ts: float) -> int:
+        """Start (POSIX seconds) of the local interval containing ``ts``."""
+        its = int(ts // 1)
+        return its - (its + self.offset(its)) % self.seconds
+
+    def next(self, start: int) -> int:
+        """Start of the interval after the one starting at ``start``."""
+        return self.floor(start + self.seconds)
+
+    def iso(self, ts: float) -> str:
+        """Local ISO 8601 with offset, e.g. ``2026-03-29T03:00:00+02:00``."""
+        return datetime.fromtimestamp(ts, self.zone).isoformat()
+
+
+def utc_iso(ts: float) -> str:
+    """UTC ISO 8601 with a ``Z``, millisecond precision."""
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

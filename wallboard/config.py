@@ -1,0 +1,399 @@
+"""Configuration: ``config.yaml`` parsed once, at the edge, into a frozen object.
+
+A bad value fails with :class:`ConfigError`, whose message names each bad key by
+its full path (``queues[1].sl_formula``) and the value found there. ``${VAR}``
+and ``${VAR:-default}`` in any string are replaced from the environment, so
+secrets never need to be written into the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import time
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SLFormula = Literal["answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T"]
+SL_FORMULAS: tuple[str, ...] = ("answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T")
+Direction = Literal["higher_is_worse", "lower_is_worse"]
+
+#: KPIs that take ok/warn/alert colour thresholds, with their built-in defaults.
+DEFAULT_THRESHOLDS: dict[str, dict[str, Any]] = {
+    "waiting": {"warn": 3, "alert": 8, "direction": "higher_is_worse"},
+    "longest_wait_s": {"warn": 30, "alert": 90, "direction": "higher_is_worse"},
+    "service_level_pct": {"warn": 80, "alert": 70, "direction": "lower_is_worse"},
+    "abandon_rate_pct": {"warn": 5, "alert": 10, "direction": "higher_is_worse"},
+    "asa_s": {"warn": 20, "alert": 45, "direction": "higher_is_worse"},
+    "aht_s": {"warn": 360, "alert": 600, "direction": "higher_is_worse"},
+    "occupancy_pct": {"warn": 90, "alert": 95, "direction": "higher_is_worse"},
+}
+DEFAULT_CONFIG_PATH = "config.yaml"
+ENV_CONFIG = "WALLBOARD_CONFIG"
+ENV_REDIS_URL = "WALLBOARD_REDIS_URL"
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_IDENT = r"^[A-Za-z0-9][A-Za-z0-9_.\-@/]*$"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names every bad key."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RedisSettings(_Frozen):
+    url: str = ""
+    prefix: str = "wb:"
+    data_dir: str = ".wallboard/redis"
+    stream_maxlen: int = Field(default=1_000_000, ge=1_000)
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+
+class Threshold(_Frozen):
+    warn: float
+    alert: float
+    direction: Direction
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Threshold:
+        worse_up = self.direction == "higher_is_worse"
+        if (worse_up and self.alert < self.warn) or (not worse_up and self.alert > self.warn):
+            word = "at least" if worse_up else "at most"
+            raise ValueError(f"alert ({self.alert:g}) must be {word} warn ({self.warn:g}) when {self.direction}")
+        return self
+
+
+class QueueDefaults(_Frozen):
+    sl_threshold_s: int = Field(default=20, ge=1, le=3600)
+    sl_target_pct: float = Field(default=80, gt=0, le=100)
+    short_abandon_s: int = Field(default=5, ge=0, le=600)
+    sl_formula: SLFormula = "answered"
+
+
+class QueueConfig(QueueDefaults):
+    id: str = Field(pattern=_IDENT)
+    name: str = ""
+    thresholds: dict[str, Threshold] = {}
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, Threshold]) -> dict[str, Threshold]:
+        return _check_metric_names(value)
+
+
+class TeamConfig(_Frozen):
+    id: str = Field(pattern=_IDENT)
+    name: str = ""
+    agents: tuple[str, ...] = ()
+    queues: tuple[str, ...] = ()
+
+
+class AgentConfig(_Frozen):
+    id: str = Field(pattern=_IDENT)
+    name: str = ""
+    team: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+class PauseReason(_Frozen):
+    id: str = Field(pattern=_IDENT)
+    name: str = ""
+    limit_s: int | None = Field(default=None, ge=1)
+    aliases: tuple[str, ...] = ()
+
+
+class TimeInState(_Frozen):
+    """Seconds after which an agent tile escalates, per state."""
+
+    available: tuple[int, ...] = (30, 60, 300)
+    ringing: tuple[int, ...] = (10, 20, 30)
+    on_call: tuple[int, ...] = (10, 60, 300)
+    on_hold: tuple[int, ...] = (30, 60, 120)
+    wrap_up: tuple[int, ...] = (30, 60, 120)
+    not_ready: tuple[int, ...] = (10, 60, 300, 600, 900)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> TimeInState:
+        for name, steps in self.model_dump().items():
+            if list(steps) != sorted(set(steps)) or any(s <= 0 for s in steps):
+                raise ValueError(f"{name}: steps must be positive and increasing, got {list(steps)}")
+        return self
+
+
+class CollectorConfig(_Frozen):
+    kind: str
+    name: str = ""
+    enabled: bool = True
+    options: dict[str, Any] = {}
+
+    @property
+    def source(self) -> str:
+        """The source name events from this collector carry."""
+        return self.name or self.kind
+
+
+class Config(_Frozen):
+    redis: RedisSettings = RedisSettings()
+    timezone: str = "UTC"
+    day_start: str = "00:00"
+    language: Literal["es", "en"] = "es"
+    windows: tuple[int, ...] = (15, 30, 60)
+    interval_minutes: int = Field(default=15, ge=1, le=60)
+    queue_defaults: QueueDefaults = QueueDefaults()
+    queues: tuple[QueueConfig, ...] = ()
+    teams: tuple[TeamConfig, ...] = ()
+    agents: tuple[AgentConfig, ...] = ()
+    pause_reasons: tuple[PauseReason, ...] = ()
+    thresholds: dict[str, Threshold] = {}
+    time_in_state: TimeInState = TimeInState()
+    collectors: tuple[CollectorConfig, ...] = ()
+    #: Folder of the config file; relative paths in the config are taken from here.
+    base_dir: Path = Path(".")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r} (e.g. Europe/Madrid)") from None
+        return value
+
+    @field_validator("day_start")
+    @classmethod
+    def _day_start(cls, value: str) -> str:
+        if not re.fullmatch(r"\d{2}:\d{2}", value):
+            raise ValueError(f"must be HH:MM, got {value!r}")
+        hour, minute = int(value[:2]), int(value[3:])
+        if hour > 23 or minute > 59:
+            raise ValueError(f"not a time of day: {value!r}")
+        if minute % 15:
+            raise ValueError(f"must fall on a quarter hour so intervals line up, got {value!r}")
+        return value
+
+    @field_validator("windows")
+    @classmethod
+    def _windows(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if not value or any(w <= 0 or w > 24 * 60 for w in value):
+            raise ValueError(f"rolling windows are minutes between 1 and 1440, got {list(value)}")
+        return tuple(sorted(set(value)))
+
+    @field_validator("thresholds")
+    @classmethod
+    def _known_metrics(cls, value: dict[str, Threshold]) -> dict[str, Threshold]:
+        return _check_metric_names(value)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Config:
+        for what, items in (("queues", self.queues), ("teams", self.teams), ("agents", self.agents)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.id in seen:
+                    raise ValueError(f"{what}[{i}].id: duplicate id {item.id!r}")
+                seen.add(item.id)
+        if 900 % (self.interval_minutes * 60) and (self.interval_minutes * 60) % 900:
+            raise ValueError(f"interval_minutes: must divide or be a multiple of 15, got {self.interval_minutes}")
+        team_ids = {t.id for t in self.teams}
+        queue_ids = {q.id for q in self.queues}
+        agent_ids = {a.id for a in self.agents}
+        listed: dict[str, str] = {}
+        for ti, team in enumerate(self.teams):
+            for qid in team.queues:
+                if qid not in queue_ids:
+                    raise ValueError(f"teams[{ti}].queues: unknown queue {qid!r}")
+            for aid in team.agents:
+                if aid not in agent_ids:
+                    raise ValueError(f"teams[{ti}].agents: unknown agent {aid!r}")
+                if aid in listed:
+                    raise ValueError(f"teams[{ti}].agents: agent {aid!r} is already in team {listed[aid]!r}")
+                listed[aid] = team.id
+        aliases: dict[str, str] = {}
+        for ai, agent in enumerate(self.agents):
+            if agent.team and agent.team not in team_ids:
+                raise ValueError(f"agents[{ai}].team: unknown team {agent.team!r}")
+            if agent.team and listed.get(agent.id, agent.team) != agent.team:
+                raise ValueError(
+                    f"agents[{ai}].team: {agent.team!r} but teams list {agent.id!r} under {listed[agent.id]!r}"
+                )
+            for alias in agent.aliases:
+                if aliases.get(alias, agent.id) != agent.id:
+                    raise ValueError(f"agents[{ai}].aliases: {alias!r} already names agent {aliases[alias]!r}")
+                aliases[alias] = agent.id
+        names: set[str] = set()
+        for ci, collector in enumerate(self.collectors):
+            if collector.source in names:
+                raise ValueError(f"collectors[{ci}].name: two collectors named {collector.source!r}; give each a name")
+            names.add(collector.source)
+        return self
+
+    # ------------------------------------------------------------- lookups
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def day_start_time(self) -> time:
+        return time(int(self.day_start[:2]), int(self.day_start[3:]))
+
+    def queue(self, queue_id: str) -> QueueConfig:
+        """The queue's settings; a queue absent from the config gets the defaults."""
+        for q in self.queues:
+            if q.id == queue_id:
+                return q
+        return QueueConfig(id=queue_id if re.match(_IDENT, queue_id) else "unknown", name=queue_id,
+                           **self.queue_defaults.model_dump())
+
+    def team_of(self) -> dict[str, str]:
+        """Agent id → team id, from both the agents' ``team`` and the teams' ``agents``."""
+        out = {a.id: a.team for a in self.agents if a.team}
+        for team in self.teams:
+            for aid in team.agents:
+                out[aid] = team.id
+        return out
+
+    def agent_aliases(self) -> dict[str, str]:
+        """Source-side name (``PJSIP/201``, ``Agent/1001``) → agent id; ids map to themselves."""
+        out = {a.id: a.id for a in self.agents}
+        for a in self.agents:
+            for alias in a.aliases:
+                out[alias] = a.id
+        return out
+
+    def pause_reason_codes(self) -> dict[str, str]:
+        """Source-side pause text (case-folded) → configured reason code."""
+        out: dict[str, str] = {}
+        for r in self.pause_reasons:
+            out[r.id.casefold()] = r.id
+            for alias in r.aliases:
+                out[alias.casefold()] = r.id
+        return out
+
+    def threshold(self, metric: str, queue_id: str | None = None) -> Threshold:
+        """Colour thresholds of ``metric``, overridden per queue where configured."""
+        if queue_id is not None:
+            for q in self.queues:
+                if q.id == queue_id and metric in q.thresholds:
+                    return q.thresholds[metric]
+        if metric in self.thresholds:
+            return self.thresholds[metric]
+        return Threshold(**DEFAULT_THRESHOLDS[metric])
+
+    def redis_data_dir(self) -> Path:
+        path = Path(self.redis.data_dir)
+        return path if path.is_absolute() else self.base_dir / path
+
+
+def _check_metric_names(value: dict[str, Threshold]) -> dict[str, Threshold]:
+    for name in value:
+        if name not in DEFAULT_THRESHOLDS:
+            raise ValueError(f"unknown metric {name!r}; known: {', '.join(DEFAULT_THRESHOLDS)}")
+    return value
+
+
+# ----------------------------------------------------------------- loading
+
+
+def config_path(cli_value: str | None) -> Path:
+    """``--config`` if given, else ``$WALLBOARD_CONFIG``, else ``./config.yaml``."""
+    return Path(cli_value or os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_PATH)
+
+
+def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> Config:
+    """Read, interpolate and validate a config file; raise :class:`ConfigError` if unusable."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc.strerror or exc}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return parse_config(raw if raw is not None else {}, source=str(path),
+                        base_dir=path.resolve().parent, env=os.environ if env is None else env)
+
+
+def parse_config(raw: Any, *, source: str = "config", base_dir: Path = Path("."),
+                 env: Mapping[str, str] | None = None) -> Config:
+    """Validate an already-loaded YAML tree."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(raw).__name__}")
+    tree = _interpolate(raw, env if env is not None else os.environ, source, "")
+    tree["base_dir"] = base_dir
+    try:
+        config = Config.model_validate(tree)
+    except ValidationError as exc:
+        raise ConfigError(_format_errors(source, exc, tree)) from None
+    _check_collectors(config, source)
+    return config
+
+
+def _interpolate(node: Any, env: Mapping[str, str], source: str, path: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _interpolate(v, env, source, f"{path}.{k}" if path else str(k)) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_interpolate(v, env, source, f"{path}[{i}]") for i, v in enumerate(node)]
+    if isinstance(node, str) and "${" in node:
+        def replace(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if default is not None:
+                return default
+            raise ConfigError(f"{source}: {path}: environment variable {name} is not set")
+        return _ENV_REF.sub(replace, node)
+    return node
+
+
+def _format_errors(source: str, exc: ValidationError, tree: dict[str, Any]) -> str:
+    lines = []
+    for err in exc.errors()[:10]:
+        loc = _loc(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling)"
+        value = err.get("input")
+        shown = "" if isinstance(value, (dict, list)) or err["type"] == "missing" else f" (got {value!r})"
+        lines.append(f"{source}: {loc or '(top level)'}: {msg}{shown}")
+    if len(exc.errors()) > 10:
+        lines.append(f"{source}: … and {len(exc.errors()) - 10} more errors")
+    return "\n".join(lines)
+
+
+def _loc(parts: tuple[Any, ...]) -> str:
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.startswith("function-"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _check_collectors(config: Config, source: str) -> None:
+    from wallboard.collectors import options_model
+
+    for i, collector in enumerate(config.collectors):
+        try:
+            model = options_model(collector.kind)
+        except KeyError as exc:
+            raise ConfigError(f"{source}: collectors[{i}].kind: {exc.args[0]} (got {collector.kind!r})") from None
+        try:
+            model.model_validate(collector.options)
+        except ValidationError as exc:
+            inner = _format_errors(source, exc, {})
+            raise ConfigError(inner.replace(f"{source}: ", f"{source}: collectors[{i}].options.")) from None

@@ -1,0 +1,343 @@
+"""Typed events: the one vocabulary every source speaks and the fold understands.
+
+Every event has a stable ``id`` (duplicates with the same id count once), the
+``source`` that produced it and ``ts``, POSIX seconds (UTC by definition; the
+fold works on floats for speed, aware datetimes appear only at the edges).
+
+On a Redis stream an event is a flat map of text fields (``kind``, ``id``,
+``source``, ``ts`` and the kind's own fields); :func:`encode` and :func:`decode`
+convert, and :func:`decode` validates strictly, raising :class:`EventError`
+naming the field and the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import MISSING, dataclass, fields
+from enum import StrEnum
+from typing import Any, ClassVar, TypeAlias
+
+
+class AgentState(StrEnum):
+    """Agent states normalised across sources (BRIEF.md)."""
+
+    LOGGED_OUT = "logged_out"
+    AVAILABLE = "available"
+    RINGING = "ringing"
+    ON_CALL = "on_call"
+    ON_HOLD = "on_hold"
+    WRAP_UP = "wrap_up"
+    NOT_READY = "not_ready"
+
+
+AGENT_STATES: tuple[str, ...] = tuple(s.value for s in AgentState)
+#: Why a call left a queue unanswered without the caller hanging up.
+EXIT_REASONS: tuple[str, ...] = ("timeout", "exit_key", "empty", "withdraw", "other")
+CALL_DIRECTIONS: tuple[str, ...] = ("", "inbound", "outbound", "internal")
+
+# Plausible epoch range: 2000-01-01 .. 2100-01-01.
+_TS_MIN, _TS_MAX = 946_684_800.0, 4_102_444_800.0
+_MAX_DURATION_S = 30 * 86_400.0
+_MAX_TEXT = 256
+
+
+class EventError(ValueError):
+    """An event that cannot be accepted; says which field and why."""
+
+    def __init__(self, field: str, reason: str, value: object = None) -> None:
+        shown = "" if value is None else f", got {value!r}"[: 120]
+        super().__init__(f"field {field!r}: {reason}{shown}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Fields every event carries."""
+
+    KIND: ClassVar[str] = ""
+    id: str
+    source: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class CallQueued(Event):
+    """A call entered a queue (it is now waiting)."""
+
+    KIND: ClassVar[str] = "call.queued"
+    queue: str
+    call_id: str
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class CallAnswered(Event):
+    """An agent answered a queued call after ``wait_s`` seconds in queue."""
+
+    KIND: ClassVar[str] = "call.answered"
+    queue: str
+    call_id: str
+    agent: str
+    wait_s: float
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class CallAbandoned(Event):
+    """The caller hung up while waiting, after ``wait_s`` seconds."""
+
+    KIND: ClassVar[str] = "call.abandoned"
+    queue: str
+    call_id: str
+    wait_s: float
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class CallExited(Event):
+    """The call left the queue unanswered for a reason other than hanging up."""
+
+    KIND: ClassVar[str] = "call.exited"
+    queue: str
+    call_id: str
+    wait_s: float
+    reason: str
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class CallEnded(Event):
+    """A call handled by ``agent`` ended (talk excludes hold where the source knows hold)."""
+
+    KIND: ClassVar[str] = "call.ended"
+    queue: str
+    call_id: str
+    agent: str
+    talk_s: float
+    hold_s: float = 0.0
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class CallTransferred(Event):
+    """The agent transferred the call away; its handling by this agent ended."""
+
+    KIND: ClassVar[str] = "call.transferred"
+    queue: str
+    call_id: str
+    agent: str
+    talk_s: float
+    hold_s: float = 0.0
+    target: str = ""
+    channel: str = "voice"
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogin(Event):
+    """An agent joined ``queue`` (empty: logged in, queues unknown)."""
+
+    KIND: ClassVar[str] = "agent.login"
+    agent: str
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentLogout(Event):
+    """An agent left ``queue`` (empty: logged out of everything)."""
+
+    KIND: ClassVar[str] = "agent.logout"
+    agent: str
+    queue: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStateChanged(Event):
+    """An agent's normalised state changed (reason code for not_ready)."""
+
+    KIND: ClassVar[str] = "agent.state"
+    agent: str
+    state: str
+    reason: str = ""
+    direction: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceReset(Event):
+    """The source's phone system restarted: calls it had waiting are gone."""
+
+    KIND: ClassVar[str] = "source.reset"
+
+
+AnyEvent: TypeAlias = (
+    CallQueued
+    | CallAnswered
+    | CallAbandoned
+    | CallExited
+    | CallEnded
+    | CallTransferred
+    | AgentLogin
+    | AgentLogout
+    | AgentStateChanged
+    | SourceReset
+)
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.KIND: cls
+    for cls in (
+        CallQueued,
+        CallAnswered,
+        CallAbandoned,
+        CallExited,
+        CallEnded,
+        CallTransferred,
+        AgentLogin,
+        AgentLogout,
+        AgentStateChanged,
+        SourceReset,
+    )
+}
+
+
+# ---------------------------------------------------------------- validation
+
+Converter: TypeAlias = Callable[[str, Any], Any]
+
+
+def _text(name: str, value: Any, *, required: bool = True) -> str:
+    if not isinstance(value, str):
+        raise EventError(name, "must be text", value)
+    if required and not value:
+        raise EventError(name, "must not be empty")
+    if len(value) > _MAX_TEXT:
+        raise EventError(name, f"longer than {_MAX_TEXT} characters", value[:40] + "…")
+    return value
+
+
+def _optional_text(name: str, value: Any) -> str:
+    return _text(name, value, required=False)
+
+
+def _number(name: str, value: Any) -> float:
+    if isinstance(value, bool):
+        raise EventError(name, "must be a number", value)
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise EventError(name, "must be a number", value) from None
+    else:
+        raise EventError(name, "must be a number", value)
+    if not math.isfinite(number):
+        raise EventError(name, "must be finite", value)
+    return number
+
+
+def _timestamp(name: str, value: Any) -> float:
+    ts = _number(name, value)
+    if not _TS_MIN <= ts < _TS_MAX:
+        raise EventError(name, "must be POSIX seconds between 2000 and 2100", value)
+    return ts
+
+
+def _duration(name: str, value: Any) -> float:
+    seconds = _number(name, value)
+    if not 0.0 <= seconds <= _MAX_DURATION_S:
+        raise EventError(name, "must be seconds between 0 and 30 days", value)
+    return seconds
+
+
+def _one_of(choices: tuple[str, ...]) -> Converter:
+    def convert(name: str, value: Any) -> str:
+        text = _optional_text(name, value)
+        if text not in choices:
+            raise EventError(name, f"must be one of {', '.join(c or '(empty)' for c in choices)}", value)
+        return text
+
+    return convert
+
+
+_BY_NAME: dict[str, Converter] = {
+    "ts": _timestamp,
+    "wait_s": _duration,
+    "talk_s": _duration,
+    "hold_s": _duration,
+    "target": _optional_text,
+    "direction": _one_of(CALL_DIRECTIONS),
+    "state": _one_of(AGENT_STATES),
+}
+_BY_KIND_AND_NAME: dict[tuple[str, str], Converter] = {
+    ("call.exited", "reason"): _one_of(EXIT_REASONS),
+    ("agent.state", "reason"): _optional_text,
+    ("agent.login", "queue"): _optional_text,
+    ("agent.logout", "queue"): _optional_text,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _FieldSpec:
+    name: str
+    convert: Converter
+    required: bool
+    default: Any
+
+
+def _specs(cls: type[Event]) -> tuple[_FieldSpec, ...]:
+    out = []
+    for f in fields(cls):
+        convert = _BY_KIND_AND_NAME.get((cls.KIND, f.name)) or _BY_NAME.get(f.name) or _text
+        required = f.default is MISSING and f.default_factory is MISSING
+        out.append(_FieldSpec(f.name, convert, required, None if required else f.default))
+    return tuple(out)
+
+
+_SPECS: dict[str, tuple[_FieldSpec, ...]] = {kind: _specs(cls) for kind, cls in EVENT_TYPES.items()}
+
+
+def decode(data: Mapping[str, Any], *, allow_unknown: bool = True) -> AnyEvent:
+    """Build a validated event from stream fields or a JSON object.
+
+    Raises :class:`EventError` naming the first bad field. Unknown fields are
+    ignored on streams (a newer collector may add some) unless ``allow_unknown``
+    is false, as for the HTTP ingest API.
+    """
+    kind = data.get("kind")
+    if kind is None:
+        raise EventError("kind", "is missing")
+    specs = _SPECS.get(kind) if isinstance(kind, str) else None
+    if specs is None:
+        raise EventError("kind", f"unknown event kind; known: {', '.join(EVENT_TYPES)}", kind)
+    values: dict[str, Any] = {}
+    for spec in specs:
+        raw = data.get(spec.name)
+        if raw is None:
+            if spec.required:
+                raise EventError(spec.name, f"is missing (required for {kind})")
+            values[spec.name] = spec.default
+        else:
+            values[spec.name] = spec.convert(spec.name, raw)
+    if not allow_unknown:
+        extra = set(data) - {s.name for s in specs} - {"kind"}
+        if extra:
+            raise EventError(sorted(extra)[0], f"is not a field of {kind}")
+    return EVENT_TYPES[kind](**values)  # type: ignore[return-value]
+
+
+def encode(event: Event) -> dict[str, str]:
+    """Flatten an event to text fields for a Redis stream entry."""
+    out = {"kind": event.KIND}
+    for spec in _SPECS[event.KIND]:
+        value = getattr(event, spec.name)
+        out[spec.name] = repr(value) if isinstance(value, float) else str(value)
+    return out
+
+
+def as_dict(event: Event) -> dict[str, Any]:
+    """The event as a JSON-ready object (``kind`` first)."""
+    out: dict[str, Any] = {"kind": event.KIND}
+    for spec in _SPECS[event.KIND]:
+        out[spec.name] = getattr(event, spec.name)
+    return out

@@ -1,0 +1,421 @@
+"""The fold: events in, centre state out. Pure: no Redis, no clock, no logging.
+
+State depends only on the events applied (and their order only where BRIEF
+allows it to), so a checkpoint of it plus the events after the checkpoint gives
+exactly the state of an uninterrupted run. Housekeeping (forgetting old ids,
+old records) is driven by the newest event time, never by a clock.
+
+What the state keeps, per queue: calls waiting now, counters per local interval
+(by outcome time), and the outcome records of the longest rolling window, so a
+rolling window is exact to the second. Per agent: live state since when, queue
+membership, and counters per interval (calls, handle time, seconds per state).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from wallboard.clock import LocalIntervals
+from wallboard.config import Config
+from wallboard.counters import AgentCounters, QueueCounters
+from wallboard.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallExited,
+    CallQueued,
+    CallTransferred,
+    Event,
+    SourceReset,
+)
+
+STATE_VERSION = 1
+_PRUNE_EVERY_S = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueRules:
+    """What the fold needs of a queue: its thresholds in seconds."""
+
+    sl_threshold_s: float
+    short_abandon_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class FoldSettings:
+    """Everything the fold depends on besides the events."""
+
+    intervals: LocalIntervals
+    rules: Mapping[str, QueueRules]
+    default_rules: QueueRules
+    recent_s: float = 3600.0
+    dedup_horizon_s: float = 3600.0
+    retain_s: float | None = 2 * 86_400.0
+
+    def rules_for(self, queue: str) -> QueueRules:
+        return self.rules.get(queue, self.default_rules)
+
+    @classmethod
+    def from_config(cls, config: Config, *, interval_minutes: int | None = None,
+                    retain_s: float | None = 2 * 86_400.0) -> FoldSettings:
+        minutes = interval_minutes or config.interval_minutes
+        d = config.queue_defaults
+        return cls(
+            intervals=LocalIntervals(config.zone, minutes * 60),
+            rules={q.id: QueueRules(q.sl_threshold_s, q.short_abandon_s) for q in config.queues},
+            default_rules=QueueRules(d.sl_threshold_s, d.short_abandon_s),
+            recent_s=max(config.windows) * 60.0,
+            retain_s=retain_s,
+        )
+
+
+# Outcome records of the rolling windows: [tag, ts, ...]
+#   ["a", ts, wait, within_sl]                              answered
+#   ["b", ts, wait, within_sl, short]                       abandoned
+#   ["x", ts, wait, reason]                                 other exit
+#   ["e", ts, talk, hold, wrap, call_id, transferred]       handling ended (wrap grows later)
+Record = list[Any]
+
+
+@dataclass(slots=True)
+class QueueState:
+    waiting: dict[str, list[Any]] = field(default_factory=dict)  # call_id -> [since, source]
+    finished: dict[str, float] = field(default_factory=dict)  # call_id -> outcome ts
+    buckets: dict[int, QueueCounters] = field(default_factory=dict)
+    recent: deque[Record] = field(default_factory=deque)
+
+    def bucket(self, start: int) -> QueueCounters:
+        c = self.buckets.get(start)
+        if c is None:
+            c = self.buckets[start] = QueueCounters()
+        return c
+
+
+@dataclass(slots=True)
+class AgentState:
+    state: str = "logged_out"
+    reason: str = ""
+    direction: str = ""
+    since: float = 0.0
+    queues: set[str] = field(default_factory=set)
+    last_call: list[Any] | None = None  # [queue, call_id, bucket start of the call's end]
+    buckets: dict[int, AgentCounters] = field(default_factory=dict)
+
+    def bucket(self, start: int) -> AgentCounters:
+        c = self.buckets.get(start)
+        if c is None:
+            c = self.buckets[start] = AgentCounters()
+        return c
+
+
+@dataclass(slots=True)
+class CentreState:
+    queues: dict[str, QueueState] = field(default_factory=dict)
+    agents: dict[str, AgentState] = field(default_factory=dict)
+    seen: dict[str, float] = field(default_factory=dict)  # event id -> ts, for de-duplication
+    sources: dict[str, float] = field(default_factory=dict)  # source -> newest event ts
+    max_ts: float = 0.0
+    pruned_at: float = 0.0
+    applied: int = 0
+    duplicates: int = 0
+
+    def queue(self, queue_id: str) -> QueueState:
+        q = self.queues.get(queue_id)
+        if q is None:
+            q = self.queues[queue_id] = QueueState()
+        return q
+
+    def agent(self, agent_id: str) -> AgentState:
+        a = self.agents.get(agent_id)
+        if a is None:
+            a = self.agents[agent_id] = AgentState()
+        return a
+
+
+# ------------------------------------------------------------------ the fold
+
+
+def apply(state: CentreState, settings: FoldSettings, event: Event) -> bool:
+    """Fold one event into ``state``; False if it was a duplicate (same id seen)."""
+    seen = state.seen
+    if event.id in seen:
+        state.duplicates += 1
+        return False
+    ts = event.ts
+    seen[event.id] = ts
+    state.applied += 1
+    if ts > state.max_ts:
+        state.max_ts = ts
+    if ts > state.sources.get(event.source, 0.0):
+        state.sources[event.source] = ts
+    _HANDLERS[type(event)](state, settings, event)
+    if state.max_ts - state.pruned_at >= _PRUNE_EVERY_S:
+        prune(state, settings)
+    return True
+
+
+def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event]) -> int:
+    """Fold many events; returns how many were new."""
+    n = 0
+    for event in events:
+        if apply(state, settings, event):
+            n += 1
+    return n
+
+
+def _queued(state: CentreState, settings: FoldSettings, e: CallQueued) -> None:
+    q = state.queue(e.queue)
+    q.bucket(settings.intervals.floor(e.ts)).entered += 1
+    current = q.waiting.get(e.call_id)
+    if current is not None:
+        if e.ts < current[0]:
+            current[0] = e.ts
+        return
+    if q.finished.get(e.call_id, -1.0) >= e.ts:
+        return  # its outcome arrived first (out of order): it is not waiting
+    q.waiting[e.call_id] = [e.ts, e.source]
+
+
+def _leave(q: QueueState, call_id: str, ts: float) -> None:
+    q.waiting.pop(call_id, None)
+    q.finished[call_id] = ts
+
+
+def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> None:
+    q = state.queue(e.queue)
+    _leave(q, e.call_id, e.ts)
+    start = settings.intervals.floor(e.ts)
+    within = e.wait_s <= settings.rules_for(e.queue).sl_threshold_s
+    q.bucket(start).add_answered(e.wait_s, within)
+    q.recent.append(["a", e.ts, e.wait_s, within])
+    ac = state.agent(e.agent).bucket(start)
+    ac.answered += 1
+    ac.answer_wait_sum += e.wait_s
+
+
+def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> None:
+    q = state.queue(e.queue)
+    _leave(q, e.call_id, e.ts)
+    rules = settings.rules_for(e.queue)
+    within = e.wait_s <= rules.sl_threshold_s
+    short = e.wait_s <= rules.short_abandon_s
+    q.bucket(settings.intervals.floor(e.ts)).add_abandoned(e.wait_s, within, short)
+    q.recent.append(["b", e.ts, e.wait_s, within, short])
+
+
+def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
+    q = state.queue(e.queue)
+    _leave(q, e.call_id, e.ts)
+    q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason)
+    q.recent.append(["x", e.ts, e.wait_s, e.reason])
+
+
+def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransferred) -> None:
+    transferred = isinstance(e, CallTransferred)
+    q = state.queue(e.queue)
+    start = settings.intervals.floor(e.ts)
+    q.bucket(start).add_ended(e.talk_s, e.hold_s, transferred)
+    q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
+    agent = state.agent(e.agent)
+    ac = agent.bucket(start)
+    ac.handled += 1
+    ac.talk_sum += e.talk_s
+    ac.hold_sum += e.hold_s
+    if transferred:
+        ac.transferred += 1
+    agent.last_call = [e.queue, e.call_id, start]
+
+
+def _state_changed(state: CentreState, settings: FoldSettings, e: AgentStateChanged) -> None:
+    _transition(state, settings, e.agent, e.ts, e.state, e.reason, e.direction)
+
+
+def _login(state: CentreState, settings: FoldSettings, e: AgentLogin) -> None:
+    agent = state.agent(e.agent)
+    if e.queue:
+        agent.queues.add(e.queue)
+    if agent.state == "logged_out":
+        _transition(state, settings, e.agent, e.ts, "available", "", "")
+
+
+def _logout(state: CentreState, settings: FoldSettings, e: AgentLogout) -> None:
+    agent = state.agent(e.agent)
+    if e.queue:
+        agent.queues.discard(e.queue)
+    else:
+        agent.queues.clear()
+    if not agent.queues and agent.state != "logged_out":
+        _transition(state, settings, e.agent, e.ts, "logged_out", "", "")
+
+
+def _reset(state: CentreState, settings: FoldSettings, e: SourceReset) -> None:
+    for q in state.queues.values():
+        gone = [cid for cid, (since, source) in q.waiting.items() if source == e.source and since <= e.ts]
+        for cid in gone:
+            del q.waiting[cid]
+
+
+_HANDLERS: dict[type[Event], Callable[[CentreState, FoldSettings, Any], None]] = {
+    CallQueued: _queued,
+    CallAnswered: _answered,
+    CallAbandoned: _abandoned,
+    CallExited: _exited,
+    CallEnded: _ended,
+    CallTransferred: _ended,
+    AgentStateChanged: _state_changed,
+    AgentLogin: _login,
+    AgentLogout: _logout,
+    SourceReset: _reset,
+}
+
+
+def _transition(state: CentreState, settings: FoldSettings, agent_id: str, ts: float,
+                new_state: str, reason: str, direction: str) -> None:
+    agent = state.agent(agent_id)
+    if ts < agent.since:
+        return  # older than the state we hold: arrived out of order, superseded
+    if agent.state == new_state and agent.reason == reason and agent.direction == direction:
+        return
+    if agent.state != "logged_out":
+        account_time(agent, settings.intervals, agent.since, ts)
+    if agent.state == "wrap_up" and agent.last_call is not None:
+        _attribute_wrap(state, agent, ts - agent.since)
+    agent.state, agent.reason, agent.direction, agent.since = new_state, reason, direction, ts
+
+
+def account_time(agent: AgentState, intervals: LocalIntervals, start: float, end: float,
+                 into: dict[int, AgentCounters] | None = None) -> None:
+    """Add the seconds of the agent's current state between start and end, split by interval.
+
+    With ``into`` the seconds go into that dict of counters (used to add the
+    still-open state at read time without touching the state).
+    """
+    buckets = agent.buckets if into is None else into
+    while start < end:
+        b = intervals.floor(start)
+        stop = min(end, intervals.next(b))
+        c = buckets.get(b)
+        if c is None:
+            c = buckets[b] = AgentCounters()
+        c.add_time(agent.state, agent.reason, stop - start)
+        start = stop
+
+
+def _attribute_wrap(state: CentreState, agent: AgentState, wrap: float) -> None:
+    """Wrap-up belongs to the handle time of the call it followed (in that call's interval)."""
+    assert agent.last_call is not None
+    queue_id, call_id, start = agent.last_call
+    q = state.queues.get(queue_id)
+    if q is not None:
+        if start in q.buckets:
+            q.buckets[start].wrap_sum += wrap
+        for rec in reversed(q.recent):
+            if rec[0] == "e" and rec[5] == call_id:
+                rec[4] += wrap
+                break
+    if start in agent.buckets:
+        agent.buckets[start].wrap_sum += wrap
+
+
+def prune(state: CentreState, settings: FoldSettings) -> None:
+    """Forget what no window can need any more, judged by the newest event time."""
+    now = state.max_ts
+    state.pruned_at = now
+    _drop_front(state.seen, now - settings.dedup_horizon_s)
+    recent_cut = now - settings.recent_s - _PRUNE_EVERY_S
+    bucket_cut = None if settings.retain_s is None else now - settings.retain_s
+    for q in state.queues.values():
+        _drop_front(q.finished, now - settings.dedup_horizon_s)
+        while q.recent and q.recent[0][1] < recent_cut:
+            q.recent.popleft()
+        if bucket_cut is not None:
+            for start in [s for s in q.buckets if s < bucket_cut]:
+                del q.buckets[start]
+    if bucket_cut is not None:
+        for a in state.agents.values():
+            for start in [s for s in a.buckets if s < bucket_cut]:
+                del a.buckets[start]
+
+
+def _drop_front(d: dict[str, float], cutoff: float) -> None:
+    """Drop entries older than cutoff from the front of an (almost) time-ordered dict."""
+    while d:
+        key = next(iter(d))
+        if d[key] >= cutoff:
+            return
+        del d[key]
+
+
+# ------------------------------------------------------------ checkpointing
+
+
+def to_dict(state: CentreState) -> dict[str, Any]:
+    """The whole state as JSON-ready data (see :func:`from_dict`)."""
+    return {
+        "version": STATE_VERSION,
+        "queues": {
+            qid: {
+                "waiting": q.waiting,
+                "finished": q.finished,
+                "buckets": {str(k): c.to_list() for k, c in q.buckets.items()},
+                "recent": list(q.recent),
+            }
+            for qid, q in state.queues.items()
+        },
+        "agents": {
+            aid: {
+                "state": a.state,
+                "reason": a.reason,
+                "direction": a.direction,
+                "since": a.since,
+                "queues": sorted(a.queues),
+                "last_call": a.last_call,
+                "buckets": {str(k): c.to_list() for k, c in a.buckets.items()},
+            }
+            for aid, a in state.agents.items()
+        },
+        "seen": state.seen,
+        "sources": state.sources,
+        "max_ts": state.max_ts,
+        "pruned_at": state.pruned_at,
+        "applied": state.applied,
+        "duplicates": state.duplicates,
+    }
+
+
+def from_dict(data: Mapping[str, Any]) -> CentreState:
+    """Rebuild a state saved by :func:`to_dict`."""
+    if data.get("version") != STATE_VERSION:
+        raise ValueError(f"checkpoint version {data.get('version')!r} is not {STATE_VERSION}")
+    state = CentreState(
+        seen=dict(data["seen"]),
+        sources=dict(data["sources"]),
+        max_ts=data["max_ts"],
+        pruned_at=data["pruned_at"],
+        applied=data["applied"],
+        duplicates=data["duplicates"],
+    )
+    for qid, q in data["queues"].items():
+        state.queues[qid] = QueueState(
+            waiting={k: list(v) for k, v in q["waiting"].items()},
+            finished=dict(q["finished"]),
+            buckets={int(k): QueueCounters.from_list(v) for k, v in q["buckets"].items()},
+            recent=deque(list(r) for r in q["recent"]),
+        )
+    for aid, a in data["agents"].items():
+        state.agents[aid] = AgentState(
+            state=a["state"],
+            reason=a["reason"],
+            direction=a["direction"],
+            since=a["since"],
+            queues=set(a["queues"]),
+            last_call=a["last_call"],
+            buckets={int(k): AgentCounters.from_list(v) for k, v in a["buckets"].items()},
+        )
+    return state

@@ -1,0 +1,122 @@
+"""KPI formulas over raw counters, exactly as BRIEF.md defines them.
+
+Notation: T = service-level threshold, Ts = short-abandon threshold, A =
+answered, A≤T = answered with wait ≤ T, Ab = abandoned, Off = offered. Every
+function returns ``None`` where its denominator is empty: screens show "—",
+never 0 % or 100 %.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wallboard.config import SL_FORMULAS
+from wallboard.counters import AgentCounters, QueueCounters
+
+
+def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
+    return None if denominator <= 0 else scale * numerator / denominator
+
+
+def service_level(c: QueueCounters, formula: str) -> float | None:
+    """Service level in percent by ``formula``.
+
+    - ``answered``: A≤T / A (Asterisk ServicelevelPerf, VICIdial)
+    - ``asterisk_sl2``: (A≤T + Ab≤T) / (A + Ab) (Asterisk ServicelevelPerf2)
+    - ``offered``: A≤T / (A + Ab) (ICMI formula 3)
+    - ``excl_short_abandons``: A≤T / (A + Ab − Ab≤Ts)
+    - ``abandons_after_T``: A≤T / (A + Ab>T) (ICMI formula 4)
+    """
+    a, ab, a_t = c.answered, c.abandoned, c.answered_within_sl
+    if formula == "answered":
+        return _ratio(a_t, a, 100.0)
+    if formula == "asterisk_sl2":
+        return _ratio(a_t + c.abandoned_within_sl, a + ab, 100.0)
+    if formula == "offered":
+        return _ratio(a_t, a + ab, 100.0)
+    if formula == "excl_short_abandons":
+        return _ratio(a_t, a + ab - c.short_abandoned, 100.0)
+    if formula == "abandons_after_T":
+        return _ratio(a_t, a + ab - c.abandoned_within_sl, 100.0)
+    raise ValueError(f"unknown service-level formula {formula!r}")
+
+
+def service_levels(c: QueueCounters) -> dict[str, float | None]:
+    """All five service-level variants at once."""
+    return {name: service_level(c, name) for name in SL_FORMULAS}
+
+
+def abandon_rate(c: QueueCounters) -> float | None:
+    """Ab / Off, in percent."""
+    return _ratio(c.abandoned, c.offered, 100.0)
+
+
+def abandon_rate_excl_short(c: QueueCounters) -> float | None:
+    """(Ab − Ab≤Ts) / (Off − Ab≤Ts), in percent: short abandons removed from both."""
+    return _ratio(c.abandoned - c.short_abandoned, c.offered - c.short_abandoned, 100.0)
+
+
+def asa(c: QueueCounters) -> float | None:
+    """Average speed of answer: mean wait of answered calls, seconds."""
+    return _ratio(c.answer_wait_sum, c.answered)
+
+
+def avg_abandon_wait(c: QueueCounters) -> float | None:
+    """Mean wait of abandoned calls, seconds."""
+    return _ratio(c.abandon_wait_sum, c.abandoned)
+
+
+def aht(handled: int, talk: float, hold: float, wrap: float) -> float | None:
+    """Average handle time: (talk + hold + wrap-up) / calls ended in the window, seconds."""
+    return _ratio(talk + hold + wrap, handled)
+
+
+def occupancy(a: AgentCounters) -> float | None:
+    """(talk + wrap) / (talk + wrap + available), in percent; talk includes hold.
+
+    Ringing counts in neither term: the agent is neither idle nor handling.
+    """
+    busy = a.state_s.get("on_call", 0.0) + a.state_s.get("on_hold", 0.0) + a.state_s.get("wrap_up", 0.0)
+    return _ratio(busy, busy + a.state_s.get("available", 0.0), 100.0)
+
+
+def _round(value: float | None, digits: int = 2) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def queue_kpis(c: QueueCounters) -> dict[str, Any]:
+    """The raw counters and every KPI derived from them, JSON-ready."""
+    return {
+        "offered": c.offered,
+        "answered": c.answered,
+        "abandoned": c.abandoned,
+        "short_abandoned": c.short_abandoned,
+        "other_exits": c.other_exits,
+        "exits": dict(sorted(c.exits.items())),
+        "answered_within_sl": c.answered_within_sl,
+        "abandoned_within_sl": c.abandoned_within_sl,
+        "handled": c.handled,
+        "transferred": c.transferred,
+        "asa_s": _round(asa(c)),
+        "avg_abandon_wait_s": _round(avg_abandon_wait(c)),
+        "max_wait_s": _round(c.max_wait) if c.offered else None,
+        "aht_s": _round(aht(c.handled, c.talk_sum, c.hold_sum, c.wrap_sum)),
+        "abandon_rate_pct": _round(abandon_rate(c)),
+        "abandon_rate_excl_short_pct": _round(abandon_rate_excl_short(c)),
+        "service_level_pct": {k: _round(v) for k, v in service_levels(c).items()},
+    }
+
+
+def agent_kpis(a: AgentCounters) -> dict[str, Any]:
+    """Per-agent or per-team work figures, JSON-ready."""
+    return {
+        "answered": a.answered,
+        "handled": a.handled,
+        "transferred": a.transferred,
+        "asa_s": _round(_ratio(a.answer_wait_sum, a.answered)),
+        "aht_s": _round(aht(a.handled, a.talk_sum, a.hold_sum, a.wrap_sum)),
+        "occupancy_pct": _round(occupancy(a)),
+        "paused_s": round(a.state_s.get("not_ready", 0.0), 1),
+        "pause_by_reason_s": {k: round(v, 1) for k, v in sorted(a.pause_s.items())},
+        "state_s": {k: round(v, 1) for k, v in sorted(a.state_s.items())},
+    }

@@ -1,0 +1,184 @@
+"""Views of the centre state at an instant: the KPIs every screen shows.
+
+Pure: takes the state, the config and ``now``; returns JSON-ready data. The
+aggregator adds ``seq``, ``generated_at`` and source health around it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from wallboard.clock import day_start_at
+from wallboard.config import Config
+from wallboard.counters import AgentCounters, QueueCounters
+from wallboard.events import AGENT_STATES
+from wallboard.fold import AgentState, CentreState, FoldSettings, QueueState, Record, account_time
+from wallboard.kpi import agent_kpis, queue_kpis
+
+
+def window_counters(records: Iterable[Record], since: float, until: float) -> QueueCounters:
+    """Counters of the outcomes with since < ts ≤ until, from rolling-window records."""
+    c = QueueCounters()
+    for rec in records:
+        ts = rec[1]
+        if ts <= since or ts > until:
+            continue
+        tag = rec[0]
+        if tag == "a":
+            c.add_answered(rec[2], rec[3])
+        elif tag == "b":
+            c.add_abandoned(rec[2], rec[3], rec[4])
+        elif tag == "x":
+            c.add_exited(rec[2], rec[3])
+        else:
+            c.add_ended(rec[2], rec[3], rec[6])
+            c.wrap_sum += rec[4]
+    return c
+
+
+def buckets_since(buckets: dict[int, QueueCounters], start: float, until: float) -> QueueCounters:
+    """Merge of the interval counters from ``start`` up to ``until``."""
+    c = QueueCounters()
+    for b, counters in buckets.items():
+        if start <= b <= until:
+            c.merge(counters)
+    return c
+
+
+def agent_since(agent: AgentState, settings: FoldSettings, start: float, now: float) -> AgentCounters:
+    """An agent's counters from ``start`` to ``now``, including the state still open."""
+    total = AgentCounters()
+    for b, counters in agent.buckets.items():
+        if start <= b <= now:
+            total.merge(counters)
+    if agent.state != "logged_out" and now > agent.since:
+        open_part: dict[int, AgentCounters] = {}
+        account_time(agent, settings.intervals, max(agent.since, start), now, into=open_part)
+        for counters in open_part.values():
+            total.merge(counters)
+    return total
+
+
+def _waiting_view(queues: Iterable[QueueState], now: float) -> dict[str, Any]:
+    oldest: float | None = None
+    n = 0
+    for q in queues:
+        n += len(q.waiting)
+        for since, _source in q.waiting.values():
+            if oldest is None or since < oldest:
+                oldest = since
+    return {
+        "waiting": n,
+        "oldest_since": oldest,
+        "longest_wait_s": None if oldest is None else round(max(0.0, now - oldest), 1),
+    }
+
+
+def _by_state(agents: Iterable[AgentState]) -> dict[str, int]:
+    counts = dict.fromkeys(AGENT_STATES, 0)
+    for a in agents:
+        counts[a.state] += 1
+    return counts
+
+
+def build_view(state: CentreState, config: Config, settings: FoldSettings, now: float) -> dict[str, Any]:
+    """Everything the screens show, at ``now``: queues, teams, centre, agents, today's intervals."""
+    today = day_start_at(now, config.zone, config.day_start_time)
+    windows = config.windows
+    team_of = config.team_of()
+    names = {a.id: a.name for a in config.agents}
+    queue_ids = [q.id for q in config.queues] + sorted(set(state.queues) - {q.id for q in config.queues})
+
+    def call_block(queue_states: list[QueueState]) -> dict[str, Any]:
+        today_c = QueueCounters()
+        for qs in queue_states:
+            today_c.merge(buckets_since(qs.buckets, today, now))
+        block: dict[str, Any] = {"today": queue_kpis(today_c), "windows": {}}
+        for w in windows:
+            wc = QueueCounters()
+            for qs in queue_states:
+                wc.merge(window_counters(qs.recent, now - w * 60, now))
+            block["windows"][str(w)] = queue_kpis(wc)
+        block.update(_waiting_view(queue_states, now))
+        return block
+
+    def interval_series(queue_states: list[QueueState]) -> list[dict[str, Any]]:
+        merged: dict[int, QueueCounters] = {}
+        for qs in queue_states:
+            for b, c in qs.buckets.items():
+                if today <= b <= now:
+                    merged.setdefault(b, QueueCounters()).merge(c)
+        return [{"start": b, **queue_kpis(merged[b])} for b in sorted(merged)]
+
+    empty = QueueState()
+    queues: dict[str, Any] = {}
+    for qid in queue_ids:
+        qc = config.queue(qid)
+        qs = state.queues.get(qid, empty)
+        members = [a for a in state.agents.values() if qid in a.queues]
+        queues[qid] = {
+            "name": qc.name or qid,
+            "sl_formula": qc.sl_formula,
+            "sl_threshold_s": qc.sl_threshold_s,
+            "sl_target_pct": qc.sl_target_pct,
+            "short_abandon_s": qc.short_abandon_s,
+            **call_block([qs]),
+            "agents": _by_state(members),
+            "intervals": interval_series([qs]),
+        }
+
+    agents: dict[str, Any] = {}
+    agent_today: dict[str, AgentCounters] = {}
+    for aid in sorted(state.agents):
+        a = state.agents[aid]
+        counters = agent_today[aid] = agent_since(a, settings, today, now)
+        agents[aid] = {
+            "name": names.get(aid, aid),
+            "team": team_of.get(aid, ""),
+            "state": a.state,
+            "reason": a.reason,
+            "direction": a.direction,
+            "since": a.since,
+            "queues": sorted(a.queues),
+            "today": agent_kpis(counters),
+        }
+
+    teams: dict[str, Any] = {}
+    for team in config.teams:
+        members_ids = [aid for aid, tid in team_of.items() if tid == team.id]
+        total = AgentCounters()
+        for aid in members_ids:
+            if aid in agent_today:
+                total.merge(agent_today[aid])
+        teams[team.id] = {
+            "name": team.name or team.id,
+            "queues": list(team.queues),
+            "agents": _by_state(state.agents[aid] for aid in members_ids if aid in state.agents),
+            "today": agent_kpis(total),
+        }
+
+    all_queues = list(state.queues.values())
+    d = config.queue_defaults
+    centre_total = AgentCounters()
+    for c in agent_today.values():
+        centre_total.merge(c)
+    centre = {
+        "sl_formula": d.sl_formula,
+        "sl_target_pct": d.sl_target_pct,
+        **call_block(all_queues),
+        "agents": _by_state(state.agents.values()),
+        "work": agent_kpis(centre_total),
+        "intervals": interval_series(all_queues),
+    }
+    return {
+        "now": now,
+        "day_start": today,
+        "timezone": config.timezone,
+        "interval_s": settings.intervals.seconds,
+        "windows": list(windows),
+        "centre": centre,
+        "queues": queues,
+        "teams": teams,
+        "agents": agents,
+    }
