@@ -107,6 +107,19 @@ def queue_kpis(c: QueueCounters) -> dict[str, Any]:
     }
 
 
+def interval_kpis(c: QueueCounters) -> dict[str, Any]:
+    """The compact row of a trend chart: volumes, SL variants, ASA, AHT."""
+    return {
+        "offered": c.offered,
+        "answered": c.answered,
+        "abandoned": c.abandoned,
+        "other_exits": c.other_exits,
+        "asa_s": _round(asa(c), 1),
+        "aht_s": _round(aht(c.handled, c.talk_sum, c.hold_sum, c.wrap_sum), 1),
+        "service_level_pct": {k: _round(v, 1) for k, v in service_levels(c).items()},
+    }
+
+
 def agent_kpis(a: AgentCounters) -> dict[str, Any]:
     """Per-agent or per-team work figures, JSON-ready."""
     return {

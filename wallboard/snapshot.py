@@ -14,7 +14,7 @@ from wallboard.config import Config
 from wallboard.counters import AgentCounters, QueueCounters
 from wallboard.events import AGENT_STATES
 from wallboard.fold import AgentState, CentreState, FoldSettings, QueueState, Record, account_time
-from wallboard.kpi import agent_kpis, queue_kpis
+from wallboard.kpi import agent_kpis, interval_kpis, queue_kpis
 
 
 def window_counters(records: Iterable[Record], since: float, until: float) -> QueueCounters:
@@ -109,7 +109,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             for b, c in qs.buckets.items():
                 if today <= b <= now:
                     merged.setdefault(b, QueueCounters()).merge(c)
-        return [{"start": b, **queue_kpis(merged[b])} for b in sorted(merged)]
+        return [{"start": b, **interval_kpis(merged[b])} for b in sorted(merged)]
 
     empty = QueueState()
     queues: dict[str, Any] = {}

@@ -1,0 +1,359 @@
+"""A believable live contact centre, for the demo, tests and load tests.
+
+:class:`Simulation` is a discrete-event simulation in simulated time, pure and
+reproducible from its seed: Poisson arrivals per queue thinned by an intraday
+profile (quiet nights, a late-morning and a late-afternoon peak), FIFO queues,
+skills from the teams' queues, ringing before answer, lognormal talk, hold and
+wrap-up, callers with lognormal patience (some abandon, some give up quickly),
+a queue timeout, and agents on staggered shifts who take breaks, lunch and
+training with reason codes. It emits exactly the events real sources emit.
+
+The collector (:func:`run`) paces it against the wall clock times ``speed``.
+With ``backfill`` it starts at the beginning of today and catches up to now at
+once, so the board opens on a believable day; a restart regenerates the same
+day from the same seed and emits only what its durable cursor says is new.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wallboard.clock import LocalIntervals, day_start_at
+from wallboard.config import Config
+from wallboard.events import (
+    AgentLogin,
+    AgentLogout,
+    AgentStateChanged,
+    CallAbandoned,
+    CallAnswered,
+    CallEnded,
+    CallExited,
+    CallQueued,
+    CallTransferred,
+    Event,
+)
+
+if TYPE_CHECKING:
+    from wallboard.collect import CollectorContext
+
+
+class Options(BaseModel):
+    """``options:`` of a ``simulator`` collector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 7
+    speed: float = Field(default=1.0, gt=0, le=10_000)
+    backfill: bool = True
+    calls_per_hour: dict[str, float] = {}
+    default_calls_per_hour: float = Field(default=45.0, ge=0)
+    talk_s: float = Field(default=200.0, gt=0)
+    wrap_s: float = Field(default=20.0, ge=0)
+    hold_probability: float = Field(default=0.15, ge=0, le=1)
+    transfer_probability: float = Field(default=0.03, ge=0, le=1)
+    patience_s: float = Field(default=80.0, gt=0)
+    max_wait_s: float = Field(default=420.0, gt=0)
+    shift_hours: float = Field(default=8.0, gt=0, le=24)
+    batch: int = Field(default=2_000, ge=1)
+
+
+# Relative demand by local hour: quiet nights, peaks around 11:00 and 17:00.
+_PROFILE = [0.12, 0.08, 0.06, 0.05, 0.06, 0.1, 0.2, 0.45, 0.75, 0.9, 1.0, 1.0,
+            0.85, 0.7, 0.75, 0.85, 0.95, 0.9, 0.7, 0.5, 0.38, 0.3, 0.22, 0.16]
+
+
+@dataclass(slots=True)
+class _Call:
+    id: str
+    queue: str
+    arrived: float
+    patience: float
+    status: str = "waiting"  # waiting | ringing | talking | done
+
+
+@dataclass(slots=True)
+class _Agent:
+    id: str
+    skills: tuple[str, ...]
+    shift_start: float
+    state: str = "logged_out"
+    call: _Call | None = None
+    pending_pause: tuple[str, float] | None = None  # (reason or "logout", seconds)
+
+
+class Simulation:
+    """Discrete-event simulation of one centre from ``start`` on (POSIX seconds)."""
+
+    def __init__(self, config: Config, options: Options, start: float, source: str = "simulator") -> None:
+        self.config = config
+        self.options = options
+        self.source = source
+        self.now = start
+        self._rng = random.Random(f"{options.seed}:{int(start)}")
+        self._id_prefix = f"{source}:{int(start)}:"
+        self._n = 0
+        self._seq = 0
+        self._heap: list[tuple[float, int, str, Any]] = []
+        self._out: list[Event] = []
+        self._waiting: dict[str, deque[_Call]] = {}
+        self._clock = LocalIntervals(config.zone, 900)
+        self._reasons = {r.id for r in config.pause_reasons}
+        queue_ids = [q.id for q in config.queues] or ["default"]
+        for qid in queue_ids:
+            self._waiting[qid] = deque()
+            self._schedule_arrival(qid, start)
+        self._agents = self._make_agents(queue_ids, start)
+
+    # --------------------------------------------------------------- setup
+
+    def _make_agents(self, queue_ids: list[str], start: float) -> dict[str, _Agent]:
+        team_queues = {t.id: t.queues or tuple(queue_ids) for t in self.config.teams}
+        team_of = self.config.team_of()
+        ids = [a.id for a in self.config.agents] or [f"agent{i:02d}" for i in range(1, 13)]
+        agents: dict[str, _Agent] = {}
+        for i, aid in enumerate(ids):
+            skills = tuple(team_queues.get(team_of.get(aid, ""), tuple(queue_ids)))
+            # Staggered shifts cover the clock; more agents start in the morning.
+            frac = (i * 0.618034) % 1.0
+            offset_h = 6.0 + frac * 14.0 if i % 4 else (frac * 24.0)
+            shift = start - 86_400.0 + offset_h * 3600.0
+            while shift + self.options.shift_hours * 3600.0 <= start:
+                shift += 86_400.0
+            agent = _Agent(aid, skills, shift)
+            agents[aid] = agent
+            self._push(max(start, shift) + self._rng.uniform(0, 30) + i * 0.01, "login", aid)
+        return agents
+
+    def _reason(self, wanted: str) -> str:
+        return wanted if not self._reasons or wanted in self._reasons else next(iter(sorted(self._reasons)))
+
+    # ---------------------------------------------------------- machinery
+
+    def _push(self, at: float, kind: str, payload: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, kind, payload))
+
+    def _id(self) -> str:
+        self._n += 1
+        return f"{self._id_prefix}{self._n}"
+
+    def _emit(self, event: Event) -> None:
+        self._out.append(event)
+
+    def advance(self, until: float) -> list[Event]:
+        """Run the simulation up to ``until``; the events that happened, in time order."""
+        heap = self._heap
+        while heap and heap[0][0] < until:
+            at, _, kind, payload = heapq.heappop(heap)
+            self.now = at
+            getattr(self, "_on_" + kind)(payload)
+        self.now = max(self.now, until)
+        out, self._out = self._out, []
+        return out
+
+    def events(self, until: float | None = None, step: float = 300.0) -> Iterator[Event]:
+        """All events from the start, lazily, up to ``until`` (or for ever)."""
+        t = self.now
+        while until is None or t < until:
+            t = t + step if until is None else min(until, t + step)
+            yield from self.advance(t)
+
+    # ------------------------------------------------------------- calls
+
+    def _rate_per_s(self, queue: str) -> float:
+        peak = self.options.calls_per_hour.get(queue, self.options.default_calls_per_hour)
+        return peak / 3600.0
+
+    def _profile(self, at: float) -> float:
+        local_hour = ((at + self._clock.offset(at)) % 86_400.0) / 3600.0
+        h = int(local_hour)
+        frac = local_hour - h
+        return _PROFILE[h] * (1 - frac) + _PROFILE[(h + 1) % 24] * frac
+
+    def _schedule_arrival(self, queue: str, after: float) -> None:
+        rate = self._rate_per_s(queue)
+        if rate <= 0:
+            return
+        self._push(after + self._rng.expovariate(rate), "arrival", queue)
+
+    def _on_arrival(self, queue: str) -> None:
+        self._schedule_arrival(queue, self.now)
+        if self._rng.random() > self._profile(self.now):
+            return  # thinning: demand is lower at this hour
+        o = self.options
+        patience = self._rng.lognormvariate(math.log(o.patience_s) - 0.5, 1.0)
+        call = _Call(f"{int(self.now)}.{self._n + 1}", queue, self.now, patience)
+        self._emit(CallQueued(self._id(), self.source, self.now, queue, call.id))
+        self._waiting[queue].append(call)
+        self._push(self.now + min(patience, o.max_wait_s), "give_up", call)
+        self._dispatch()
+
+    def _on_give_up(self, call: _Call) -> None:
+        if call.status != "waiting":
+            return
+        call.status = "done"
+        self._waiting[call.queue].remove(call)
+        wait = self.now - call.arrived
+        if call.patience < self.options.max_wait_s:
+            self._emit(CallAbandoned(self._id(), self.source, self.now, call.queue, call.id, round(wait, 3)))
+        else:
+            self._emit(CallExited(self._id(), self.source, self.now, call.queue, call.id, round(wait, 3), "timeout"))
+
+    def _dispatch(self) -> None:
+        """Give waiting calls to available agents, oldest call first within each agent's skills."""
+        for agent in sorted(self._agents.values(), key=lambda a: a.id):
+            if agent.state != "available":
+                continue
+            best: _Call | None = None
+            for qid in agent.skills:
+                waiting = self._waiting.get(qid)
+                if waiting and (best is None or waiting[0].arrived < best.arrived):
+                    best = waiting[0]
+            if best is None:
+                continue
+            self._waiting[best.queue].popleft()
+            best.status = "ringing"
+            agent.call = best
+            self._set_state(agent, "ringing")
+            self._push(self.now + self._rng.uniform(2.0, 7.0), "answer", agent.id)
+
+    def _on_answer(self, agent_id: str) -> None:
+        agent = self._agents[agent_id]
+        call = agent.call
+        assert call is not None
+        call.status = "talking"
+        wait = round(self.now - call.arrived, 3)
+        self._emit(CallAnswered(self._id(), self.source, self.now, call.queue, call.id, agent.id, wait))
+        self._set_state(agent, "on_call", direction="inbound")
+        o = self.options
+        talk = self._rng.lognormvariate(math.log(o.talk_s) - 0.18, 0.6)
+        hold = 0.0
+        if self._rng.random() < o.hold_probability:
+            hold = self._rng.uniform(15.0, 90.0)
+            self._push(self.now + talk * 0.5, "hold", (agent.id, hold))
+        self._push(self.now + talk + hold, "hangup", (agent.id, talk, hold))
+
+    def _on_hold(self, payload: tuple[str, float]) -> None:
+        agent_id, hold = payload
+        agent = self._agents[agent_id]
+        self._set_state(agent, "on_hold", direction="inbound")
+        self._push(self.now + hold, "unhold", agent_id)
+
+    def _on_unhold(self, agent_id: str) -> None:
+        self._set_state(self._agents[agent_id], "on_call", direction="inbound")
+
+    def _on_hangup(self, payload: tuple[str, float, float]) -> None:
+        agent_id, talk, hold = payload
+        agent = self._agents[agent_id]
+        call = agent.call
+        assert call is not None
+        call.status = "done"
+        agent.call = None
+        if self._rng.random() < self.options.transfer_probability:
+            self._emit(CallTransferred(self._id(), self.source, self.now, call.queue, call.id, agent.id,
+                                       round(talk, 3), round(hold, 3), "supervisor"))
+        else:
+            self._emit(CallEnded(self._id(), self.source, self.now, call.queue, call.id, agent.id,
+                                 round(talk, 3), round(hold, 3)))
+        self._set_state(agent, "wrap_up")
+        wrap = self._rng.lognormvariate(math.log(max(self.options.wrap_s, 1.0)) - 0.12, 0.5)
+        self._push(self.now + wrap, "wrapped", agent_id)
+
+    def _on_wrapped(self, agent_id: str) -> None:
+        self._ready_or_pause(self._agents[agent_id])
+
+    # ------------------------------------------------------------- agents
+
+    def _set_state(self, agent: _Agent, state: str, reason: str = "", direction: str = "") -> None:
+        agent.state = state
+        self._emit(AgentStateChanged(self._id(), self.source, self.now, agent.id, state, reason, direction))
+
+    def _ready_or_pause(self, agent: _Agent) -> None:
+        if agent.pending_pause is not None:
+            (reason, seconds), agent.pending_pause = agent.pending_pause, None
+            if reason == "logout":
+                self._logout(agent)
+                return
+            self._set_state(agent, "not_ready", self._reason(reason))
+            self._push(self.now + seconds, "back", agent.id)
+            return
+        self._set_state(agent, "available")
+        self._dispatch()
+
+    def _on_login(self, agent_id: str) -> None:
+        agent = self._agents[agent_id]
+        if agent.state != "logged_out":
+            return
+        for qid in agent.skills:
+            self._emit(AgentLogin(self._id(), self.source, self.now, agent.id, qid))
+        agent.state = "available"
+        rng = self._rng
+        length = self.options.shift_hours * 3600.0
+        start = self.now
+        plan = [(0.25, "break", 600.0 + rng.uniform(0, 420)), (0.5, "lunch", 1800.0 + rng.uniform(0, 900)),
+                (0.78, "break", 600.0 + rng.uniform(0, 300))]
+        if rng.random() < 0.15:
+            plan.append((rng.uniform(0.3, 0.7), rng.choice(["training", "meeting", "coaching"]), 1800.0))
+        for frac, reason, seconds in plan:
+            self._push(start + frac * length + rng.uniform(-900, 900), "pause_due", (agent.id, reason, seconds))
+        self._push(start + length, "pause_due", (agent.id, "logout", 0.0))
+        self._dispatch()
+
+    def _on_pause_due(self, payload: tuple[str, str, float]) -> None:
+        agent_id, reason, seconds = payload
+        agent = self._agents[agent_id]
+        if agent.state == "logged_out":
+            return
+        agent.pending_pause = (reason, seconds)
+        if agent.state == "available":
+            self._ready_or_pause(agent)
+
+    def _on_back(self, agent_id: str) -> None:
+        agent = self._agents[agent_id]
+        if agent.state == "not_ready":
+            self._ready_or_pause(agent)
+
+    def _logout(self, agent: _Agent) -> None:
+        self._emit(AgentLogout(self._id(), self.source, self.now, agent.id, ""))
+        agent.state = "logged_out"
+        agent.shift_start += 86_400.0
+        self._push(agent.shift_start + self._rng.uniform(0, 120), "login", agent.id)
+
+
+# ------------------------------------------------------------ the collector
+
+
+async def run(ctx: CollectorContext) -> None:
+    """Emit the simulation live, paced by the wall clock times ``speed``."""
+    options: Options = ctx.options  # type: ignore[assignment]
+    config = ctx.config
+    wall0 = time.time()
+    start = day_start_at(wall0, config.zone, config.day_start_time) if options.backfill else float(int(wall0))
+    sim = Simulation(config, options, start, ctx.source)
+    cursor = await ctx.load_cursor()
+    already = int(cursor.get("n", 0)) if cursor.get("start") == start else 0
+    sent = 0
+    sim_anchor = wall0 if options.backfill else start
+    ctx.log.info("simulating from %s at speed %g (seed %d), %d events already sent",
+                 time.strftime("%H:%M:%S", time.localtime(start)), options.speed, options.seed, already)
+    while True:
+        target = sim_anchor + (time.time() - wall0) * options.speed
+        events = sim.advance(target)
+        fresh = events[max(0, already - sent):] if sent < already else events
+        sent += len(events)
+        for i in range(0, len(fresh), options.batch):
+            await ctx.emit(fresh[i:i + options.batch])
+        if fresh:
+            await ctx.save_cursor({"start": start, "n": sent})
+        await ctx.heartbeat()
+        await asyncio.sleep(0.2)
