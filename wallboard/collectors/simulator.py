@@ -24,6 +24,7 @@ import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -345,7 +346,7 @@ async def run(ctx: CollectorContext) -> None:
     sent = 0
     sim_anchor = wall0 if options.backfill else start
     ctx.log.info("simulating from %s at speed %g (seed %d), %d events already sent",
-                 time.strftime("%H:%M:%S", time.localtime(start)), options.speed, options.seed, already)
+                 datetime.fromtimestamp(start, config.zone).isoformat(), options.speed, options.seed, already)
     while True:
         target = sim_anchor + (time.time() - wall0) * options.speed
         events = sim.advance(target)

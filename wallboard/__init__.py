@@ -1,0 +1,3 @@
+"""wallboard: a real-time supervisor wallboard for contact centres."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,227 @@
+"""The aggregator: reads the event stream as a consumer group, folds, checkpoints, publishes.
+
+Exactly-once by construction: entries are acknowledged only in the same Redis
+transaction that saves the checkpoint (state + last stream id in it). After a
+crash, the restarted aggregator loads the checkpoint and re-reads its own
+pending entries: those at or before the checkpoint's id are acknowledged
+without folding, the rest are folded. Entries left by another consumer are
+taken over with XAUTOCLAIM. Event ids de-duplicate on top of that.
+
+It publishes a snapshot (``seq`` monotonic across restarts, ``generated_at``,
+source freshness) whenever something changed, at most every 100 ms, and at
+least once a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from wallboard.clock import utc_iso
+from wallboard.collect import backoff
+from wallboard.config import Config
+from wallboard.events import EventError, decode
+from wallboard.fold import CentreState, FoldSettings, apply, from_dict, to_dict
+from wallboard.snapshot import build_view
+from wallboard.streams import Entry, Streams, id_tuple
+
+log = logging.getLogger("wallboard.aggregator")
+
+SOURCE_STALE_S = 10.0
+
+
+class Aggregator:
+    """Folds the event stream into state and publishes snapshots."""
+
+    def __init__(self, config: Config, streams: Streams, *, consumer: str = "aggregator-1",
+                 batch: int = 5_000, block_ms: int = 500, checkpoint_every_s: float = 1.0,
+                 publish_min_s: float = 0.1, publish_max_s: float = 1.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.streams = streams
+        self.consumer = consumer
+        self.batch = batch
+        self.block_ms = block_ms
+        self.checkpoint_every_s = checkpoint_every_s
+        self.publish_min_s = publish_min_s
+        self.publish_max_s = publish_max_s
+        self.clock = clock
+        self.settings = FoldSettings.from_config(config)
+        self.state = CentreState()
+        self.last_id = "0-0"
+        self.seq = 0
+        self.rejected = 0
+        self._to_ack: list[str] = []
+        self._dirty = True
+        self._last_publish = 0.0
+        self._last_checkpoint = 0.0
+
+    # -------------------------------------------------------------- setup
+
+    async def restore(self) -> None:
+        """Load the checkpoint and the last published seq."""
+        await self.streams.ensure_group()
+        checkpoint = await self.streams.load_checkpoint()
+        if checkpoint is not None:
+            self.state = from_dict(checkpoint["state"])
+            self.last_id = checkpoint["last_id"]
+            self.seq = int(checkpoint.get("seq", 0))
+            self.rejected = int(checkpoint.get("rejected", 0))
+            log.info("restored checkpoint at %s (%d events applied)", self.last_id, self.state.applied)
+        latest = await self.streams.latest_snapshot()
+        if latest is not None:
+            self.seq = max(self.seq, int(latest.get("seq", 0)))
+
+    async def recover(self) -> None:
+        """Fold what this consumer had pending, then what others left behind."""
+        after = "0-0"
+        while True:
+            entries = await self.streams.read_own_pending(self.consumer, after, self.batch)
+            if not entries:
+                break
+            await self.fold_entries(entries)
+            after = entries[-1][0]
+        claimed = await self.streams.claim_stale(self.consumer, min_idle_ms=10_000)
+        if claimed:
+            log.info("took over %d entries left pending by another consumer", len(claimed))
+            await self.fold_entries(claimed)
+        await self.commit()
+
+    # ---------------------------------------------------------------- fold
+
+    async def fold_entries(self, entries: list[Entry]) -> int:
+        """Apply entries in order; returns how many changed the state."""
+        changed = 0
+        state, settings = self.state, self.settings
+        last = id_tuple(self.last_id)
+        for entry_id, fields in entries:
+            self._to_ack.append(entry_id)
+            current = id_tuple(entry_id)
+            if current <= last:
+                continue  # already inside the checkpoint
+            last = current
+            self.last_id = entry_id
+            if fields is None:
+                self.rejected += 1
+                log.warning("entry %s was trimmed before it was read", entry_id)
+                continue
+            try:
+                event = decode(fields)
+            except EventError as exc:
+                self.rejected += 1
+                if self.rejected <= 10 or self.rejected % 1000 == 0:
+                    log.warning("rejected entry %s (#%d): %s", entry_id, self.rejected, exc)
+                await self.streams.reject(entry_id, fields, str(exc))
+                continue
+            if apply(state, settings, event):
+                changed += 1
+        if changed:
+            self._dirty = True
+        return changed
+
+    async def commit(self) -> None:
+        """Checkpoint the state and acknowledge every entry folded into it."""
+        checkpoint = {"state": to_dict(self.state), "last_id": self.last_id, "seq": self.seq,
+                      "rejected": self.rejected, "saved_at": self.clock()}
+        await self.streams.commit(checkpoint, self._to_ack)
+        self._to_ack = []
+        self._last_checkpoint = time.monotonic()
+
+    # ------------------------------------------------------------ publish
+
+    async def snapshot(self, now: float | None = None) -> dict[str, Any]:
+        """The full snapshot at ``now``: view, sources and pipeline figures."""
+        now = self.clock() if now is None else now
+        view = build_view(self.state, self.config, self.settings, now)
+        health = await self.streams.source_health()
+        sources: dict[str, Any] = {}
+        for collector in self.config.collectors:
+            if collector.enabled:
+                sources[collector.source] = None
+        for name in list(sources) + [n for n in health if n not in sources]:
+            h = health.get(name)
+            beat = h.get("heartbeat_at") if h else None
+            stale = h is None or beat is None or now - beat > SOURCE_STALE_S or not h.get("connected", False)
+            sources[name] = {
+                "stale": stale,
+                "status": "missing" if h is None else ("stale" if stale else h.get("status", "ok")),
+                "heartbeat_at": beat,
+                "last_event_at": self.state.sources.get(name) or (h or {}).get("last_event_at"),
+                "events_per_s": (h or {}).get("events_per_s"),
+                "errors_total": (h or {}).get("errors_total", 0),
+                "last_error": (h or {}).get("last_error", ""),
+            }
+        return {
+            "seq": self.seq,
+            "generated_at": utc_iso(now),
+            **view,
+            "sources": sources,
+            "pipeline": {"applied": self.state.applied, "duplicates": self.state.duplicates,
+                         "rejected": self.rejected, "last_id": self.last_id},
+        }
+
+    async def publish(self) -> None:
+        self.seq += 1
+        snap = await self.snapshot()
+        await self.streams.publish_snapshot(self.seq, json.dumps(snap, separators=(",", ":"), ensure_ascii=False))
+        self._dirty = False
+        self._last_publish = time.monotonic()
+
+    # --------------------------------------------------------------- loop
+
+    async def step(self) -> int:
+        """Read one batch, fold it, and publish/checkpoint when due."""
+        entries = await self.streams.read_new(self.consumer, self.batch, self.block_ms)
+        changed = await self.fold_entries(entries)
+        now = time.monotonic()
+        since_publish = now - self._last_publish
+        if (self._dirty and since_publish >= self.publish_min_s) or since_publish >= self.publish_max_s:
+            await self.publish()
+        if self._to_ack and now - self._last_checkpoint >= self.checkpoint_every_s:
+            await self.commit()
+        return changed
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Run until ``stop`` is set (or cancelled), surviving Redis restarts."""
+        stop = stop or asyncio.Event()
+        log.info("aggregator %r starting, pid %d", self.consumer, os.getpid())
+        attempt = 0
+        ready = False
+        try:
+            while not stop.is_set():
+                try:
+                    if not ready:
+                        await self.restore() if self.state.applied == 0 else await self.streams.ensure_group()
+                        await self.recover()
+                        ready = True
+                        if attempt:
+                            log.info("Redis reachable again; aggregating")
+                        attempt = 0
+                    await self.step()
+                except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    if attempt == 0:
+                        log.warning("Redis unavailable (%s); retrying", exc)
+                    ready = False
+                    await asyncio.sleep(backoff(attempt))
+                    attempt += 1
+                except ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    log.warning("consumer group vanished (Redis restarted without data?); recreating it")
+                    ready = False
+        finally:
+            if ready:
+                try:
+                    await asyncio.shield(self.commit())
+                    log.info("aggregator stopped at %s (checkpoint saved)", self.last_id)
+                except Exception as exc:  # shutting down: report, do not mask the original exit
+                    log.warning("final checkpoint failed: %s", exc)

@@ -1,0 +1,309 @@
+"""``wallboard`` command line: run, collect, aggregate, report, snapshot, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+from wallboard.config import ENV_REDIS_URL, Config, ConfigError, config_path, load_config
+
+log = logging.getLogger("wallboard")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH",
+                        help="config file (default: $WALLBOARD_CONFIG, else ./config.yaml)")
+    common.add_argument("--log-level", default=os.environ.get("WALLBOARD_LOG_LEVEL", "INFO"),
+                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser = argparse.ArgumentParser(prog="wallboard", parents=[common],
+                                     description="Real-time supervisor wallboard for contact centres.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="start everything: Redis (if embedded), collectors, aggregator")
+    p = sub.add_parser("collect", parents=[common], help="run collectors (all enabled ones, or --source NAME)")
+    p.add_argument("--source", action="append", metavar="NAME", help="collector name (repeatable)")
+    sub.add_parser("aggregate", parents=[common], help="fold the event stream and publish snapshots")
+    p = sub.add_parser("report", parents=[common], help="per-queue KPIs from an Asterisk queue_log file")
+    p.add_argument("--queue-log", required=True, metavar="FILE", type=Path)
+    p.add_argument("--interval", type=int, default=15, metavar="MINUTES", help="interval length (default 15)")
+    p.add_argument("--format", choices=["json", "csv"], default="json")
+    p.add_argument("--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout")
+    p = sub.add_parser("snapshot", parents=[common], help="print the current snapshot")
+    p.add_argument("--json", action="store_true", help="the whole snapshot as JSON (default: a summary)")
+    p.add_argument("--watch", action="store_true", help="keep printing each new snapshot")
+    sub.add_parser("check-config", parents=[common], help="validate the config file and exit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s[%(process)d]: %(message)s")
+    path = config_path(args.config)
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"wallboard: bad configuration\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    handler = {
+        "run": cmd_run,
+        "collect": cmd_collect,
+        "aggregate": cmd_aggregate,
+        "report": cmd_report,
+        "snapshot": cmd_snapshot,
+        "check-config": cmd_check_config,
+    }[args.command]
+    try:
+        return handler(config, path, args)
+    except KeyboardInterrupt:
+        return 130
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def redis_url(config: Config) -> str | None:
+    """The Redis to use: $WALLBOARD_REDIS_URL, else redis.url, else a running embedded one."""
+    from wallboard.redis_server import find_running
+
+    url = os.environ.get(ENV_REDIS_URL) or config.redis.url
+    return url or find_running(config.redis_data_dir())
+
+
+@contextlib.contextmanager
+def _redis_for(config: Config) -> Iterator[str]:
+    """A Redis URL for a command: the configured one, a running embedded one, or a new embedded one."""
+    url = redis_url(config)
+    if url:
+        yield url
+        return
+    from wallboard.redis_server import EmbeddedRedis
+
+    server = EmbeddedRedis(config.redis_data_dir())
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@contextlib.asynccontextmanager
+async def _streams(url: str, config: Config) -> AsyncIterator[Any]:
+    from wallboard.streams import Streams, connect
+
+    client = connect(url)
+    try:
+        yield Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+    finally:
+        await client.aclose()
+
+
+def _run_until_signal(coro_factory: Any) -> int:
+    """Run an async main; SIGINT/SIGTERM set a stop event for a clean shutdown."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await coro_factory(stop)
+
+    asyncio.run(runner())
+    return 0
+
+
+# --------------------------------------------------------------- commands
+
+
+def cmd_check_config(config: Config, path: Path, args: argparse.Namespace) -> int:
+    print(f"{path}: OK — {len(config.queues)} queues, {len(config.teams)} teams, {len(config.agents)} agents, "
+          f"collectors: {', '.join(c.source + ' (' + c.kind + ')' for c in config.collectors) or 'none'}; "
+          f"Redis: {config.redis.url or 'embedded'}")
+    return 0
+
+
+def cmd_report(config: Config, path: Path, args: argparse.Namespace) -> int:
+    from wallboard.report import build_report, describe_stats, read_lines, render
+
+    if args.interval < 1 or args.interval > 1440:
+        print("wallboard: --interval must be between 1 and 1440 minutes", file=sys.stderr)
+        return EXIT_CONFIG
+    if not args.queue_log.is_file():
+        print(f"wallboard: {args.queue_log}: no such file", file=sys.stderr)
+        return EXIT_CONFIG
+    started = time.perf_counter()
+    report, stats = build_report(read_lines(args.queue_log, sys.stderr.isatty()), config, args.interval)
+    seconds = time.perf_counter() - started
+    text = render(report, args.format)
+    if args.output:
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    print(describe_stats(stats, seconds), file=sys.stderr)
+    return 0
+
+
+def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
+    from wallboard.aggregator import Aggregator
+
+    async def main(stop: asyncio.Event) -> None:
+        with _redis_for(config) as url:
+            async with _streams(url, config) as streams:
+                log.info("aggregating events from %s", url)
+                await Aggregator(config, streams).run(stop)
+
+    return _run_until_signal(main)
+
+
+def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
+    from wallboard.collect import run_collector
+
+    wanted = [c for c in config.collectors if c.enabled and (not args.source or c.source in args.source)]
+    unknown = set(args.source or ()) - {c.source for c in config.collectors}
+    if unknown:
+        print(f"wallboard: no collector named {', '.join(sorted(unknown))} in {path}; "
+              f"configured: {', '.join(c.source for c in config.collectors) or 'none'}", file=sys.stderr)
+        return EXIT_CONFIG
+    if not wanted:
+        print(f"wallboard: no enabled collectors in {path}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def main(stop: asyncio.Event) -> None:
+        with _redis_for(config) as url:
+            async with _streams(url, config) as streams:
+                tasks = [asyncio.create_task(run_collector(config, c, streams)) for c in wanted]
+                await stop.wait()
+                for t in tasks:
+                    t.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+
+    return _run_until_signal(main)
+
+
+def cmd_snapshot(config: Config, path: Path, args: argparse.Namespace) -> int:
+    url = redis_url(config)
+    if not url:
+        print("wallboard: no wallboard is running (no embedded Redis found under "
+              f"{config.redis_data_dir()}); start `wallboard run` or set redis.url", file=sys.stderr)
+        return 1
+
+    async def main() -> int:
+        async with _streams(url, config) as streams:
+            last_seq = -1
+            while True:
+                snap = await streams.latest_snapshot()
+                if snap is None and not args.watch:
+                    print("wallboard: no snapshot published yet (is the aggregator running?)", file=sys.stderr)
+                    return 1
+                if snap is not None and snap["seq"] != last_seq:
+                    last_seq = snap["seq"]
+                    print(json.dumps(snap, ensure_ascii=False, indent=None if args.watch else 2)
+                          if args.json else _summary(snap), flush=True)
+                if not args.watch:
+                    return 0
+                await asyncio.sleep(0.5)
+
+    try:
+        return asyncio.run(main())
+    except KeyboardInterrupt:
+        return 0
+
+
+def _summary(snap: dict[str, Any]) -> str:
+    def pct(v: float | None) -> str:
+        return "—" if v is None else f"{v:.1f}%"
+
+    lines = [f"seq {snap['seq']} at {snap['generated_at']} ({snap['timezone']})"]
+    rows = [("CENTRE", snap["centre"])] + [(q["name"], q) for q in snap["queues"].values()]
+    for name, q in rows:
+        t = q["today"]
+        sl = t["service_level_pct"][q["sl_formula"]]
+        lines.append(f"  {name[:22]:<22} waiting {q['waiting']:>3}  longest {q['longest_wait_s'] or 0:>5.0f}s  "
+                     f"offered {t['offered']:>5}  SL {pct(sl):>6}  aband {pct(t['abandon_rate_pct']):>6}  "
+                     f"ASA {t['asa_s'] if t['asa_s'] is not None else '—':>6}")
+    a = snap["centre"]["agents"]
+    lines.append("  agents: " + ", ".join(f"{k} {v}" for k, v in a.items() if v))
+    for name, s in snap["sources"].items():
+        lines.append(f"  source {name}: {s['status']}")
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------------- run
+
+
+def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
+    """Everything in one process group: embedded Redis, aggregator, one process per collector."""
+    from wallboard.redis_server import EmbeddedRedis
+
+    server: EmbeddedRedis | None = None
+    url = os.environ.get(ENV_REDIS_URL) or config.redis.url
+    if not url:
+        from wallboard.redis_server import find_running
+
+        url = find_running(config.redis_data_dir())
+        if url:
+            log.info("using the embedded Redis already running at %s", url)
+        else:
+            server = EmbeddedRedis(config.redis_data_dir())
+            url = server.start()
+    else:
+        log.info("using Redis at %s", url)
+    env = dict(os.environ, **{ENV_REDIS_URL: url})
+    base = [sys.executable, "-m", "wallboard", "--config", str(path), "--log-level", args.log_level]
+    specs = {"aggregator": base + ["aggregate"]}
+    for c in config.collectors:
+        if c.enabled:
+            specs[f"collector {c.source}"] = base + ["collect", "--source", c.source]
+    children: dict[str, subprocess.Popen[bytes]] = {}
+    restarts: dict[str, int] = {}
+    stopping = False
+
+    def stop_all(signum: int, frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop_all)
+    signal.signal(signal.SIGTERM, stop_all)
+    try:
+        for name, cmd in specs.items():
+            children[name] = subprocess.Popen(cmd, env=env)
+            log.info("started %s (pid %d)", name, children[name].pid)
+        log.info("wallboard running; `wallboard snapshot` shows the numbers; Ctrl-C stops everything")
+        while not stopping:
+            time.sleep(0.2)
+            for name, proc in list(children.items()):
+                code = proc.poll()
+                if code is not None and not stopping:
+                    restarts[name] = restarts.get(name, 0) + 1
+                    delay = min(30.0, 0.5 * 2 ** restarts[name])
+                    log.error("%s exited with status %s; restarting in %.1f s", name, code, delay)
+                    time.sleep(delay)
+                    children[name] = subprocess.Popen(specs[name], env=env)
+    finally:
+        for proc in children.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for name, proc in children.items():
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("%s did not stop in time; killing it", name)
+                proc.kill()
+        if server is not None:
+            server.stop()
+        log.info("wallboard stopped")
+    return 0

@@ -1,0 +1,172 @@
+"""Running a collector: what every source gets, so each source module stays small.
+
+A collector's ``run(ctx)`` turns source data into events and calls
+``ctx.emit``. Everything else is here, once: appending to the stream with
+retry (an event is never dropped because Redis blinked), health reported to
+Redis every second for the snapshot's freshness flags, counted rejections of
+bad input, a durable cursor, and logging once when something starts failing
+and once when it recovers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from wallboard import collectors
+from wallboard.config import CollectorConfig, Config
+from wallboard.events import Event
+from wallboard.streams import Streams
+
+HEARTBEAT_S = 1.0
+_REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
+    """Capped exponential backoff with full jitter."""
+    return float(random.uniform(0, min(cap, base * 2 ** min(attempt, 16))))
+
+
+@dataclass
+class Health:
+    """A source's health as screens and /healthz see it."""
+
+    connected: bool = True
+    started_at: float = field(default_factory=time.time)
+    last_event_at: float | None = None
+    events_total: int = 0
+    errors_total: int = 0
+    last_error: str = ""
+    rate_window: list[tuple[float, int]] = field(default_factory=list)
+
+    def as_dict(self, kind: str) -> dict[str, Any]:
+        now = time.time()
+        self.rate_window = [(t, n) for t, n in self.rate_window if now - t <= 10.0]
+        rate = sum(n for _, n in self.rate_window) / 10.0
+        return {
+            "kind": kind,
+            "status": "ok" if self.connected else "down",
+            "connected": self.connected,
+            "heartbeat_at": now,
+            "started_at": self.started_at,
+            "last_event_at": self.last_event_at,
+            "events_total": self.events_total,
+            "events_per_s": round(rate, 2),
+            "errors_total": self.errors_total,
+            "last_error": self.last_error,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+
+
+class CollectorContext:
+    """What a collector module gets: config, options, and the ways to emit and report."""
+
+    def __init__(self, config: Config, collector: CollectorConfig, options: BaseModel, streams: Streams) -> None:
+        self.config = config
+        self.collector = collector
+        self.options = options
+        self.source = collector.source
+        self.streams = streams
+        self.health = Health()
+        self.log = logging.getLogger(f"wallboard.collector.{self.source}")
+        self._last_heartbeat = 0.0
+        self._redis_down = False
+
+    async def emit(self, events: Sequence[Event]) -> None:
+        """Append events to the stream, retrying until Redis takes them."""
+        attempt = 0
+        while True:
+            try:
+                await self.streams.append(events)
+                break
+            except _REDIS_ERRORS as exc:
+                if not self._redis_down:
+                    self.log.warning("Redis unavailable (%s); holding %d events and retrying", exc, len(events))
+                    self._redis_down = True
+                await asyncio.sleep(backoff(attempt))
+                attempt += 1
+        if self._redis_down:
+            self.log.info("Redis reachable again; events flowing")
+            self._redis_down = False
+        if events:
+            self.health.events_total += len(events)
+            self.health.last_event_at = max(e.ts for e in events)
+            self.health.rate_window.append((time.time(), len(events)))
+        await self.heartbeat()
+
+    def reject(self, reason: str) -> None:
+        """Count bad input from the source; logs the first ones and then every 1000th."""
+        self.health.errors_total += 1
+        self.health.last_error = reason[:300]
+        n = self.health.errors_total
+        if n <= 10 or n % 1000 == 0:
+            self.log.warning("rejected input #%d: %s", n, reason[:300])
+
+    def set_connected(self, connected: bool, error: str = "") -> None:
+        """Record the source's link state, logging only the changes."""
+        if connected and not self.health.connected:
+            self.log.info("source recovered")
+        elif not connected and self.health.connected:
+            self.log.warning("source failing: %s", error)
+        self.health.connected = connected
+        if error:
+            self.health.last_error = error[:300]
+
+    async def heartbeat(self, force: bool = False) -> None:
+        """Publish health at most once a second (never raises on a Redis blip)."""
+        now = time.monotonic()
+        if not force and now - self._last_heartbeat < HEARTBEAT_S:
+            return
+        self._last_heartbeat = now
+        try:
+            await self.streams.set_source_health(self.source, self.health.as_dict(self.collector.kind))
+        except _REDIS_ERRORS:
+            pass  # emit() reports Redis trouble; health is refreshed on the next beat
+
+    async def load_cursor(self) -> dict[str, Any]:
+        return await self.streams.load_cursor(self.source)
+
+    async def save_cursor(self, cursor: dict[str, Any]) -> None:
+        await self.streams.save_cursor(self.source, cursor)
+
+
+async def run_collector(config: Config, collector: CollectorConfig, streams: Streams) -> None:
+    """Run one configured collector until cancelled, restarting it if it crashes."""
+    module = collectors.load(collector.kind)
+    options = module.Options.model_validate(collector.options)
+    ctx = CollectorContext(config, collector, options, streams)
+    ctx.log.info("collector %r (%s) starting, pid %d", ctx.source, collector.kind, os.getpid())
+
+    async def beat() -> None:
+        while True:
+            await ctx.heartbeat(force=True)
+            await asyncio.sleep(HEARTBEAT_S)
+
+    beater = asyncio.create_task(beat())
+    attempt = 0
+    try:
+        while True:
+            try:
+                await module.run(ctx)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a source bug must not stop the service: log, back off, restart
+                ctx.set_connected(False, f"{type(exc).__name__}: {exc}")
+                ctx.log.exception("collector crashed; restarting")
+                await asyncio.sleep(backoff(attempt, base=1.0))
+                attempt += 1
+    finally:
+        beater.cancel()

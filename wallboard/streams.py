@@ -1,0 +1,172 @@
+"""The one module that talks to Redis: event stream, consumer group, checkpoint, snapshots.
+
+Keys (under the configured prefix, ``wb:`` by default):
+
+- ``events``: the event stream, trimmed approximately to ``stream_maxlen``;
+- ``events:rejected``: entries the aggregator could not decode, with the reason;
+- ``snapshots``: the latest published snapshots (a short stream: read the last
+  one, or block for the next);
+- ``aggregator:checkpoint``: the folded state and the last stream id in it;
+- ``sources``: a hash of collector health, one JSON value per source;
+- ``cursor:<source>``: a collector's durable position (a file offset, a count).
+
+Replies are decoded here and nowhere else; RESP2 and RESP3 shapes differ.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from wallboard.events import Event, encode
+
+GROUP = "aggregator"
+SNAPSHOT_KEEP = 20
+REJECTED_KEEP = 10_000
+
+Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
+
+
+def connect(url: str) -> Redis:
+    """An asyncio client; reads block at most ~1 s, so a 10 s socket timeout is safe."""
+    client: Redis = Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5,
+                                   health_check_interval=15)
+    return client
+
+
+def id_tuple(stream_id: str) -> tuple[int, int]:
+    ms, _, seq = stream_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def _entries(reply: Any) -> list[Entry]:
+    """Entries of a one-stream XREAD/XREADGROUP reply, RESP2 or RESP3."""
+    if not reply:
+        return []
+    if isinstance(reply, dict):  # RESP3: {stream: [[id, fields], …]}
+        streams = list(reply.values())
+    else:  # RESP2: [[stream, [(id, fields), …]]]
+        streams = [item[1] for item in reply]
+    out: list[Entry] = []
+    for entries in streams:
+        for entry_id, fields in entries:
+            out.append((entry_id, dict(fields) if fields else None))
+    return out
+
+
+class Streams:
+    """Named operations on the project's Redis keys."""
+
+    def __init__(self, redis: Redis, prefix: str = "wb:", maxlen: int = 1_000_000) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.maxlen = maxlen
+        self.events_key = prefix + "events"
+        self.rejected_key = prefix + "events:rejected"
+        self.snapshots_key = prefix + "snapshots"
+        self.checkpoint_key = prefix + "aggregator:checkpoint"
+        self.sources_key = prefix + "sources"
+
+    # ------------------------------------------------------------ events
+
+    async def append(self, events: Sequence[Event]) -> list[str]:
+        """XADD every event (one round trip), trimming the stream approximately."""
+        if not events:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for event in events:
+            pipe.xadd(self.events_key, encode(event), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
+        ids: list[str] = await pipe.execute()
+        return ids
+
+    async def append_raw(self, fields: dict[str, str]) -> str:
+        """XADD one entry as given (tests use it to put bad entries on the stream)."""
+        entry_id: str = await self.redis.xadd(self.events_key, fields, maxlen=self.maxlen,  # type: ignore[arg-type]
+                                              approximate=True)
+        return entry_id
+
+    async def ensure_group(self) -> None:
+        """Create the aggregator's consumer group (and the stream) unless they exist."""
+        try:
+            await self.redis.xgroup_create(self.events_key, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
+        """Entries never delivered to the group, waiting up to ``block_ms``."""
+        reply = await self.redis.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count, block=block_ms)
+        return _entries(reply)
+
+    async def read_own_pending(self, consumer: str, after: str, count: int) -> list[Entry]:
+        """Entries delivered to ``consumer`` but not acknowledged, after id ``after``."""
+        reply = await self.redis.xreadgroup(GROUP, consumer, {self.events_key: after}, count=count)
+        return _entries(reply)
+
+    async def claim_stale(self, consumer: str, min_idle_ms: int, count: int = 1000) -> list[Entry]:
+        """Take over entries other consumers left pending (a crashed aggregator)."""
+        out: list[Entry] = []
+        start = "0-0"
+        while True:
+            reply = await self.redis.xautoclaim(self.events_key, GROUP, consumer, min_idle_ms, start, count=count)
+            start, claimed = reply[0], reply[1]
+            out.extend((i, dict(f) if f else None) for i, f in claimed)
+            if start in ("0-0", b"0-0"):
+                return sorted(out, key=lambda e: id_tuple(e[0]))
+
+    async def commit(self, checkpoint: dict[str, Any], ack_ids: Sequence[str]) -> None:
+        """Save the checkpoint and acknowledge the entries it covers, atomically."""
+        pipe = self.redis.pipeline(transaction=True)
+        pipe.set(self.checkpoint_key, json.dumps(checkpoint, separators=(",", ":")))
+        for i in range(0, len(ack_ids), 10_000):
+            pipe.xack(self.events_key, GROUP, *ack_ids[i:i + 10_000])
+        await pipe.execute()
+
+    async def load_checkpoint(self) -> dict[str, Any] | None:
+        raw = await self.redis.get(self.checkpoint_key)
+        return None if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+
+    async def reject(self, entry_id: str, fields: dict[str, str] | None, reason: str) -> None:
+        """Keep an undecodable entry, with why, on the rejected stream."""
+        record = {"id": entry_id, "reason": reason, "fields": json.dumps(fields or {}, ensure_ascii=False)}
+        await self.redis.xadd(self.rejected_key, record, maxlen=REJECTED_KEEP, approximate=True)  # type: ignore[arg-type]
+
+    async def group_info(self) -> dict[str, Any]:
+        """Pending count and lag of the aggregator's group (0 when all is consumed)."""
+        for group in await self.redis.xinfo_groups(self.events_key):
+            if group.get("name") == GROUP:
+                return {"pending": int(group.get("pending", 0)), "lag": group.get("lag"),
+                        "last_delivered_id": group.get("last-delivered-id")}
+        return {"pending": 0, "lag": None, "last_delivered_id": None}
+
+    # --------------------------------------------------------- snapshots
+
+    async def publish_snapshot(self, seq: int, payload: str) -> None:
+        await self.redis.xadd(self.snapshots_key, {"seq": str(seq), "json": payload},  # type: ignore[arg-type]
+                              maxlen=SNAPSHOT_KEEP, approximate=False)
+
+    async def latest_snapshot(self) -> dict[str, Any] | None:
+        entries = await self.redis.xrevrange(self.snapshots_key, count=1)
+        if not entries:
+            return None
+        return json.loads(entries[0][1]["json"])  # type: ignore[no-any-return]
+
+    # ------------------------------------------------- sources and cursors
+
+    async def set_source_health(self, source: str, health: dict[str, Any]) -> None:
+        await self.redis.hset(self.sources_key, source, json.dumps(health))  # type: ignore[misc]
+
+    async def source_health(self) -> dict[str, dict[str, Any]]:
+        raw = await self.redis.hgetall(self.sources_key)  # type: ignore[misc]
+        return {name: json.loads(value) for name, value in raw.items()}
+
+    async def load_cursor(self, source: str) -> dict[str, Any]:
+        raw = await self.redis.get(f"{self.prefix}cursor:{source}")
+        return {} if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+
+    async def save_cursor(self, source: str, cursor: dict[str, Any]) -> None:
+        await self.redis.set(f"{self.prefix}cursor:{source}", json.dumps(cursor))
