@@ -326,10 +326,12 @@ def _attribute_wrap(state: CentreState, agent: AgentState, wrap: float) -> None:
 def prune(state: CentreState, settings: FoldSettings) -> None:
     """Forget what no window can need any more, judged by the newest event time."""
     now = state.max_ts
+    new_hour = int(now // 3600) != int(state.pruned_at // 3600)
     state.pruned_at = now
     _drop_front(state.seen, now - settings.dedup_horizon_s)
     recent_cut = now - settings.recent_s - _PRUNE_EVERY_S
-    bucket_cut = None if settings.retain_s is None else now - settings.retain_s
+    # Interval counters are kept for days: looking for expired ones once an hour is enough.
+    bucket_cut = None if settings.retain_s is None or not new_hour else now - settings.retain_s
     for q in state.queues.values():
         _drop_front(q.finished, now - settings.dedup_horizon_s)
         while q.recent and q.recent[0][1] < recent_cut:

@@ -47,8 +47,9 @@ def _entries(reply: Any) -> list[Entry]:
     """Entries of a one-stream XREAD/XREADGROUP reply, RESP2 or RESP3."""
     if not reply:
         return []
-    if isinstance(reply, dict):  # RESP3: {stream: [[id, fields], …]}
-        streams = list(reply.values())
+    if isinstance(reply, dict):  # RESP3 (redis-py): {stream: [[(id, fields), …]]}
+        streams = [v[0] if v and isinstance(v[0], list) and (not v[0] or not isinstance(v[0][0], str)) else v
+                   for v in reply.values()]
     else:  # RESP2: [[stream, [(id, fields), …]]]
         streams = [item[1] for item in reply]
     out: list[Entry] = []

@@ -1,0 +1,182 @@
+"""The aggregator on a real Redis: folding, snapshots, bad entries, restarts, a SIGKILL mid-stream."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from wallboard.aggregator import Aggregator
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import Config, load_config
+from wallboard.events import CallAnswered, CallQueued, Event, decode, encode
+from wallboard.fold import CentreState, FoldSettings, apply_all, from_dict, to_dict
+from wallboard.snapshot import build_view
+from wallboard.streams import Streams
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG: Config = load_config(ROOT / "config.yaml", env={})
+START = 1_773_097_200.0  # 2026-03-10 00:00 Europe/Madrid
+
+
+def simulated(n: int, seed: int = 3) -> list[Event]:
+    sim = Simulation(CONFIG, Options(seed=seed, default_calls_per_hour=300, calls_per_hour={}), START)
+    out: list[Event] = []
+    for e in sim.events():
+        out.append(e)
+        if len(out) == n:
+            return out
+    raise AssertionError("unreachable")
+
+
+def pure_fold(events: list[Event]) -> CentreState:
+    state = CentreState()
+    apply_all(state, FoldSettings.from_config(CONFIG), [decode(encode(e)) for e in events])
+    return state
+
+
+async def drain(agg: Aggregator, streams: Streams, last_id: str) -> None:
+    for _ in range(10_000):
+        if agg.last_id == last_id:
+            break
+        await agg.step()
+    await agg.commit()
+
+
+async def test_folds_publishes_and_keeps_seq_monotonic(streams: Streams) -> None:
+    agg = Aggregator(CONFIG, streams, block_ms=10, publish_min_s=0.0)
+    await agg.restore()
+    await agg.recover()
+    ids = await streams.append([CallQueued("q1", "simulador", START + 1, "ventas", "c1"),
+                                CallAnswered("a1", "simulador", START + 9, "ventas", "c1", "ana", 8.0)])
+    await drain(agg, streams, ids[-1])
+    await agg.publish()
+    first = await streams.latest_snapshot()
+    assert first is not None
+    assert first["pipeline"]["applied"] == 2
+    assert first["queues"]["ventas"]["name"] == "Ventas"
+    assert first["generated_at"].endswith("Z")
+    assert set(first["sources"]) == {"simulador"} and first["sources"]["simulador"]["stale"]  # no collector beat
+    await agg.publish()
+    second = await streams.latest_snapshot()
+    assert second is not None and second["seq"] == first["seq"] + 1
+    # a new aggregator continues the sequence
+    agg2 = Aggregator(CONFIG, streams)
+    await agg2.restore()
+    assert agg2.seq == second["seq"]
+
+
+async def test_bad_entries_are_kept_counted_and_skipped(streams: Streams) -> None:
+    agg = Aggregator(CONFIG, streams, block_ms=10)
+    await agg.restore()
+    await streams.append_raw({"kind": "call.answered", "id": "x", "source": "s", "ts": str(START),
+                              "queue": "ventas", "call_id": "c", "agent": "a", "wait_s": "eleven"})
+    await streams.append_raw({"garbage": "\x00\xff"})
+    last = (await streams.append([CallQueued("ok", "s", START, "ventas", "c9")]))[-1]
+    await drain(agg, streams, last)
+    assert agg.rejected == 2 and agg.state.applied == 1
+    rejected = await streams.redis.xrange(streams.rejected_key)
+    reasons = [fields["reason"] for _, fields in rejected]
+    assert reasons == ["field 'wait_s': must be a number, got 'eleven'", "field 'kind': is missing"]
+    assert (await streams.group_info())["pending"] == 0
+
+
+async def test_restart_continues_exactly_where_it_stopped(streams: Streams) -> None:
+    events = simulated(6_000)
+    agg = Aggregator(CONFIG, streams, block_ms=10, batch=700)
+    await agg.restore()
+    ids = await streams.append(events[:3_000])
+    await drain(agg, streams, ids[-1])
+    # more events are read but not checkpointed when this aggregator "dies"
+    ids = await streams.append(events[3_000:])
+    await agg.step()
+    await agg.step()
+    assert agg.state.applied > 3_000
+    survivor = Aggregator(CONFIG, streams, block_ms=10)
+    await survivor.restore()
+    assert survivor.state.applied == 3_000
+    await survivor.recover()
+    await drain(survivor, streams, ids[-1])
+    assert to_dict(survivor.state) == to_dict(pure_fold(events))
+    assert (await streams.group_info())["pending"] == 0
+
+
+# ------------------------------------------------------------- SIGKILL
+
+
+def _aggregator_process(tmp_path: Path, redis_url: str, prefix: str) -> subprocess.Popen[bytes]:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    raw["redis"] = {"url": redis_url, "prefix": prefix, "stream_maxlen": 2_000_000}
+    raw["collectors"] = []
+    path = tmp_path / f"{prefix.strip(':')}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
+    return subprocess.Popen([sys.executable, "-m", "wallboard", "aggregate", "--config", str(path),
+                             "--log-level", "WARNING"], env=env)
+
+
+async def _wait_for(streams: Streams, predicate: Any, timeout: float = 120.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        checkpoint = await streams.load_checkpoint()
+        if checkpoint is not None and predicate(checkpoint):
+            return checkpoint
+        await asyncio.sleep(0.05)
+    raise AssertionError("aggregator did not get there in time")
+
+
+async def _feed(streams: Streams, events: list[Event], batch: int = 1_000) -> str:
+    last = ""
+    for i in range(0, len(events), batch):
+        last = (await streams.append(events[i:i + batch]))[-1]
+        await asyncio.sleep(0)
+    return last
+
+
+@pytest.mark.slow
+async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
+        tmp_path: Path, redis_url: str, streams: Streams, prefix: str) -> None:
+    events = simulated(100_000)
+    now = events[-1].ts + 60
+
+    # uninterrupted run, on keys of its own
+    ref_streams = Streams(streams.redis, prefix + "ref:", streams.maxlen)
+    ref = _aggregator_process(tmp_path, redis_url, ref_streams.prefix)
+    try:
+        last = await _feed(ref_streams, events)
+        reference = await _wait_for(ref_streams, lambda c: c["last_id"] == last)
+    finally:
+        ref.send_signal(signal.SIGTERM)
+        ref.wait(30)
+
+    # the same stream, with the aggregator killed -9 in the middle of it
+    first = _aggregator_process(tmp_path, redis_url, prefix)
+    await _feed(streams, events[:60_000])
+    await _wait_for(streams, lambda c: c["state"]["applied"] >= 30_000)
+    first.send_signal(signal.SIGKILL)
+    assert first.wait(10) == -signal.SIGKILL
+    pending = (await streams.group_info())["pending"]
+    last = await _feed(streams, events[60_000:])
+    second = _aggregator_process(tmp_path, redis_url, prefix)
+    try:
+        crashed = await _wait_for(streams, lambda c: c["last_id"] == last)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        assert second.wait(30) == 0
+
+    assert pending > 0, "the kill should leave delivered-but-unacknowledged entries behind"
+    assert crashed["state"] == reference["state"]
+    settings = FoldSettings.from_config(CONFIG)
+    assert build_view(from_dict(crashed["state"]), CONFIG, settings, now) == \
+        build_view(from_dict(reference["state"]), CONFIG, settings, now)
+    assert to_dict(from_dict(crashed["state"])) == to_dict(pure_fold(events))
+    assert (await streams.group_info())["pending"] == 0
+    assert from_dict(crashed["state"]).applied == 100_000
