@@ -40,12 +40,19 @@ class LocalIntervals:
     zoneinfo call, on the hot path of the fold.
     """
 
-    __slots__ = ("zone", "seconds", "_offsets")
+    __slots__ = ("zone", "seconds", "_offsets", "_from", "_to", "_start", "_utc_aligned")
 
     def __init__(self, zone: ZoneInfo, seconds: int) -> None:
         self.zone = zone
         self.seconds = seconds
         self._offsets: dict[int, int] = {}
+        # The last answer of floor() and the span of times it holds for.
+        self._from, self._to, self._start = 0.0, 0.0, 0
+        # Where the interval divides a quarter hour and the zone's offsets are whole
+        # quarter hours (every zone since the 1980s), local floors are UTC floors.
+        self._utc_aligned = _OFFSET_BLOCK_S % seconds == 0 and all(
+            self.offset(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) % _OFFSET_BLOCK_S == 0
+            for year in (2000, 2010, 2020, 2030) for month in (1, 7))
 
     def offset(self, ts: float) -> int:
         """UTC offset in seconds in force at ``ts``."""
@@ -61,8 +68,17 @@ class LocalIntervals:
 
     def floor(self, ts: float) -> int:
         """Start (POSIX seconds) of the local interval containing ``ts``."""
+        if self._utc_aligned:
+            its = int(ts // 1)
+            return its - its % self.seconds
+        if self._from <= ts < self._to:
+            return self._start
         its = int(ts // 1)
-        return its - (its + self.offset(its)) % self.seconds
+        start = its - (its + self.offset(its)) % self.seconds
+        # Valid for the rest of this interval within this quarter hour (offset constant).
+        block = its - its % _OFFSET_BLOCK_S
+        self._from, self._to, self._start = max(start, block), min(start + self.seconds, block + _OFFSET_BLOCK_S), start
+        return start
 
     def next(self, start: int) -> int:
         """Start of the interval after the one starting at ``start``."""

@@ -35,7 +35,7 @@ from wallboard.events import (
     SourceReset,
 )
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _PRUNE_EVERY_S = 60.0
 
 
@@ -86,7 +86,8 @@ Record = list[Any]
 @dataclass(slots=True)
 class QueueState:
     waiting: dict[str, list[Any]] = field(default_factory=dict)  # call_id -> [since, source]
-    finished: dict[str, float] = field(default_factory=dict)  # call_id -> outcome ts
+    finished: dict[str, float] = field(default_factory=dict)  # call_id -> outcome ts (this generation)
+    finished_old: dict[str, float] = field(default_factory=dict)  # … and the one before
     buckets: dict[int, QueueCounters] = field(default_factory=dict)
     recent: deque[Record] = field(default_factory=deque)
 
@@ -118,7 +119,11 @@ class AgentState:
 class CentreState:
     queues: dict[str, QueueState] = field(default_factory=dict)
     agents: dict[str, AgentState] = field(default_factory=dict)
-    seen: dict[str, float] = field(default_factory=dict)  # event id -> ts, for de-duplication
+    # Event ids for de-duplication, in two generations rotated every dedup horizon of
+    # event time: an id is remembered for at least that long, with no per-id bookkeeping.
+    seen: set[str] = field(default_factory=set)
+    seen_old: set[str] = field(default_factory=set)
+    generation_start: float = 0.0
     sources: dict[str, float] = field(default_factory=dict)  # source -> newest event ts
     max_ts: float = 0.0
     pruned_at: float = 0.0
@@ -143,12 +148,12 @@ class CentreState:
 
 def apply(state: CentreState, settings: FoldSettings, event: Event) -> bool:
     """Fold one event into ``state``; False if it was a duplicate (same id seen)."""
-    seen = state.seen
-    if event.id in seen:
+    eid = event.id
+    if eid in state.seen or eid in state.seen_old:
         state.duplicates += 1
         return False
     ts = event.ts
-    seen[event.id] = ts
+    state.seen.add(eid)
     state.applied += 1
     if ts > state.max_ts:
         state.max_ts = ts
@@ -177,7 +182,7 @@ def _queued(state: CentreState, settings: FoldSettings, e: CallQueued) -> None:
         if e.ts < current[0]:
             current[0] = e.ts
         return
-    if q.finished.get(e.call_id, -1.0) >= e.ts:
+    if max(q.finished.get(e.call_id, -1.0), q.finished_old.get(e.call_id, -1.0)) >= e.ts:
         return  # its outcome arrived first (out of order): it is not waiting
     q.waiting[e.call_id] = [e.ts, e.source]
 
@@ -328,12 +333,16 @@ def prune(state: CentreState, settings: FoldSettings) -> None:
     now = state.max_ts
     new_hour = int(now // 3600) != int(state.pruned_at // 3600)
     state.pruned_at = now
-    _drop_front(state.seen, now - settings.dedup_horizon_s)
+    rotate = now - state.generation_start >= settings.dedup_horizon_s
+    if rotate:
+        state.seen_old, state.seen = state.seen, set()
+        state.generation_start = now
     recent_cut = now - settings.recent_s - _PRUNE_EVERY_S
     # Interval counters are kept for days: looking for expired ones once an hour is enough.
     bucket_cut = None if settings.retain_s is None or not new_hour else now - settings.retain_s
     for q in state.queues.values():
-        _drop_front(q.finished, now - settings.dedup_horizon_s)
+        if rotate:
+            q.finished_old, q.finished = q.finished, {}
         while q.recent and q.recent[0][1] < recent_cut:
             q.recent.popleft()
         if bucket_cut is not None:
@@ -343,15 +352,6 @@ def prune(state: CentreState, settings: FoldSettings) -> None:
         for a in state.agents.values():
             for start in [s for s in a.buckets if s < bucket_cut]:
                 del a.buckets[start]
-
-
-def _drop_front(d: dict[str, float], cutoff: float) -> None:
-    """Drop entries older than cutoff from the front of an (almost) time-ordered dict."""
-    while d:
-        key = next(iter(d))
-        if d[key] >= cutoff:
-            return
-        del d[key]
 
 
 # ------------------------------------------------------------ checkpointing
@@ -365,6 +365,7 @@ def to_dict(state: CentreState) -> dict[str, Any]:
             qid: {
                 "waiting": q.waiting,
                 "finished": q.finished,
+                "finished_old": q.finished_old,
                 "buckets": {str(k): c.to_list() for k, c in q.buckets.items()},
                 "recent": list(q.recent),
             }
@@ -382,7 +383,9 @@ def to_dict(state: CentreState) -> dict[str, Any]:
             }
             for aid, a in state.agents.items()
         },
-        "seen": state.seen,
+        "seen": sorted(state.seen),
+        "seen_old": sorted(state.seen_old),
+        "generation_start": state.generation_start,
         "sources": state.sources,
         "max_ts": state.max_ts,
         "pruned_at": state.pruned_at,
@@ -396,7 +399,9 @@ def from_dict(data: Mapping[str, Any]) -> CentreState:
     if data.get("version") != STATE_VERSION:
         raise ValueError(f"checkpoint version {data.get('version')!r} is not {STATE_VERSION}")
     state = CentreState(
-        seen=dict(data["seen"]),
+        seen=set(data["seen"]),
+        seen_old=set(data["seen_old"]),
+        generation_start=data["generation_start"],
         sources=dict(data["sources"]),
         max_ts=data["max_ts"],
         pruned_at=data["pruned_at"],
@@ -407,6 +412,7 @@ def from_dict(data: Mapping[str, Any]) -> CentreState:
         state.queues[qid] = QueueState(
             waiting={k: list(v) for k, v in q["waiting"].items()},
             finished=dict(q["finished"]),
+            finished_old=dict(q["finished_old"]),
             buckets={int(k): QueueCounters.from_list(v) for k, v in q["buckets"].items()},
             recent=deque(list(r) for r in q["recent"]),
         )

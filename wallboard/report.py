@@ -43,7 +43,8 @@ def build_report(lines: Iterator[str], config: Config, interval_minutes: int = 1
                  source: str = "queue_log") -> tuple[dict[str, Any], QueueLogStats]:
     """Fold queue_log lines; return the report object and what the lines contained."""
     settings = FoldSettings.from_config(config, interval_minutes=interval_minutes, retain_s=None)
-    translator = QueueLogTranslator(source, config.agent_aliases(), config.pause_reason_codes())
+    translator = QueueLogTranslator(source, config.agent_aliases(), config.pause_reason_codes(),
+                                    hash_ids=False, agent_events=False)
     state = CentreState()
     feed = translator.feed
     for lineno, line in enumerate(lines, 1):

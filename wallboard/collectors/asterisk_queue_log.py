@@ -52,7 +52,7 @@ class QueueLogStats:
     blank: int = 0
     events: int = 0
     malformed: int = 0
-    by_event: Counter[str] = field(default_factory=Counter)
+    by_event: dict[str, int] = field(default_factory=dict)
     ignored: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, reason, line)
 
@@ -89,8 +89,13 @@ class QueueLogTranslator:
     """Stateful translation of queue_log lines into events for one source."""
 
     def __init__(self, source: str, agent_aliases: dict[str, str] | None = None,
-                 pause_codes: dict[str, str] | None = None) -> None:
+                 pause_codes: dict[str, str] | None = None, *, hash_ids: bool = True,
+                 agent_events: bool = True) -> None:
+        """``hash_ids=False`` uses the line itself as the event id (fastest, for in-process
+        reports); ``agent_events=False`` leaves out agent events (for queue-only reports)."""
         self.source = source
+        self._hash_ids = hash_ids
+        self._agent_events = agent_events
         self.stats = QueueLogStats()
         self._aliases = agent_aliases or {}
         self._pause_codes = pause_codes or {}
@@ -109,7 +114,7 @@ class QueueLogTranslator:
         stats = self.stats
         stats.lines += 1
         line = line.rstrip("\r\n")
-        if not line.strip():
+        if not line or line.isspace():
             stats.blank += 1
             return []
         try:
@@ -126,7 +131,7 @@ class QueueLogTranslator:
         f = line.split("|")
         if len(f) < 5:
             raise QueueLogError(f"expected at least 5 '|'-separated fields, found {len(f)}")
-        epoch_text, callid, queue, member, name = f[0], f[1], f[2], f[3], f[4]
+        epoch_text, name = f[0], f[4]
         if not epoch_text.isdigit():
             raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
         ts = float(epoch_text)
@@ -138,17 +143,27 @@ class QueueLogTranslator:
         if handler is None:
             self.stats.ignored[name] += 1
             return []
-        self.stats.by_event[name] += 1
-        base = f"{self.source}:{hashlib.blake2b(line.encode('utf-8', 'surrogateescape'), digest_size=9).hexdigest()}"
-        return handler(self, _Line(base, ts, callid, queue, member, f))
+        if not self._agent_events and name in _AGENT_ONLY:
+            handler = _CALL_PART.get(name, QueueLogTranslator._no_counts)
+        by_event = self.stats.by_event
+        by_event[name] = by_event.get(name, 0) + 1
+        if self._hash_ids:
+            digest = hashlib.blake2b(line.encode("utf-8", "surrogateescape"), digest_size=9).hexdigest()
+            base = f"{self.source}:{digest}"
+        else:
+            base = line
+        return handler(self, base, ts, f)
 
-    def _agent(self, member: str) -> str:
+    def _agent(self, f: list[str]) -> str:
+        member = f[3]
+        if not member or member == "NONE":
+            raise QueueLogError(f"{f[4]} without a member")
         return self._aliases.get(member, member)
 
     def _pause_code(self, text: str) -> str:
         return self._pause_codes.get(text.casefold(), text)
 
-    def _state_events(self, line: _Line, agent: str, m: _Member, out: list[Event]) -> None:
+    def _state_events(self, base: str, ts: float, agent: str, m: _Member, out: list[Event]) -> None:
         """Emit the member's derived state if it changed."""
         if m.in_call:
             state, reason = "on_call", ""
@@ -158,7 +173,7 @@ class QueueLogTranslator:
             state, reason = "available", ""
         if (state, reason) != m.shown:
             m.shown = (state, reason)
-            out.append(AgentStateChanged(line.sub(len(out)), self.source, line.ts, agent, state, reason,
+            out.append(AgentStateChanged(_sub(base, len(out)), self.source, ts, agent, state, reason,
                                          "inbound" if state == "on_call" else ""))
 
     def _member(self, agent: str) -> _Member:
@@ -167,181 +182,185 @@ class QueueLogTranslator:
             m = self._members[agent] = _Member()
         return m
 
-    def _ensure_member_of(self, line: _Line, agent: str, m: _Member, queue: str, out: list[Event]) -> None:
+    def _ensure_member_of(self, base: str, ts: float, agent: str, m: _Member, queue: str,
+                          out: list[Event]) -> None:
         if queue and queue != "NONE" and queue not in m.queues:
             m.queues.add(queue)
-            out.append(AgentLogin(line.sub(len(out)), self.source, line.ts, agent, queue))
+            out.append(AgentLogin(_sub(base, len(out)), self.source, ts, agent, queue))
 
-    def _remember_entry(self, key: tuple[str, str], ts: int) -> None:
+    def _remember_entry(self, key: tuple[str, str], ts: float) -> None:
         if len(self._entered) >= _MAX_TRACKED_CALLS:
             for old in list(self._entered)[: _MAX_TRACKED_CALLS // 10]:
                 del self._entered[old]
         self._entered[key] = ts
 
     # ---------------------------------------------------------- handlers
+    # Each takes the event id base, the time and the line's fields.
 
-    def _enterqueue(self, line: _Line) -> list[Event]:
-        self._remember_entry((line.queue, line.callid), int(line.ts))
-        return [CallQueued(line.base, self.source, line.ts, line.queue_required(), line.callid_required())]
+    def _enterqueue(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        queue, callid = _queue(f), _callid(f)
+        self._remember_entry((queue, callid), ts)
+        return [CallQueued(base, self.source, ts, queue, callid)]
 
-    def _connect(self, line: _Line) -> list[Event]:
-        wait = _int(line.f, 5, "holdtime")
-        agent = self._agent(line.member_required())
+    def _connect(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        wait = _int(f, 5, "holdtime")
+        queue, callid, agent = _queue(f), _callid(f), self._agent(f)
         out: list[Event] = []
         m = self._member(agent)
-        self._ensure_member_of(line, agent, m, line.queue, out)
-        out.append(CallAnswered(line.sub(len(out)), self.source, line.ts, line.queue_required(),
-                                line.callid_required(), agent, float(wait)))
+        self._ensure_member_of(base, ts, agent, m, queue, out)
+        out.append(CallAnswered(_sub(base, len(out)), self.source, ts, queue, callid, agent, float(wait)))
         m.in_call = True
-        self._state_events(line, agent, m, out)
+        self._state_events(base, ts, agent, m, out)
         return out
 
-    def _complete(self, line: _Line) -> list[Event]:
-        talk = _int(line.f, 6, "talktime")
-        return self._call_done(line, talk, None)
+    def _complete(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        return self._call_done(base, ts, f, _int(f, 6, "talktime"), None)
 
-    def _transfer(self, line: _Line) -> list[Event]:
+    def _transfer(self, base: str, ts: float, f: list[str]) -> list[Event]:
         # holdtime, talktime, orig_position are always the last three fields;
         # ATTENDEDTRANSFER has a variable number of method fields before them.
-        if len(line.f) < 8:
-            raise QueueLogError(f"{line.f[4]} needs holdtime, talktime and position, found {len(line.f) - 5} fields")
-        talk = _int(line.f, len(line.f) - 2, "talktime")
-        target = f"{line.f[5]}@{line.f[6]}" if line.f[4] in ("BLINDTRANSFER", "TRANSFER") else line.f[5]
-        return self._call_done(line, talk, target)
+        if len(f) < 8:
+            raise QueueLogError(f"{f[4]} needs holdtime, talktime and position, found {len(f) - 5} fields")
+        talk = _int(f, len(f) - 2, "talktime")
+        target = f"{f[5]}@{f[6]}" if f[4] in ("BLINDTRANSFER", "TRANSFER") else f[5]
+        return self._call_done(base, ts, f, talk, target)
 
-    def _call_done(self, line: _Line, talk: int, target: str | None) -> list[Event]:
-        agent = self._agent(line.member_required())
-        queue, callid = line.queue_required(), line.callid_required()
+    def _call_done(self, base: str, ts: float, f: list[str], talk: int, target: str | None) -> list[Event]:
+        queue, callid, agent = _queue(f), _callid(f), self._agent(f)
         self._entered.pop((queue, callid), None)
         event: Event
         if target is None:
-            event = CallEnded(line.base, self.source, line.ts, queue, callid, agent, float(talk))
+            event = CallEnded(base, self.source, ts, queue, callid, agent, float(talk))
         else:
-            event = CallTransferred(line.base, self.source, line.ts, queue, callid, agent, float(talk), 0.0, target)
+            event = CallTransferred(base, self.source, ts, queue, callid, agent, float(talk), 0.0, target)
         out: list[Event] = [event]
         m = self._member(agent)
         m.in_call = False
-        self._state_events(line, agent, m, out)
+        self._state_events(base, ts, agent, m, out)
         return out
 
-    def _abandon(self, line: _Line) -> list[Event]:
-        wait = _int(line.f, 7, "waittime")
-        self._entered.pop((line.queue, line.callid), None)
-        return [CallAbandoned(line.base, self.source, line.ts, line.queue_required(), line.callid_required(),
-                              float(wait))]
+    def _abandon(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        wait = _int(f, 7, "waittime")
+        queue, callid = _queue(f), _callid(f)
+        self._entered.pop((queue, callid), None)
+        return [CallAbandoned(base, self.source, ts, queue, callid, float(wait))]
 
-    def _syscompat(self, line: _Line) -> list[Event]:
-        entered = self._entered.pop((line.queue, line.callid), None)
-        wait = max(0.0, line.ts - entered) if entered is not None else 0.0
-        return [CallAbandoned(line.base, self.source, line.ts, line.queue_required(), line.callid_required(), wait)]
+    def _syscompat(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        queue, callid = _queue(f), _callid(f)
+        entered = self._entered.pop((queue, callid), None)
+        wait = max(0.0, ts - entered) if entered is not None else 0.0
+        return [CallAbandoned(base, self.source, ts, queue, callid, wait)]
 
-    def _exit(self, line: _Line) -> list[Event]:
-        name = line.f[4]
-        reason, index = {
-            "EXITWITHTIMEOUT": ("timeout", 7),
-            "EXITEMPTY": ("empty", 7),
-            "EXITWITHKEY": ("exit_key", 8),
-            "WITHDRAW": ("withdraw", 7),
-        }[name]
-        wait = _int(line.f, index, "waittime")
-        self._entered.pop((line.queue, line.callid), None)
-        return [CallExited(line.base, self.source, line.ts, line.queue_required(), line.callid_required(),
-                           float(wait), reason)]
+    def _exit(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        reason, index = _EXITS[f[4]]
+        wait = _int(f, index, "waittime")
+        queue, callid = _queue(f), _callid(f)
+        self._entered.pop((queue, callid), None)
+        return [CallExited(base, self.source, ts, queue, callid, float(wait), reason)]
 
-    def _addmember(self, line: _Line) -> list[Event]:
-        agent = self._agent(line.member_required())
+    def _addmember(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        agent, queue = self._agent(f), _queue(f)
         m = self._member(agent)
-        out: list[Event] = []
-        queue = line.queue_required()
         m.queues.add(queue)
-        out.append(AgentLogin(line.base, self.source, line.ts, agent, queue))
-        if len(line.f) > 5 and line.f[5].upper() == "PAUSED":
+        out: list[Event] = [AgentLogin(base, self.source, ts, agent, queue)]
+        if len(f) > 5 and f[5].upper() == "PAUSED":
             m.paused, m.reason = True, ""
         if m.shown == ("", ""):
             m.shown = ("available", "")  # the fold makes a logged-in agent available
-        self._state_events(line, agent, m, out)
+        self._state_events(base, ts, agent, m, out)
         return out
 
-    def _removemember(self, line: _Line) -> list[Event]:
-        agent = self._agent(line.member_required())
+    def _removemember(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        agent, queue = self._agent(f), _queue(f)
         m = self._member(agent)
-        queue = line.queue_required()
         m.queues.discard(queue)
         if not m.queues:
             m.shown = ("", "")
-        return [AgentLogout(line.base, self.source, line.ts, agent, queue)]
+        return [AgentLogout(base, self.source, ts, agent, queue)]
 
-    def _pause(self, line: _Line) -> list[Event]:
-        agent = self._agent(line.member_required())
+    def _pause(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        agent = self._agent(f)
         m = self._member(agent)
-        text = line.f[5] if len(line.f) > 5 else ""
+        text = f[5] if len(f) > 5 else ""
         out: list[Event] = []
-        if line.f[4] in ("PAUSE", "PAUSEALL"):
+        if f[4] in ("PAUSE", "PAUSEALL"):
             m.paused, m.reason = True, self._pause_code(text) if text else ""
         else:
             m.paused, m.reason = False, ""
-        if m.shown != ("", "") or m.queues:
-            self._state_events(line, agent, m, out)
-        else:
-            # Paused before we saw it join (file starts mid-day): it is logged in.
-            out.append(AgentLogin(line.sub(0), self.source, line.ts, agent, ""))
+        if m.shown == ("", "") and not m.queues:
+            # Paused before we saw it join (the file starts mid-day): it is logged in.
+            out.append(AgentLogin(base, self.source, ts, agent, ""))
             m.shown = ("available", "")
-            self._state_events(line, agent, m, out)
+        self._state_events(base, ts, agent, m, out)
         return out
 
-    def _agentlogin(self, line: _Line) -> list[Event]:
-        agent = self._agent(line.member_required())
-        m = self._member(agent)
-        m.shown = ("available", "")
-        return [AgentLogin(line.base, self.source, line.ts, agent, "")]
+    def _agentlogin(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        agent = self._agent(f)
+        self._member(agent).shown = ("available", "")
+        return [AgentLogin(base, self.source, ts, agent, "")]
 
-    def _agentlogoff(self, line: _Line) -> list[Event]:
-        agent = self._agent(line.member_required())
+    def _agentlogoff(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        agent = self._agent(f)
         m = self._member(agent)
         m.queues.clear()
         m.in_call = m.paused = False
         m.shown = ("", "")
-        return [AgentLogout(line.base, self.source, line.ts, agent, "")]
+        return [AgentLogout(base, self.source, ts, agent, "")]
 
-    def _queuestart(self, line: _Line) -> list[Event]:
+    def _queuestart(self, base: str, ts: float, f: list[str]) -> list[Event]:
         # Asterisk (re)started: calls it had waiting are gone, members are re-added.
         self._entered.clear()
         for m in self._members.values():
             m.in_call = False
-        return [SourceReset(line.base, self.source, line.ts)]
+        return [SourceReset(base, self.source, ts)]
 
-    def _no_counts(self, line: _Line) -> list[Event]:
+    def _no_counts(self, base: str, ts: float, f: list[str]) -> list[Event]:
         return []
 
 
-@dataclass(slots=True)
-class _Line:
-    base: str
-    ts: float
-    callid: str
-    queue: str
-    member: str
-    f: list[str]
+def _sub(base: str, n: int) -> str:
+    """Id of the n-th event made from one line."""
+    return base if n == 0 else f"{base}.{n}"
 
-    def sub(self, n: int) -> str:
-        """Id of the n-th event made from this line."""
-        return self.base if n == 0 else f"{self.base}.{n}"
 
-    def queue_required(self) -> str:
-        if not self.queue or self.queue == "NONE":
-            raise QueueLogError(f"{self.f[4]} without a queue")
-        return self.queue
+def _queue(f: list[str]) -> str:
+    queue = f[2]
+    if not queue or queue == "NONE":
+        raise QueueLogError(f"{f[4]} without a queue")
+    return queue
 
-    def callid_required(self) -> str:
-        if not self.callid or self.callid == "NONE":
-            raise QueueLogError(f"{self.f[4]} without a call id")
-        return self.callid
 
-    def member_required(self) -> str:
-        if not self.member or self.member == "NONE":
-            raise QueueLogError(f"{self.f[4]} without a member")
-        return self.member
+def _callid(f: list[str]) -> str:
+    callid = f[1]
+    if not callid or callid == "NONE":
+        raise QueueLogError(f"{f[4]} without a call id")
+    return callid
 
+
+_EXITS = {"EXITWITHTIMEOUT": ("timeout", 7), "EXITEMPTY": ("empty", 7), "EXITWITHKEY": ("exit_key", 8),
+          "WITHDRAW": ("withdraw", 7)}
+
+def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
+    wait = _int(f, 5, "holdtime")
+    return [CallAnswered(base, self.source, ts, _queue(f), _callid(f), self._agent(f), float(wait))]
+
+
+def _complete_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
+    talk = _int(f, 6, "talktime")
+    return [CallEnded(base, self.source, ts, _queue(f), _callid(f), self._agent(f), float(talk))]
+
+
+def _transfer_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
+    return self._transfer(base, ts, f)[:1]
+
+
+# Lines whose events are about agents only, and the call part of those that carry both.
+_AGENT_ONLY = {"ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL", "AGENTLOGIN",
+               "AGENTCALLBACKLOGIN", "AGENTLOGOFF", "AGENTCALLBACKLOGOFF", "CONNECT", "COMPLETEAGENT",
+               "COMPLETECALLER", "BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"}
+_CALL_PART = {"CONNECT": _connect_call_only, "COMPLETEAGENT": _complete_call_only,
+              "COMPLETECALLER": _complete_call_only, "BLINDTRANSFER": _transfer_call_only,
+              "ATTENDEDTRANSFER": _transfer_call_only, "TRANSFER": _transfer_call_only}
 
 _HANDLERS = {
     "ENTERQUEUE": QueueLogTranslator._enterqueue,

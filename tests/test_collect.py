@@ -1,0 +1,91 @@
+"""The collector runner: emits survive a Redis outage, health reaches the snapshot, crashes restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import BaseModel
+
+from wallboard import collectors
+from wallboard.collect import CollectorContext, run_collector
+from wallboard.config import parse_config
+from wallboard.events import CallQueued
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.streams import Streams, connect
+
+TS = 1_773_129_600.0
+
+
+class NoOptions(BaseModel):
+    pass
+
+
+async def test_emit_holds_events_while_redis_is_down(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "r", persist=True)
+    server.start()
+    port = server.port
+    client = connect(server.url)
+    streams = Streams(client, "t:")
+    config = parse_config({"collectors": [{"kind": "simulator", "name": "sim"}]}, env={})
+    ctx = CollectorContext(config, config.collectors[0], NoOptions(), streams)
+    try:
+        await ctx.emit([CallQueued("a", "sim", TS, "q", "c1")])
+        server.stop()
+        emitting = asyncio.create_task(ctx.emit([CallQueued("b", "sim", TS + 1, "q", "c2")]))
+        await asyncio.sleep(1.0)
+        assert not emitting.done()  # still holding the event, not dropping it
+        server = EmbeddedRedis(tmp_path / "r", persist=True, port=port)
+        server.start()
+        await asyncio.wait_for(emitting, 30)
+        entries = await client.xrange("t:events")
+        assert [f["id"] for _, f in entries] == ["a", "b"]
+        assert ctx.health.events_total == 2
+    finally:
+        await client.aclose()
+        server.stop()
+
+
+async def test_health_and_crash_restart(streams: Streams, monkeypatch: pytest.MonkeyPatch) -> None:
+    runs: list[int] = []
+
+    class Options(BaseModel):
+        pass
+
+    async def run(ctx: CollectorContext) -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            raise RuntimeError("source exploded")
+        ctx.set_connected(True)
+        ctx.reject("line 3: not a queue_log line")
+        await ctx.emit([CallQueued("x", ctx.source, TS, "q", "c")])
+        await asyncio.sleep(3600)
+
+    fake = types.ModuleType("fake_collector")
+    fake.Options = Options  # type: ignore[attr-defined]
+    fake.run = run  # type: ignore[attr-defined]
+    monkeypatch.setitem(collectors.REGISTRY, "fake", "fake_collector")
+    monkeypatch.setitem(__import__("sys").modules, "fake_collector", fake)
+    monkeypatch.setattr("wallboard.collect.backoff", lambda attempt, base=0.5, cap=30.0: 0.01)
+    config = parse_config({"collectors": [{"kind": "fake", "name": "f1"}]}, env={})
+    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    try:
+        for _ in range(200):
+            health: dict[str, Any] = await streams.source_health()
+            if health.get("f1", {}).get("events_total") == 1:
+                break
+            await asyncio.sleep(0.05)
+        h = health["f1"]
+        assert len(runs) == 2
+        assert (h["kind"], h["status"], h["connected"], h["errors_total"]) == ("fake", "ok", True, 1)
+        assert h["last_error"] == "line 3: not a queue_log line"
+        assert h["last_event_at"] == TS
+        assert json.loads(json.dumps(h)) == h
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
