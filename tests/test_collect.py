@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from wallboard import collectors
 from wallboard.collect import CollectorContext, run_collector
 from wallboard.config import parse_config
-from wallboard.events import CallQueued
+from wallboard.events import CallQueued, decode
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
 
@@ -43,7 +43,7 @@ async def test_emit_holds_events_while_redis_is_down(tmp_path: Path) -> None:
         server.start()
         await asyncio.wait_for(emitting, 30)
         entries = await client.xrange("t:events")
-        assert [f["id"] for _, f in entries] == ["a", "b"]
+        assert [decode(f).id for _, f in entries] == ["a", "b"]
         assert ctx.health.events_total == 2
     finally:
         await client.aclose()

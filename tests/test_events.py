@@ -45,8 +45,11 @@ def test_every_kind_has_a_sample() -> None:
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.KIND)
 def test_stream_round_trip(event: object) -> None:
     fields = encode(event)  # type: ignore[arg-type]
-    assert all(isinstance(v, str) for v in fields.values())
+    assert list(fields) == ["e"] and isinstance(fields["e"], str)
     assert decode(fields) == event
+    # the named-fields form of the same event is accepted as well
+    named = {k: str(v) for k, v in as_dict(event).items()}  # type: ignore[arg-type]
+    assert decode(named) == event
 
 
 @pytest.mark.parametrize("event", SAMPLES, ids=lambda e: e.KIND)
@@ -104,3 +107,31 @@ def test_float_timestamps_survive_exactly() -> None:
     e = CallQueued("e", "s", 1_773_129_600.123456, "q", "c")
     assert decode(encode(e)).ts == e.ts
     assert not math.isnan(decode(encode(e)).ts)
+
+
+@pytest.mark.parametrize(
+    ("packed", "field", "reason"),
+    [
+        ("[", "e", "is not valid JSON"),
+        ('{"kind": "call.queued"}', "e", "must be a JSON array"),
+        ("[]", "e", "must be a JSON array"),
+        ('["call.teleported", "x"]', "kind", "unknown event kind"),
+        ('["call.queued", "x", "s", 1773129600.0, "ventas"]', "call_id", "is missing"),
+        ('["call.answered", "x", "s", 1773129600.0, "q", "c", "a", "12"]', "wait_s", None),
+        ('["call.answered", "x", "s", 1773129600.0, "q", "c", "a", -1]', "wait_s", "between 0 and 30 days"),
+        ('["call.queued", "x", "s", 1773129600.0, 7, "c"]', "queue", "must be text"),
+    ],
+)
+def test_packed_stream_entries_are_validated(packed: str, field: str, reason: str | None) -> None:
+    if reason is None:  # numbers given as text are accepted, as in named fields
+        assert decode({"e": packed}).wait_s == 12.0  # type: ignore[union-attr]
+        return
+    with pytest.raises(EventError) as err:
+        decode({"e": packed})
+    assert err.value.field == field and reason in str(err.value)
+
+
+def test_packed_entries_tolerate_newer_trailing_fields() -> None:
+    e = SAMPLES[0]
+    packed = encode(e)["e"][:-1] + ',"future-field"]'
+    assert decode({"e": packed}) == e

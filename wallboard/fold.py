@@ -148,17 +148,17 @@ class CentreState:
 
 def apply(state: CentreState, settings: FoldSettings, event: Event) -> bool:
     """Fold one event into ``state``; False if it was a duplicate (same id seen)."""
-    eid = event.id
-    if eid in state.seen or eid in state.seen_old:
+    eid, seen = event.id, state.seen
+    if eid in seen or eid in state.seen_old:
         state.duplicates += 1
         return False
-    ts = event.ts
-    state.seen.add(eid)
+    seen.add(eid)
     state.applied += 1
+    ts, sources = event.ts, state.sources
     if ts > state.max_ts:
         state.max_ts = ts
-    if ts > state.sources.get(event.source, 0.0):
-        state.sources[event.source] = ts
+    if ts > sources.get(event.source, 0.0):
+        sources[event.source] = ts
     _HANDLERS[type(event)](state, settings, event)
     if state.max_ts - state.pruned_at >= _PRUNE_EVERY_S:
         prune(state, settings)
@@ -175,16 +175,20 @@ def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event
 
 
 def _queued(state: CentreState, settings: FoldSettings, e: CallQueued) -> None:
-    q = state.queue(e.queue)
-    q.bucket(settings.intervals.floor(e.ts)).entered += 1
-    current = q.waiting.get(e.call_id)
+    q = state.queues.get(e.queue) or state.queue(e.queue)
+    ts, call_id = e.ts, e.call_id
+    q.bucket(settings.intervals.floor(ts)).entered += 1
+    current = q.waiting.get(call_id)
     if current is not None:
-        if e.ts < current[0]:
-            current[0] = e.ts
+        if ts < current[0]:
+            current[0] = ts
         return
-    if max(q.finished.get(e.call_id, -1.0), q.finished_old.get(e.call_id, -1.0)) >= e.ts:
+    finished = q.finished.get(call_id)  # the newer generation holds the latest outcome
+    if finished is None:
+        finished = q.finished_old.get(call_id)
+    if finished is not None and finished >= ts:
         return  # its outcome arrived first (out of order): it is not waiting
-    q.waiting[e.call_id] = [e.ts, e.source]
+    q.waiting[call_id] = [ts, e.source]
 
 
 def _leave(q: QueueState, call_id: str, ts: float) -> None:
@@ -193,7 +197,7 @@ def _leave(q: QueueState, call_id: str, ts: float) -> None:
 
 
 def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> None:
-    q = state.queue(e.queue)
+    q = state.queues.get(e.queue) or state.queue(e.queue)
     _leave(q, e.call_id, e.ts)
     start = settings.intervals.floor(e.ts)
     within = e.wait_s <= settings.rules_for(e.queue).sl_threshold_s
@@ -205,7 +209,7 @@ def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> No
 
 
 def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> None:
-    q = state.queue(e.queue)
+    q = state.queues.get(e.queue) or state.queue(e.queue)
     _leave(q, e.call_id, e.ts)
     rules = settings.rules_for(e.queue)
     within = e.wait_s <= rules.sl_threshold_s
@@ -215,7 +219,7 @@ def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> 
 
 
 def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
-    q = state.queue(e.queue)
+    q = state.queues.get(e.queue) or state.queue(e.queue)
     _leave(q, e.call_id, e.ts)
     q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason)
     q.recent.append(["x", e.ts, e.wait_s, e.reason])

@@ -117,42 +117,37 @@ class QueueLogTranslator:
         if not line or line.isspace():
             stats.blank += 1
             return []
+        f = line.split("|")
         try:
-            events = self._line(line)
+            if len(f) < 5:
+                raise QueueLogError(f"expected at least 5 '|'-separated fields, found {len(f)}")
+            epoch_text, name = f[0], f[4]
+            if not epoch_text.isdigit():
+                raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
+            ts = float(epoch_text)
+            if not 946_684_800 <= ts < 4_102_444_800:
+                raise QueueLogError(f"time out of range: {epoch_text}")
+            handler = _HANDLERS.get(name)
+            if handler is None:
+                if not name:
+                    raise QueueLogError("event name is empty")
+                stats.ignored[name] += 1
+                return []
+            if not self._agent_events and name in _AGENT_ONLY:
+                handler = _CALL_PART.get(name, QueueLogTranslator._no_counts)
+            by_event = stats.by_event
+            by_event[name] = by_event.get(name, 0) + 1
+            if self._hash_ids:
+                digest = hashlib.blake2b(line.encode("utf-8", "surrogateescape"), digest_size=9).hexdigest()
+                base = f"{self.source}:{digest}"
+            else:
+                base = line
+            events = handler(self, base, ts, f)
         except QueueLogError as exc:
             stats.reject(lineno, str(exc), line)
             return []
         stats.events += len(events)
         return events
-
-    # ----------------------------------------------------------- parsing
-
-    def _line(self, line: str) -> list[Event]:
-        f = line.split("|")
-        if len(f) < 5:
-            raise QueueLogError(f"expected at least 5 '|'-separated fields, found {len(f)}")
-        epoch_text, name = f[0], f[4]
-        if not epoch_text.isdigit():
-            raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
-        ts = float(epoch_text)
-        if not 946_684_800 <= ts < 4_102_444_800:
-            raise QueueLogError(f"time out of range: {epoch_text}")
-        if not name:
-            raise QueueLogError("event name is empty")
-        handler = _HANDLERS.get(name)
-        if handler is None:
-            self.stats.ignored[name] += 1
-            return []
-        if not self._agent_events and name in _AGENT_ONLY:
-            handler = _CALL_PART.get(name, QueueLogTranslator._no_counts)
-        by_event = self.stats.by_event
-        by_event[name] = by_event.get(name, 0) + 1
-        if self._hash_ids:
-            digest = hashlib.blake2b(line.encode("utf-8", "surrogateescape"), digest_size=9).hexdigest()
-            base = f"{self.source}:{digest}"
-        else:
-            base = line
-        return handler(self, base, ts, f)
 
     def _agent(self, f: list[str]) -> str:
         member = f[3]
