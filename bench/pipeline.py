@@ -67,9 +67,14 @@ def bench_report(path: Path) -> float:
     return stats.lines / (time.perf_counter() - t0)
 
 
-async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int) -> dict[str, float]:
-    """Append events as a collector does while `wallboard aggregate` consumes them in its own process."""
-    prefix = f"bench{run}:"
+async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int,
+                         backlog: bool = False) -> dict[str, float]:
+    """Append events as a collector does while `wallboard aggregate` consumes them in its own process.
+
+    With ``backlog`` the events are all on the stream before the aggregator starts:
+    that measures the aggregator alone (reading, decoding, folding, checkpointing).
+    """
+    prefix = f"bench{run}{'b' if backlog else ''}:"
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     raw["redis"] = {"url": url, "prefix": prefix, "stream_maxlen": 5_000_000}
     raw["collectors"] = []
@@ -78,14 +83,18 @@ async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int) -> 
     client = connect(url)
     streams = Streams(client, prefix, 5_000_000)
     await streams.ensure_group()
+    last = ""
+    if backlog:
+        for i in range(0, len(events), 2_000):
+            last = (await streams.append(events[i:i + 2_000]))[-1]
     proc = subprocess.Popen([sys.executable, "-m", "wallboard", "aggregate", "--config", str(cfg),
                              "--log-level", "WARNING"])
     try:
-        await asyncio.sleep(1.0)  # let it start and block on the empty stream
+        await asyncio.sleep(1.0)  # let it start (and, without a backlog, block on the empty stream)
         t0 = time.perf_counter()
-        last = ""
-        for i in range(0, len(events), 2_000):
-            last = (await streams.append(events[i:i + 2_000]))[-1]
+        if not backlog:
+            for i in range(0, len(events), 2_000):
+                last = (await streams.append(events[i:i + 2_000]))[-1]
         appended = time.perf_counter() - t0
         while True:
             checkpoint = await streams.load_checkpoint()
@@ -151,6 +160,9 @@ def main() -> None:
             results["pipeline_append_events_per_s"] = statistics.median(r["append_events_per_s"] for r in runs)
             results["pipeline_end_to_end_events_per_s"] = statistics.median(
                 r["end_to_end_events_per_s"] for r in runs)
+            alone = [asyncio.run(bench_pipeline(url, events, tmp, i, backlog=True)) for i in range(args.repeat)]
+            results["aggregator_backlog_events_per_s"] = statistics.median(
+                r["end_to_end_events_per_s"] for r in alone)
             results["redis_stream_memory"] = asyncio.run(bench_memory(url, events))
         finally:
             server.stop()
@@ -165,6 +177,7 @@ def main() -> None:
     print(f"{'report, queue_log (lines/s)':<44} {results['report_lines_per_s']:>16,.0f}")
     print(f"{'pipeline: collector XADD (events/s)':<44} {results['pipeline_append_events_per_s']:>16,.0f}")
     print(f"{'pipeline: append → checkpointed (events/s)':<44} {results['pipeline_end_to_end_events_per_s']:>16,.0f}")
+    print(f"{'aggregator alone, from a backlog (events/s)':<44} {results['aggregator_backlog_events_per_s']:>16,.0f}")
     print(f"{'Redis stream memory (MB per 1M events)':<44} {mem['mb_per_million_events']:>16,.1f}"
           f"   ({mem['entries']:,} entries kept at MAXLEN ~1M)")
     print(f"written to {out / 'pipeline.json'}")

@@ -200,7 +200,10 @@ class Aggregator:
             while not stop.is_set():
                 try:
                     if not ready:
-                        await self.restore() if self.state.applied == 0 else await self.streams.ensure_group()
+                        if self.state.applied == 0:
+                            await self.restore()  # first start: continue from the checkpoint
+                        else:
+                            await self.streams.ensure_group()  # reconnect: our state is newer
                         await self.recover()
                         ready = True
                         if attempt:

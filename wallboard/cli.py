@@ -138,8 +138,9 @@ def cmd_check_config(config: Config, path: Path, args: argparse.Namespace) -> in
 def cmd_report(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.report import build_report, describe_stats, read_lines, render
 
-    if args.interval < 1 or args.interval > 1440:
-        print("wallboard: --interval must be between 1 and 1440 minutes", file=sys.stderr)
+    if args.interval < 1 or 1440 % args.interval:
+        print(f"wallboard: --interval must divide a day into whole intervals (5, 10, 15, 30, 60, …), "
+              f"got {args.interval}", file=sys.stderr)
         return EXIT_CONFIG
     if not args.queue_log.is_file():
         print(f"wallboard: {args.queue_log}: no such file", file=sys.stderr)
@@ -253,8 +254,9 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
     if not url:
         from wallboard.redis_server import find_running
 
-        url = find_running(config.redis_data_dir())
-        if url:
+        running = find_running(config.redis_data_dir())
+        if running:
+            url = running
             log.info("using the embedded Redis already running at %s", url)
         else:
             server = EmbeddedRedis(config.redis_data_dir())
@@ -290,8 +292,11 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
                     restarts[name] = restarts.get(name, 0) + 1
                     delay = min(30.0, 0.5 * 2 ** restarts[name])
                     log.error("%s exited with status %s; restarting in %.1f s", name, code, delay)
-                    time.sleep(delay)
-                    children[name] = subprocess.Popen(specs[name], env=env)
+                    deadline = time.monotonic() + delay
+                    while not stopping and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    if not stopping:
+                        children[name] = subprocess.Popen(specs[name], env=env)
     finally:
         for proc in children.values():
             if proc.poll() is None:

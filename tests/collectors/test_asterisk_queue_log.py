@@ -252,6 +252,13 @@ def test_report_command_json_and_csv(tmp_path: Path) -> None:
     assert rows[1]["service_level_pct.answered"] == "0.0" and rows[2]["asa_s"] == ""  # empty → blank, not 0
 
 
+def test_report_rejects_an_interval_that_does_not_tile_the_day(tmp_path: Path) -> None:
+    out = subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(EVERY_EVENT),
+                          "--interval", "7", "--config", str(write_config(tmp_path))],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2 and "got 7" in out.stderr and out.stdout == ""
+
+
 def test_report_on_a_missing_file(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(tmp_path / "nope"),
                           "--config", str(write_config(tmp_path))], capture_output=True, text=True, timeout=60)

@@ -99,7 +99,7 @@ class QueueLogTranslator:
         self.stats = QueueLogStats()
         self._aliases = agent_aliases or {}
         self._pause_codes = pause_codes or {}
-        self._entered: dict[tuple[str, str], int] = {}
+        self._entered: dict[tuple[str, str], float] = {}
         self._members: dict[str, _Member] = {}
 
     # ------------------------------------------------------------ public
