@@ -26,28 +26,28 @@ class NoOptions(BaseModel):
 
 
 async def test_emit_holds_events_while_redis_is_down(tmp_path: Path) -> None:
-    server = EmbeddedRedis(tmp_path / "r", persist=True)
-    server.start()
-    port = server.port
-    client = connect(server.url)
-    streams = Streams(client, "t:")
-    config = parse_config({"collectors": [{"kind": "simulator", "name": "sim"}]}, env={})
-    ctx = CollectorContext(config, config.collectors[0], NoOptions(), streams)
+    first = EmbeddedRedis(tmp_path / "r", persist=True)
+    second = EmbeddedRedis(tmp_path / "r", persist=True)
     try:
+        first.start()
+        client = connect(first.url)
+        config = parse_config({"collectors": [{"kind": "simulator", "name": "sim"}]}, env={})
+        ctx = CollectorContext(config, config.collectors[0], NoOptions(), Streams(client, "t:"))
         await ctx.emit([CallQueued("a", "sim", TS, "q", "c1")])
-        server.stop()
+        first.stop()
         emitting = asyncio.create_task(ctx.emit([CallQueued("b", "sim", TS + 1, "q", "c2")]))
         await asyncio.sleep(1.0)
         assert not emitting.done()  # still holding the event, not dropping it
-        server = EmbeddedRedis(tmp_path / "r", persist=True, port=port)
-        server.start()
+        second.port = first.port
+        second.start()
         await asyncio.wait_for(emitting, 30)
         entries = await client.xrange("t:events")
         assert [decode(f).id for _, f in entries] == ["a", "b"]
         assert ctx.health.events_total == 2
-    finally:
         await client.aclose()
-        server.stop()
+    finally:
+        first.stop()
+        second.stop()
 
 
 async def test_health_and_crash_restart(streams: Streams, monkeypatch: pytest.MonkeyPatch) -> None:
