@@ -21,7 +21,16 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-deps
 	$(BIN)/wallboard run $(ARGS)
 
+# Browser tests drive Debian's Chromium (never a downloaded browser); install it when
+# missing and this user can (root, as on CI). Without it the browser tests fail under CI=true.
+CHROMIUM := $(shell command -v chromium 2>/dev/null)
+
 test: $(VENV)/.test-deps
+ifeq ($(CHROMIUM),)
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "chromium is not installed and cannot be installed here (need root and apt-get)"; fi
+endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -72,17 +72,29 @@ class Aggregator:
         await self.streams.ensure_group()
         checkpoint = await self.streams.load_checkpoint()
         if checkpoint is not None:
-            self.state = from_dict(checkpoint["state"])
-            self.last_id = checkpoint["last_id"]
+            try:
+                self.state = from_dict(checkpoint["state"])
+            except (ValueError, KeyError, TypeError) as exc:
+                # A checkpoint this version cannot read (an upgrade): rebuild the state
+                # from every event still on the stream instead of failing for ever.
+                log.warning("cannot use the checkpoint (%s); rebuilding from the events on the stream", exc)
+                await self.streams.rewind_group()
+                self.state = CentreState()
+            else:
+                self.last_id = checkpoint["last_id"]
+                self.rejected = int(checkpoint.get("rejected", 0))
+                log.info("restored checkpoint at %s (%d events applied)", self.last_id, self.state.applied)
             self.seq = int(checkpoint.get("seq", 0))
-            self.rejected = int(checkpoint.get("rejected", 0))
-            log.info("restored checkpoint at %s (%d events applied)", self.last_id, self.state.applied)
         latest = await self.streams.latest_snapshot()
         if latest is not None:
             self.seq = max(self.seq, int(latest.get("seq", 0)))
 
     async def recover(self) -> None:
         """Fold what this consumer had pending, then what others left behind."""
+        if self.state.applied == 0 and self.last_id == "0-0":
+            # Nothing folded yet: anything pending anywhere is simply read again in order.
+            await self.streams.rewind_group()
+            return
         after = "0-0"
         while True:
             entries = await self.streams.read_own_pending(self.consumer, after, self.batch)
@@ -164,6 +176,7 @@ class Aggregator:
             "seq": self.seq,
             "generated_at": utc_iso(now),
             **view,
+            "ticker": await self.streams.tickers(),
             "sources": sources,
             "pipeline": {"applied": self.state.applied, "duplicates": self.state.duplicates,
                          "rejected": self.rejected, "last_id": self.last_id},
@@ -180,7 +193,11 @@ class Aggregator:
 
     async def step(self) -> int:
         """Read one batch, fold it, and publish/checkpoint when due."""
-        entries = await self.streams.read_new(self.consumer, self.batch, self.block_ms)
+        block_ms = self.block_ms
+        if self._dirty:  # something to publish once the throttle allows: wait no longer than that
+            left = self.publish_min_s - (time.monotonic() - self._last_publish)
+            block_ms = max(1, min(block_ms, int(left * 1000) + 1))
+        entries = await self.streams.read_new(self.consumer, self.batch, block_ms)
         changed = await self.fold_entries(entries)
         now = time.monotonic()
         since_publish = now - self._last_publish

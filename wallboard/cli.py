@@ -32,10 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wallboard", parents=[common],
                                      description="Real-time supervisor wallboard for contact centres.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("run", parents=[common], help="start everything: Redis (if embedded), collectors, aggregator")
+    sub.add_parser("run", parents=[common], help="start everything: Redis (if embedded), collectors, aggregator, web")
     p = sub.add_parser("collect", parents=[common], help="run collectors (all enabled ones, or --source NAME)")
     p.add_argument("--source", action="append", metavar="NAME", help="collector name (repeatable)")
     sub.add_parser("aggregate", parents=[common], help="fold the event stream and publish snapshots")
+    p = sub.add_parser("web", parents=[common], help="serve the screens (Dash pages, /ws, /healthz)")
+    p.add_argument("--host", help="listen address (default: web.host)")
+    p.add_argument("--port", type=int, help="port (default: web.port)")
+    p = sub.add_parser("ticker", parents=[common], help="set the message ticker of the wall screens")
+    p.add_argument("text", nargs="?", default="", help="the message (empty: clear it)")
+    p.add_argument("--screen", default="*", help="screen id (default: every screen)")
     p = sub.add_parser("report", parents=[common], help="per-queue KPIs from an Asterisk queue_log file")
     p.add_argument("--queue-log", required=True, metavar="FILE", type=Path)
     p.add_argument("--interval", type=int, default=15, metavar="MINUTES", help="interval length (default 15)")
@@ -62,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "collect": cmd_collect,
         "aggregate": cmd_aggregate,
+        "web": cmd_web,
+        "ticker": cmd_ticker,
         "report": cmd_report,
         "snapshot": cmd_snapshot,
         "check-config": cmd_check_config,
@@ -169,6 +177,35 @@ def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
     return _run_until_signal(main)
 
 
+def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
+    from wallboard.web import serve
+
+    if args.host or args.port:
+        config = config.model_copy(update={"web": config.web.model_copy(
+            update={k: v for k, v in (("host", args.host), ("port", args.port)) if v})})
+    with _redis_for(config) as url:
+        serve(config, url)
+    return 0
+
+
+def cmd_ticker(config: Config, path: Path, args: argparse.Namespace) -> int:
+    url = redis_url(config)
+    if not url:
+        print("wallboard: no wallboard is running; start `wallboard run` or set redis.url", file=sys.stderr)
+        return 1
+    if args.screen != "*" and config.screen(args.screen) is None:
+        print(f"wallboard: no screen {args.screen!r} in {path}", file=sys.stderr)
+        return EXIT_CONFIG
+
+    async def main() -> None:
+        async with _streams(url, config) as streams:
+            await streams.set_ticker(args.screen, args.text)
+
+    asyncio.run(main())
+    print(f"ticker {'set' if args.text else 'cleared'} for {args.screen}")
+    return 0
+
+
 def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.collect import run_collector
 
@@ -265,7 +302,7 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
         log.info("using Redis at %s", url)
     env = dict(os.environ, **{ENV_REDIS_URL: url})
     base = [sys.executable, "-m", "wallboard", "--config", str(path), "--log-level", args.log_level]
-    specs = {"aggregator": base + ["aggregate"]}
+    specs = {"aggregator": base + ["aggregate"], "web": base + ["web"]}
     for c in config.collectors:
         if c.enabled:
             specs[f"collector {c.source}"] = base + ["collect", "--source", c.source]
@@ -283,7 +320,8 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
         for name, cmd in specs.items():
             children[name] = subprocess.Popen(cmd, env=env)
             log.info("started %s (pid %d)", name, children[name].pid)
-        log.info("wallboard running; `wallboard snapshot` shows the numbers; Ctrl-C stops everything")
+        host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
+        log.info("wallboard running: open http://%s:%d/  (Ctrl-C stops everything)", host, config.web.port)
         while not stopping:
             time.sleep(0.2)
             for name, proc in list(children.items()):

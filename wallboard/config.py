@@ -143,6 +143,25 @@ class CollectorConfig(_Frozen):
         return self.name or self.kind
 
 
+class ScreenConfig(_Frozen):
+    """A wall/TV screen: what it shows, in which language, and what it rotates with."""
+
+    id: str = Field(pattern=_IDENT)
+    title: str = ""
+    queues: tuple[str, ...] = ()  # empty: every queue
+    language: Literal["es", "en"] | None = None
+    theme: Literal["dark", "light"] = "dark"
+    rotate_with: tuple[str, ...] = ()  # other screens shown in turn on the same TV
+    dwell_s: int = Field(default=30, ge=5, le=3600)
+
+
+class WebSettings(_Frozen):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8050, ge=1, le=65535)
+    heartbeat_s: float = Field(default=5.0, gt=0, le=60)
+    stale_after_s: float = Field(default=5.0, gt=0, le=600)
+
+
 class Config(_Frozen):
     redis: RedisSettings = RedisSettings()
     timezone: str = "UTC"
@@ -158,6 +177,8 @@ class Config(_Frozen):
     thresholds: dict[str, Threshold] = {}
     time_in_state: TimeInState = TimeInState()
     collectors: tuple[CollectorConfig, ...] = ()
+    screens: tuple[ScreenConfig, ...] = ()
+    web: WebSettings = WebSettings()
     #: Folder of the config file; relative paths in the config are taken from here.
     base_dir: Path = Path(".")
 
@@ -197,7 +218,7 @@ class Config(_Frozen):
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         for what, ids in (("queues", [q.id for q in self.queues]), ("teams", [t.id for t in self.teams]),
-                          ("agents", [a.id for a in self.agents])):
+                          ("agents", [a.id for a in self.agents]), ("screens", [sc.id for sc in self.screens])):
             seen: set[str] = set()
             for i, item_id in enumerate(ids):
                 if item_id in seen:
@@ -231,6 +252,14 @@ class Config(_Frozen):
                 if aliases.get(alias, agent.id) != agent.id:
                     raise ValueError(f"agents[{ai}].aliases: {alias!r} already names agent {aliases[alias]!r}")
                 aliases[alias] = agent.id
+        screen_ids = {sc.id for sc in self.screens}
+        for si, screen in enumerate(self.screens):
+            for qid in screen.queues:
+                if qid not in queue_ids:
+                    raise ValueError(f"screens[{si}].queues: unknown queue {qid!r}")
+            for other in screen.rotate_with:
+                if other not in screen_ids:
+                    raise ValueError(f"screens[{si}].rotate_with: unknown screen {other!r}")
         names: set[str] = set()
         for ci, collector in enumerate(self.collectors):
             if collector.source in names:
@@ -247,6 +276,12 @@ class Config(_Frozen):
     @property
     def day_start_time(self) -> time:
         return time(int(self.day_start[:2]), int(self.day_start[3:]))
+
+    def screen(self, screen_id: str) -> ScreenConfig | None:
+        for sc in self.screens:
+            if sc.id == screen_id:
+                return sc
+        return None
 
     def queue(self, queue_id: str) -> QueueConfig:
         """The queue's settings; a queue absent from the config gets the defaults."""

@@ -158,6 +158,22 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             "today": agent_kpis(total),
         }
 
+    screens: dict[str, Any] = {}
+    for screen in config.screens:
+        ids = list(screen.queues) or queue_ids
+        members = [a for a in state.agents.values() if a.queues & set(ids)]
+        single = config.queue(ids[0]) if len(ids) == 1 else None
+        rules = single or config.queue_defaults
+        screens[screen.id] = {
+            "title": screen.title or screen.id,
+            "queues": ids,
+            "sl_formula": rules.sl_formula,
+            "sl_threshold_s": rules.sl_threshold_s,
+            "sl_target_pct": rules.sl_target_pct,
+            **call_block([state.queues.get(q, empty) for q in ids]),
+            "agents": _by_state(members),
+        }
+
     all_queues = list(state.queues.values())
     d = config.queue_defaults
     centre_total = AgentCounters()
@@ -181,4 +197,5 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
         "queues": queues,
         "teams": teams,
         "agents": agents,
+        "screens": screens,
     }

@@ -107,6 +107,10 @@ class Streams:
             if "BUSYGROUP" not in str(exc):
                 raise
 
+    async def rewind_group(self) -> None:
+        """Deliver the whole retained stream to the group again (to rebuild the state)."""
+        await self.redis.xgroup_setid(self.events_key, GROUP, id="0")
+
     async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """Entries never delivered to the group, waiting up to ``block_ms``."""
         reply = await self.redis.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count, block=block_ms)
@@ -164,6 +168,19 @@ class Streams:
         entries = await self.redis.xrevrange(self.snapshots_key, count=1)
         fields = entries[0][1] if entries else None
         return None if not fields else _json_object(fields["json"])
+
+    # ------------------------------------------------------------- ticker
+
+    async def set_ticker(self, screen: str, text: str) -> None:
+        """A supervisor's message for one screen (``*``: every screen); empty text clears it."""
+        if text:
+            await self.redis.hset(self.prefix + "ticker", screen, text)
+        else:
+            await self.redis.hdel(self.prefix + "ticker", screen)
+
+    async def tickers(self) -> dict[str, str]:
+        raw = await self.redis.hgetall(self.prefix + "ticker")
+        return {_str(k): _str(v) for k, v in raw.items()}
 
     # ------------------------------------------------- sources and cursors
 

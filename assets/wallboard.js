@@ -1,0 +1,206 @@
+/* wallboard: the one WebSocket of a screen, and the clock-driven parts of the page.
+ *
+ * - subscribes with the page's selector (the #wb-page element's data-page),
+ * - applies full views and patches in seq order (anything older is ignored),
+ * - writes the view into the page's dcc.Store with dash_clientside.set_props,
+ * - reconnects by itself with capped, jittered backoff, at once when the tab
+ *   becomes visible or the network comes back, and when heartbeats stop,
+ * - ticks waits and times in state every second from epoch timestamps,
+ * - greys the numbers out and says since when, when data is old or the link is dead,
+ * - rotates a TV between its screens, and reloads the page once a day.
+ * Written for old smart-TV browsers too: no optional chaining, no modules.
+ */
+(function () {
+  "use strict";
+  var STORE = "wb-store", ROTATION = "wb-rotation";
+  var page = null, pageText = null, ws = null, attempt = 0, timer = null;
+  var view = null, seq = -1, lastMessageAt = 0, lastDataAt = 0, generatedAt = null, rotationIndex = 0,
+      rotationSince = Date.now();
+  var metrics = window.wallboardMetrics = {messages: 0, connects: 0, applied: []};
+
+  function readPage() {
+    var el = document.getElementById("wb-page");
+    var text = el ? el.getAttribute("data-page") : null;
+    if (text !== pageText) {
+      pageText = text;
+      page = text ? JSON.parse(text) : null;
+      view = null; seq = -1; generatedAt = null; rotationIndex = 0; rotationSince = Date.now();
+      return true;
+    }
+    return false;
+  }
+
+  function setProps(id, props) {
+    if (window.dash_clientside && window.dash_clientside.set_props) {  // a dcc.Store has no DOM node
+      window.dash_clientside.set_props(id, props);
+    }
+  }
+
+  function applyPatch(old, msg) {
+    var out = {}, k, c;
+    for (k in old) { out[k] = old[k]; }
+    for (k in msg.set) {
+      var value = msg.set[k];
+      if (value && typeof value === "object" && !Array.isArray(value) && out[k] && typeof out[k] === "object"
+          && !Array.isArray(out[k])) {
+        var merged = {};
+        for (c in out[k]) { merged[c] = out[k][c]; }
+        for (c in value) { merged[c] = value[c]; }
+        out[k] = merged;
+      } else {
+        out[k] = value;
+      }
+    }
+    for (k in msg.del) {
+      var kept = {};
+      for (c in out[k]) { if (msg.del[k].indexOf(c) < 0) { kept[c] = out[k][c]; } }
+      out[k] = kept;
+    }
+    return out;
+  }
+
+  function onMessage(event) {
+    lastMessageAt = Date.now();
+    metrics.messages += 1;
+    var msg = JSON.parse(event.data);
+    if (msg.type === "hb") { return; }
+    if (msg.seq === null || msg.seq === undefined || msg.seq <= seq) { return; }  // older than what we have
+    if (msg.type === "full") {
+      view = msg.view;
+    } else if (msg.type === "patch") {
+      if (msg.base !== seq || view === null) { ws.close(); return; }  // a gap: reconnect for a full view
+      view = applyPatch(view, msg);
+    } else {
+      return;
+    }
+    seq = msg.seq;
+    generatedAt = Date.parse(msg.generated_at);
+    lastDataAt = Date.now();
+    metrics.applied.push({seq: seq, at: performance.now()});
+    if (metrics.applied.length > 50) { metrics.applied.shift(); }
+    setProps(STORE, {data: view});
+    tick();
+  }
+
+  function connect() {
+    clearTimeout(timer);
+    timer = null;
+    if (!page) { return; }
+    if (ws) { ws.onclose = null; try { ws.close(); } catch (e) { /* already closed */ } }
+    var proto = location.protocol === "https:" ? "wss://" : "ws://";
+    var socket = new WebSocket(proto + location.host + "/ws");
+    ws = socket;
+    metrics.connects += 1;
+    socket.onopen = function () {
+      attempt = 0;
+      lastMessageAt = Date.now();
+      socket.send(JSON.stringify({subscribe: page.selector}));
+    };
+    socket.onmessage = onMessage;
+    socket.onclose = function () { if (ws === socket) { ws = null; schedule(); } };
+    socket.onerror = function () { /* onclose follows */ };
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    var cap = Math.min(30000, 500 * Math.pow(2, Math.min(attempt, 10)));
+    attempt += 1;
+    timer = setTimeout(connect, Math.random() * cap);
+  }
+
+  function pad(n) { return n < 10 ? "0" + n : "" + n; }
+
+  function duration(seconds) {
+    seconds = Math.max(0, Math.floor(seconds));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
+  }
+  window.wallboardDuration = duration;
+  window.wallboardClock = function () { return clockText(Date.now(), false); };
+
+  function clockText(ms, withSeconds) {
+    var opts = {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page ? page.timezone : undefined};
+    if (withSeconds) { opts.second = "2-digit"; }
+    try { return new Date(ms).toLocaleTimeString(page ? page.lang : "es", opts); }
+    catch (e) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+  }
+
+  function staleState() {
+    if (!page) { return null; }
+    var now = Date.now(), hb = page.heartbeat_s * 1000;
+    if (!lastDataAt) { return {since: null}; }
+    var linkDead = now - lastMessageAt > 3 * hb;
+    var old = generatedAt !== null && now - generatedAt > page.stale_after_s * 1000;
+    var sources = view && view.sources ? view.sources : {};
+    var sourceStale = false;
+    for (var k in sources) { if (sources[k] && sources[k].stale) { sourceStale = true; } }
+    if (linkDead || old || sourceStale) { return {since: generatedAt}; }
+    return false;
+  }
+
+  function tick() {
+    if (!page) { return; }
+    var now = Date.now();
+    var nodes = document.querySelectorAll("[data-since]");
+    for (var i = 0; i < nodes.length; i++) {
+      var since = parseFloat(nodes[i].getAttribute("data-since"));
+      var text = isNaN(since) ? "—" : duration(now / 1000 - since);
+      if (nodes[i].textContent !== text) { nodes[i].textContent = text; }
+      var steps = nodes[i].getAttribute("data-steps");
+      if (steps && !isNaN(since)) {
+        var level = 0, list = JSON.parse(steps);
+        for (var j = 0; j < list.length; j++) { if (now / 1000 - since >= list[j]) { level = j + 1; } }
+        var tile = nodes[i].closest ? nodes[i].closest("[data-escalate]") : null;
+        if (tile) { tile.setAttribute("data-level", String(Math.min(level, 5))); }
+      }
+    }
+    var clocks = document.querySelectorAll("[data-clock]");
+    for (var c = 0; c < clocks.length; c++) { clocks[c].textContent = clockText(now, false); }
+    var stale = staleState(), root = document.querySelector(".wb-root"), banner = document.getElementById("wb-stale-banner");
+    if (root && banner) {
+      if (stale) {
+        root.classList.add("wb-stale");
+        banner.textContent = stale.since ? page.labels.no_data_since + " " + clockText(stale.since, true)
+          : page.labels.connecting;
+      } else {
+        root.classList.remove("wb-stale");
+      }
+    }
+  }
+
+  function rotate() {
+    if (!page || !page.rotation || page.rotation.length < 2) { return; }
+    var current = page.rotation[rotationIndex % page.rotation.length];
+    if (Date.now() - rotationSince >= current.dwell_s * 1000) {
+      rotationIndex = (rotationIndex + 1) % page.rotation.length;
+      rotationSince = Date.now();
+      setProps(ROTATION, {data: rotationIndex});
+    }
+  }
+
+  function watchdog() {
+    if (readPage()) { attempt = 0; connect(); return; }
+    if (!page) { return; }
+    if (ws && ws.readyState === 1 && Date.now() - lastMessageAt > 3 * page.heartbeat_s * 1000) {
+      ws.close();  // heartbeats stopped: the link is dead even if the socket does not know yet
+    }
+    if (!ws && !timer) { schedule(); }
+    tick();
+    rotate();
+  }
+
+  function wake() {
+    if (page && (!ws || ws.readyState > 1)) { attempt = 0; connect(); }
+  }
+
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) { wake(); } });
+  window.addEventListener("online", wake);
+  window.addEventListener("pageshow", wake);
+  setInterval(watchdog, 1000);
+  // A full reload once a day (at a random minute after 04:00) against leaks in long-lived tabs.
+  (function scheduleReload() {
+    var next = new Date();
+    next.setHours(28, Math.floor(Math.random() * 60), 0, 0);
+    setTimeout(function () { location.reload(); }, next.getTime() - Date.now());
+  })();
+})();

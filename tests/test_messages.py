@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wallboard.messages import Selector, apply_patch, diff, view_of
+
+SNAP: dict[str, Any] = {
+    "seq": 7, "generated_at": "2026-03-10T08:00:00.000Z", "now": 1.0, "day_start": 0.0, "timezone": "UTC",
+    "windows": [15], "interval_s": 900,
+    "queues": {"ventas": {"name": "Ventas", "waiting": 2, "intervals": [1, 2]}, "soporte": {"waiting": 0, "intervals": []}},
+    "centre": {"waiting": 2, "intervals": [3]},
+    "teams": {"norte": {"name": "Norte", "queues": ["ventas"]}, "sur": {"name": "Sur", "queues": ["soporte"]}},
+    "agents": {"ana": {"team": "norte", "state": "available"}, "luis": {"team": "sur", "state": "on_call"}},
+    "screens": {"sala": {"waiting": 2}, "otra": {"waiting": 0}},
+    "ticker": {"sala": "Reunión 12:00", "*": "Hola"},
+    "sources": {"sim": {"stale": False}},
+}
+
+
+def test_team_view_has_only_its_team() -> None:
+    v = view_of(SNAP, Selector("team", team="norte"))
+    assert set(v["agents"]) == {"ana"}
+    assert set(v["queues"]) == {"ventas"} and "intervals" not in v["queues"]["ventas"]
+    assert v["team"]["name"] == "Norte" and v["seq"] == 7
+    assert "teams" not in v and "screens" not in v
+
+
+def test_wall_view_has_its_screens_and_tickers() -> None:
+    v = view_of(SNAP, Selector("wall", screens=("sala",)))
+    assert v["screens"] == {"sala": {"waiting": 2}}
+    assert v["ticker"] == {"sala": "Reunión 12:00", "*": "Hola"}
+    assert "agents" not in v
+
+
+def test_manager_view_has_every_queue_with_intervals() -> None:
+    v = view_of(SNAP, Selector("manager"))
+    assert v["queues"]["ventas"]["intervals"] == [1, 2] and v["centre"]["intervals"] == [3]
+
+
+@pytest.mark.parametrize("bad", [None, {"view": "tv"}, {"view": "team"}, {"view": "wall"},
+                                 {"view": "wall", "screens": "sala"}, {"view": "wall", "screens": list("x" * 30)}])
+def test_bad_subscriptions(bad: Any) -> None:
+    with pytest.raises(ValueError):
+        Selector.parse(bad)
+
+
+def test_diff_sends_only_what_changed() -> None:
+    old = {"seq": 1, "agents": {"ana": {"state": "available"}, "luis": {"state": "on_call"}}, "x": 1}
+    new = {"seq": 2, "agents": {"ana": {"state": "on_call"}, "marta": {"state": "available"}}, "x": 1}
+    changed, deleted = diff(old, new)
+    assert changed == {"seq": 2, "agents": {"ana": {"state": "on_call"}, "marta": {"state": "available"}}}
+    assert deleted == {"agents": ["luis"]}
+    assert apply_patch(old, changed, deleted) == new
+
+
+json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=3)
+json_obj = st.dictionaries(st.text(max_size=2), st.recursive(json_leaf, lambda c: st.dictionaries(st.text(max_size=2), c, max_size=3), max_leaves=6), max_size=4)
+
+
+@given(json_obj, json_obj)
+def test_patch_round_trip(old: dict[str, Any], new: dict[str, Any]) -> None:
+    changed, deleted = diff(old, new)
+    patched = apply_patch(old, changed, deleted)
+    # keys removed at the top level come back as None (the view's keys never go away in practice)
+    assert {k: v for k, v in patched.items() if k in new or v is not None} == new

@@ -1,0 +1,155 @@
+"""The web process: one ASGI app serving the Dash pages, ``/ws`` and ``/healthz``.
+
+Starlette owns the lifespan (the hub's Redis reader starts and stops with it)
+and routes ``/ws`` and ``/healthz`` itself; everything else goes to Dash on its
+FastAPI backend, mounted at ``/``. Screens never call back into the server once
+a page has loaded: the hub pushes, the browser renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from wallboard.config import Config
+from wallboard.hub import Hub, heartbeat
+from wallboard.messages import Selector
+from wallboard.streams import Streams, connect
+
+log = logging.getLogger("wallboard.web")
+
+SUBSCRIBE_TIMEOUT_S = 10.0
+
+
+def create_app(config: Config, redis_url: str) -> Starlette:
+    """The ASGI app for ``config``, reading snapshots from ``redis_url``."""
+    from wallboard.layouts import build_dash
+
+    dash_app = build_dash(config)
+    teams = {t.id for t in config.teams}
+    screens = {s.id for s in config.screens} | {"all"}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        client = connect(redis_url)
+        hub = Hub(Streams(client, config.redis.prefix, config.redis.stream_maxlen))
+        app.state.hub = hub
+        app.state.started = time.time()
+        task = asyncio.create_task(hub.run(), name="hub")
+        log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port,
+                 redis_url)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await client.aclose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        hub: Hub = request.app.state.hub
+        latest = hub.latest or {}
+        sources = latest.get("sources", {})
+        age = None
+        if latest.get("now") is not None:
+            age = round(time.time() - float(latest["now"]), 3)
+        fresh = hub.connected and age is not None and age <= config.web.stale_after_s
+        body = {
+            "status": "ok" if fresh and not any(s.get("stale") for s in sources.values()) else "degraded",
+            "redis": hub.connected,
+            "snapshot_seq": latest.get("seq"),
+            "snapshot_age_s": age,
+            "screens_connected": len(hub.subscribers),
+            "sources": sources,
+            "bytes_sent": hub.bytes_sent,
+            "bytes_if_full": hub.bytes_full,
+        }
+        return JSONResponse(body, status_code=200 if fresh else 503)
+
+    async def ws_endpoint(websocket: WebSocket) -> None:
+        hub: Hub = websocket.app.state.hub
+        await websocket.accept()
+        try:
+            first = await asyncio.wait_for(websocket.receive_text(), SUBSCRIBE_TIMEOUT_S)
+            selector = Selector.parse(json.loads(first).get("subscribe"))
+            if selector.view == "team" and selector.team not in teams:
+                raise ValueError(f"unknown team {selector.team!r}")
+            if selector.view == "wall" and not set(selector.screens) <= screens:
+                raise ValueError("unknown screen")
+        except (ValueError, AttributeError, TimeoutError) as exc:
+            await websocket.close(code=1008, reason=str(exc)[:100] or "subscribe first")
+            return
+        except WebSocketDisconnect:
+            return
+        sub = hub.subscribe(selector)
+        closed = asyncio.Event()
+
+        async def drain() -> None:  # the client only talks to subscribe; notice when it goes away
+            try:
+                while True:
+                    await websocket.receive_text()
+            except WebSocketDisconnect:
+                pass
+            finally:
+                closed.set()
+
+        reader = asyncio.create_task(drain())
+        try:
+            while not closed.is_set():
+                snapshot = await sub.next(config.web.heartbeat_s)
+                if closed.is_set():
+                    break
+                text = heartbeat(hub) if snapshot is None else hub.message_for(sub, snapshot)
+                await websocket.send_text(text)
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass
+        finally:
+            hub.unsubscribe(sub)
+            reader.cancel()
+
+    page = _DashIndex(dash_app.server)
+    routes: list[Any] = [
+        Route("/healthz", healthz),
+        WebSocketRoute("/ws", ws_endpoint),
+        Route("/wall/{screen}", page),
+        Route("/team/{team}", page),
+        Route("/manager", page),
+        Mount("/", app=dash_app.server),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+class _DashIndex:
+    """Serves Dash's index page for a page path: Dash draws the page the URL names.
+
+    The request goes through Dash's own ASGI app (so its request context is set),
+    with the path rewritten to ``/``.
+    """
+
+    def __init__(self, dash_asgi: Any) -> None:
+        self.dash_asgi = dash_asgi
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        await self.dash_asgi({**scope, "path": "/", "raw_path": b"/"}, receive, send)
+
+
+def serve(config: Config, redis_url: str) -> None:
+    """Run the web process with uvicorn until interrupted."""
+    import uvicorn
+
+    app = create_app(config, redis_url)
+    uvicorn.run(app, host=config.web.host, port=config.web.port, log_level="warning",
+                ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
+                ws_ping_interval=None,  # our own heartbeat carries data the page uses
+                lifespan="on")
