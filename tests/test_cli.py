@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,17 @@ def demo_config(tmp_path: Path, speed: float = 30.0) -> Path:
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     raw["redis"] = {"url": "", "data_dir": str(tmp_path / "redis")}
     raw["collectors"][0]["options"]["speed"] = speed
+    raw["web"] = {"port": free_port()}
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def snapshot(config: Path) -> dict[str, Any] | None:
@@ -75,6 +85,9 @@ def test_run_brings_up_the_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         summary = cli("snapshot", "--config", str(config))
         assert "CENTRE" in summary.stdout and "Ventas" in summary.stdout
         assert find_running(tmp_path / "redis") is not None
+        port = yaml.safe_load(config.read_text())["web"]["port"]
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10).read())
+        assert health["redis"] is True and health["snapshot_seq"] >= first["seq"]
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=60)

@@ -1,0 +1,247 @@
+"""The screens in a real Chromium (Debian's, driven by Playwright): live numbers, push latency,
+team isolation, reconnect after a web restart, stale data greyed out, no console errors."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import yaml
+
+from wallboard.clock import day_start_at
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import load_config
+from wallboard.events import CallQueued, Event, encode
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def chromium() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if os.environ.get("CI"):
+        pytest.fail("Chromium is required for the browser tests in CI (make test installs Debian's chromium)")
+    pytest.skip("no chromium on this machine (make test installs it when it can)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+class Stack:
+    """Aggregator and web process on a real Redis, with today's simulated data on the stream."""
+
+    def __init__(self, tmp: Path, redis_url: str, prefix: str) -> None:
+        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+        self.port = free_port()
+        raw["redis"] = {"url": redis_url, "prefix": prefix}
+        raw["collectors"] = []
+        raw["web"] = {"port": self.port, "heartbeat_s": 1, "stale_after_s": 3}
+        self.config_path = tmp / "config.yaml"
+        self.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+        self.config = load_config(self.config_path)
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        self.prefix = prefix
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.n = 0
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def append(self, events: list[Event]) -> float:
+        pipe = self.redis.pipeline(transaction=False)
+        for e in events:
+            pipe.xadd(self.prefix + "events", encode(e))  # type: ignore[arg-type]
+        at = time.time()
+        pipe.execute()
+        return at
+
+    def queue_calls(self, queue: str, n: int = 1) -> float:
+        now = time.time()
+        events: list[Event] = []
+        for _ in range(n):
+            self.n += 1
+            events.append(CallQueued(f"test-{os.getpid()}-{self.n}", "test", now, queue, f"tc{self.n}"))
+        return self.append(events)
+
+    def start(self, name: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
+        self.procs[name] = subprocess.Popen([sys.executable, "-m", "wallboard", name, "--config",
+                                             str(self.config_path), "--log-level", "WARNING"], env=env)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        proc = self.procs.pop(name)
+        proc.send_signal(sig)
+        proc.wait(30)
+
+    def wait_healthy(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("web process not healthy")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
+    s = Stack(tmp_path_factory.mktemp("stack"), redis_url, f"browser{os.getpid()}:")
+    now = time.time()
+    start = day_start_at(now, s.config.zone, s.config.day_start_time)
+    sim = Simulation(s.config, Options(seed=5), start, "simulador")
+    s.append(sim.advance(now))
+    s.start("aggregate")
+    s.start("web")
+    try:
+        s.wait_healthy()
+        yield s
+    finally:
+        for name in list(s.procs):
+            s.stop(name)
+        keys = list(s.redis.scan_iter(match=s.prefix + "*"))
+        if keys:
+            s.redis.delete(*keys)
+        s.redis.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    executable = chromium()
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    pg = context.new_page()
+    pg.console_errors = []  # type: ignore[attr-defined]
+    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def number(pg: Any, selector: str) -> str:
+    return str(pg.locator(selector).inner_text(timeout=15_000)).strip()
+
+
+def test_each_view_renders_live_numbers(stack: Stack, page: Any, tmp_path: Path) -> None:
+    page.goto(stack.url("/wall/sala"))
+    page.wait_for_function("document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
+    assert number(page, "#wb-title") == "Sala de operaciones"
+    assert number(page, "#wb-sl").endswith("%") and "SL 80/20" in number(page, "#wb-sl-caption")
+    page.wait_for_function("document.querySelector('.wb-gauge .main-svg') !== null")
+    page.screenshot(path=str(tmp_path / "wall.png"))
+
+    page.goto(stack.url("/team/norte"))
+    page.wait_for_selector("#wb-agent-grid tbody tr")
+    assert page.locator("#wb-agent-grid tbody tr").count() == 14
+    assert int(number(page, "#wb-team-handled").replace(".", "")) > 0
+
+    page.goto(stack.url("/manager"))
+    page.wait_for_selector("#wb-queue-table tbody tr")
+    assert page.locator("#wb-queue-table tbody tr").count() == 6  # five queues and the centre
+    page.wait_for_function("document.querySelectorAll('.wb-trend .bars path, .wb-trend .trace.bars').length > 0")
+
+    page.goto(stack.url("/"))
+    page.wait_for_selector("#wb-home-screens a")
+    assert page.locator("#wb-home-screens a").count() == len(stack.config.screens) + 1
+    assert page.console_errors == []
+
+
+def test_a_tv_number_changes_within_a_second_of_an_event(stack: Stack, page: Any) -> None:
+    page.goto(stack.url("/wall/ventas"))
+    page.wait_for_selector("#wb-waiting")
+    page.wait_for_timeout(1500)  # let the view settle
+    delays = []
+    for _ in range(5):
+        page.evaluate("""() => { const el = document.querySelector('#wb-waiting');
+            window.__before = el.textContent; window.__changedAt = null;
+            const obs = new MutationObserver(() => {
+              const now = document.querySelector('#wb-waiting');
+              if (now && now.textContent !== window.__before && window.__changedAt === null) {
+                window.__changedAt = Date.now(); obs.disconnect(); } });
+            obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
+        appended = stack.queue_calls("ventas")
+        page.wait_for_function("window.__changedAt !== null", timeout=10_000)
+        delays.append(page.evaluate("window.__changedAt") / 1000.0 - appended)
+    print(f"event → pixel delays (s): {[round(d, 3) for d in delays]}")
+    assert max(delays) < 1.0, delays
+    assert page.console_errors == []
+
+
+def test_team_view_shows_only_its_team(stack: Stack, page: Any) -> None:
+    page.goto(stack.url("/team/sur"))
+    page.wait_for_selector("#wb-agent-grid tbody tr")
+    shown = set(page.locator("#wb-agent-grid .wb-agent-name").all_inner_texts())
+    team = {a.name for a in stack.config.agents if a.team == "sur"}
+    others = {a.name for a in stack.config.agents if a.team != "sur"} - team
+    assert shown == team
+    page.fill("#wb-filter", "Disponible")
+    page.wait_for_function("document.querySelectorAll('#wb-agent-grid tbody tr').length < %d" % len(team))
+    states = set(page.locator("#wb-agent-grid .wb-agent-state").all_inner_texts())
+    assert states <= {"Disponible"}
+    assert not (set(page.locator("body").inner_text().split("\n")) & others)
+
+
+def test_pages_reconnect_after_the_web_process_restarts(stack: Stack, page: Any) -> None:
+    page.goto(stack.url("/wall/ventas"))
+    page.wait_for_selector("#wb-waiting")
+    stack.stop("web", signal.SIGKILL)
+    page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
+    stack.start("web")
+    stack.wait_healthy()
+    page.wait_for_function("window.wallboardMetrics.connects >= 2", timeout=40_000)
+    before = number(page, "#wb-waiting")
+    stack.queue_calls("ventas", 2)
+    page.wait_for_function(f"document.querySelector('#wb-waiting').textContent !== {before!r}", timeout=10_000)
+    page.wait_for_function("!document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=10_000)
+    unexpected = [e for e in page.console_errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]
+    assert unexpected == []
+
+
+def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Stack, page: Any) -> None:
+    page.goto(stack.url("/wall/sala"))
+    page.wait_for_selector("#wb-waiting")
+    assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
+    stack.stop("aggregate")
+    try:
+        page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
+        banner = number(page, "#wb-stale-banner")
+        assert banner.startswith("Sin datos desde ")
+        colour = page.evaluate("getComputedStyle(document.querySelector('#wb-waiting')).color")
+        assert colour == "rgb(91, 97, 104)"  # --wb-stale: the number itself is greyed
+    finally:
+        stack.start("aggregate")
+    page.wait_for_function("!document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=30_000)
+    assert page.console_errors == []
