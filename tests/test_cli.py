@@ -86,7 +86,12 @@ def test_run_brings_up_the_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         assert "CENTRE" in summary.stdout and "Ventas" in summary.stdout
         assert find_running(tmp_path / "redis") is not None
         port = yaml.safe_load(config.read_text())["web"]["port"]
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10).read())
+        health: dict[str, Any] = {}
+        while time.monotonic() < deadline + 30 and not health:
+            try:
+                health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10).read())
+            except OSError:  # the web process is still importing Dash
+                time.sleep(0.3)
         assert health["redis"] is True and health["snapshot_seq"] >= first["seq"]
     finally:
         proc.send_signal(signal.SIGINT)

@@ -102,6 +102,14 @@ def test_bad_config_exits_2_with_the_key_and_value(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
 
 
+def test_config_before_or_after_the_command(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("queues: [{id: a}, {id: b}]\n")
+    for args in (("--config", str(path), "check-config"), ("check-config", "--config", str(path))):
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 0 and "2 queues" in result.stdout, (args, result.stderr)
+
+
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("timezone: America/Bogota\nqueues: [{id: ventas}]\n")

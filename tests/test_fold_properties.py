@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wallboard.config import Config, parse_config
@@ -59,7 +59,7 @@ def totals(state: CentreState) -> dict[str, Any]:
     return {q: (d["today"], d["waiting"]) for q, d in v["queues"].items()}
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(call, max_size=60))
 def test_conservation_and_bounds(calls: list[tuple[str, float, str, int, int]]) -> None:
     events, waiting = life_cycles(calls)
@@ -85,7 +85,7 @@ def test_conservation_and_bounds(calls: list[tuple[str, float, str, int, int]]) 
             assert 0 <= today["asa_s"] <= today["max_wait_s"]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(call, min_size=1, max_size=40), st.randoms(use_true_random=False), st.data())
 def test_order_within_seconds_and_duplicates_do_not_matter(calls: list[tuple[str, float, str, int, int]],
                                                            rnd: Any, data: st.DataObject) -> None:

@@ -24,11 +24,13 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
+    # SUPPRESS: a sub-command's own copy of these options must not overwrite a value
+    # given before the sub-command (`wallboard --config X run`) with its default.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH",
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
                         help="config file (default: $WALLBOARD_CONFIG, else ./config.yaml)")
-    common.add_argument("--log-level", default=os.environ.get("WALLBOARD_LOG_LEVEL", "INFO"),
-                        choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+                        help="default: $WALLBOARD_LOG_LEVEL, else INFO")
     parser = argparse.ArgumentParser(prog="wallboard", parents=[common],
                                      description="Real-time supervisor wallboard for contact centres.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,9 +58,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    args.log_level = getattr(args, "log_level", None) or os.environ.get("WALLBOARD_LOG_LEVEL", "INFO")
     logging.basicConfig(level=args.log_level, stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s[%(process)d]: %(message)s")
-    path = config_path(args.config)
+    path = config_path(getattr(args, "config", None))
     try:
         config = load_config(path)
     except ConfigError as exc:
@@ -301,11 +304,12 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
     else:
         log.info("using Redis at %s", url)
     env = dict(os.environ, **{ENV_REDIS_URL: url})
-    base = [sys.executable, "-m", "wallboard", "--config", str(path), "--log-level", args.log_level]
-    specs = {"aggregator": base + ["aggregate"], "web": base + ["web"]}
+    options = ["--config", str(path.resolve()), "--log-level", args.log_level]
+    base = [sys.executable, "-m", "wallboard"]
+    specs = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
     for c in config.collectors:
         if c.enabled:
-            specs[f"collector {c.source}"] = base + ["collect", "--source", c.source]
+            specs[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]
     children: dict[str, subprocess.Popen[bytes]] = {}
     restarts: dict[str, int] = {}
     stopping = False

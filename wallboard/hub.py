@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -79,26 +78,23 @@ class Hub:
 
     async def run(self) -> None:
         """Follow the snapshot stream for ever, reconnecting after Redis failures."""
-        redis: Redis = self.streams.redis
         last_id = "$"
         attempt = 0
         while True:
             try:
                 if self.latest is None or last_id == "$":
-                    entries = await redis.xrevrange(self.streams.snapshots_key, count=1)
+                    latest = await self.streams.latest_snapshot_entry()
                     if not self.connected:
                         log.info("hub reading snapshots from Redis")
                         self.connected = True
                     attempt = 0
-                    if entries:
-                        last_id = entries[0][0]
-                        self._publish(json.loads(entries[0][1]["json"]))
-                reply = await redis.xread({self.streams.snapshots_key: last_id}, count=10, block=self.block_ms)
-                for _stream, entries in (reply.items() if isinstance(reply, dict) else reply or []):
-                    rows = entries[0] if entries and isinstance(entries[0], list) else entries
-                    if rows:
-                        last_id = rows[-1][0]
-                        self._publish(json.loads(rows[-1][1]["json"]))  # only the newest matters
+                    if latest is not None:
+                        last_id = latest[0]
+                        self._publish(latest[1])
+                entries = await self.streams.snapshots_after(last_id, self.block_ms)
+                if entries:
+                    last_id = entries[-1][0]
+                    self._publish(entries[-1][1])  # only the newest matters
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 if self.connected or attempt == 0:
                     log.warning("hub lost Redis (%s); reconnecting", exc)

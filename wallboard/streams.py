@@ -164,6 +164,19 @@ class Streams:
         await self.redis.xadd(self.snapshots_key, {"seq": str(seq), "json": payload},
                               maxlen=SNAPSHOT_KEEP, approximate=False)
 
+    async def latest_snapshot_entry(self) -> tuple[str, dict[str, Any]] | None:
+        """The newest snapshot with its stream id (to follow the stream from there)."""
+        entries = await self.redis.xrevrange(self.snapshots_key, count=1)
+        if not entries or not entries[0][1]:
+            return None
+        entry_id = entries[0][0]
+        return _str(entry_id or ""), _json_object(entries[0][1]["json"])
+
+    async def snapshots_after(self, last_id: str, block_ms: int) -> list[tuple[str, dict[str, Any]]]:
+        """Snapshots published after ``last_id``, waiting up to ``block_ms`` for one."""
+        reply = await self.redis.xread({self.snapshots_key: last_id}, count=10, block=block_ms)
+        return [(i, _json_object(f["json"])) for i, f in _entries(reply) if f]
+
     async def latest_snapshot(self) -> dict[str, Any] | None:
         entries = await self.redis.xrevrange(self.snapshots_key, count=1)
         fields = entries[0][1] if entries else None

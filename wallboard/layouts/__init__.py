@@ -29,13 +29,18 @@ def config() -> Config:
     return _CONFIG
 
 
+def _data(**values: str) -> dict[str, Any]:
+    """``data-*`` attributes for an html component."""
+    return {f"data-{k}": v for k, v in values.items()}
+
+
 def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> html.Div:
     """Common frame: page config, the data store, the stale banner, and the view."""
     page = {**page, "labels": LABELS[page["lang"]], "heartbeat_s": config().web.heartbeat_s,
             "stale_after_s": config().web.stale_after_s, "timezone": config().timezone}
     return html.Div(
         [
-            html.Div(id=ids.PAGE, **{"data-page": json.dumps(page, ensure_ascii=False)}),
+            html.Div(id=ids.PAGE, **_data(page=json.dumps(page, ensure_ascii=False))),
             dcc.Store(id=ids.STORE),
             dcc.Store(id=ids.PAGE + "-store", data=page),
             html.Div(LABELS[page["lang"]]["connecting"], id="wb-stale-banner", className="wb-stale-banner"),
@@ -59,7 +64,7 @@ def build_dash(cfg: Config) -> dash.Dash:
         serve_locally=True,
         suppress_callback_exceptions=True,
         title="wallboard",
-        update_title=None,
+        update_title="",
         compress=False,
     )
     from wallboard.layouts import home, manager, team, wall

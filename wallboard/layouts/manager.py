@@ -21,7 +21,7 @@ def layout(**_: str) -> html.Div:
     page = {"view": "manager", "lang": cfg.language, "selector": {"view": "manager"}, "thresholds": thresholds}
     options = [{"label": t["centre"], "value": "centre"}] + [
         {"label": q.name or q.id, "value": q.id} for q in cfg.queues]
-    graph_cfg = {"displayModeBar": False}
+    graph_cfg: Any = {"displayModeBar": False}
     return page_shell(
         page,
         html.Div(id="wb-manager"),

@@ -16,6 +16,9 @@ from wallboard.config import DEFAULT_THRESHOLDS
 from wallboard.layouts import config, ids, page_shell
 
 
+_STATIC_GRAPH: Any = {"displayModeBar": False, "staticPlot": True}
+
+
 def _thresholds(queue_ids: list[str]) -> dict[str, Any]:
     cfg = config()
     queue = queue_ids[0] if len(queue_ids) == 1 else None
@@ -31,7 +34,7 @@ def layout(screen: str = "", **_: str) -> html.Div:
         rotation = [{"id": "all", "title": "", "dwell_s": 30, "thresholds": _thresholds([])}]
         lang, theme = cfg.language, "dark"
     else:
-        order = [sc] + [cfg.screen(o) for o in sc.rotate_with]  # type: ignore[list-item]
+        order = [sc] + [cfg.screen(o) for o in sc.rotate_with]
         rotation = [{"id": s.id, "title": s.title or s.id, "dwell_s": s.dwell_s,
                      "thresholds": _thresholds(list(s.queues))} for s in order if s is not None]
         lang, theme = sc.language or cfg.language, sc.theme
@@ -49,7 +52,7 @@ def layout(screen: str = "", **_: str) -> html.Div:
                         html.Div(
                             [
                                 html.Div(id="wb-sl-head"),
-                                dcc.Graph(id=ids.GAUGE, config={"displayModeBar": False, "staticPlot": True},
+                                dcc.Graph(id=ids.GAUGE, config=_STATIC_GRAPH,
                                           className="wb-gauge", responsive=True),
                                 html.Div(id="wb-sl-foot"),
                             ],
