@@ -21,7 +21,7 @@
     try { return new Intl.NumberFormat(lang, {maximumFractionDigits: digits, minimumFractionDigits: digits}).format(value); }
     catch (e) { return value.toFixed(digits); }
   }
-  function pct(lang, value) { return value === null || value === undefined ? "\u2014" : fmt(lang, value, 1) + "\u00A0%"; }
+  function pct(lang, value) { return value === null || value === undefined ? "\u2014" : fmt(lang, value, 1) + "\u202F%"; }
   function secs(value) { return value === null || value === undefined ? "\u2014" : window.wallboardDuration(value); }
 
   function level(value, th) {

@@ -36,25 +36,23 @@
     }
   }
 
-  function applyPatch(old, msg) {
-    var out = {}, k, c;
-    for (k in old) { out[k] = old[k]; }
-    for (k in msg.set) {
-      var value = msg.set[k];
-      if (value && typeof value === "object" && !Array.isArray(value) && out[k] && typeof out[k] === "object"
-          && !Array.isArray(out[k])) {
-        var merged = {};
-        for (c in out[k]) { merged[c] = out[k][c]; }
-        for (c in value) { merged[c] = value[c]; }
-        out[k] = merged;
-      } else {
-        out[k] = value;
-      }
+  function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
+
+  function merge(base, changes) {  // mirrors wallboard/messages.py apply_patch
+    var out = {}, k;
+    for (k in base) { out[k] = base[k]; }
+    for (k in changes) {
+      out[k] = isObject(changes[k]) && isObject(out[k]) ? merge(out[k], changes[k]) : changes[k];
     }
-    for (k in msg.del) {
-      var kept = {};
-      for (c in out[k]) { if (msg.del[k].indexOf(c) < 0) { kept[c] = out[k][c]; } }
-      out[k] = kept;
+    return out;
+  }
+
+  function applyPatch(old, msg) {
+    var out = merge(old, msg.set);
+    for (var i = 0; i < msg.del.length; i++) {
+      var path = msg.del[i], node = out;
+      for (var j = 0; j < path.length - 1 && isObject(node); j++) { node = node[path[j]]; }
+      if (isObject(node)) { delete node[path[path.length - 1]]; }
     }
     return out;
   }

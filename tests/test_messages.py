@@ -53,7 +53,7 @@ def test_diff_sends_only_what_changed() -> None:
     new = {"seq": 2, "agents": {"ana": {"state": "on_call"}, "marta": {"state": "available"}}, "x": 1}
     changed, deleted = diff(old, new)
     assert changed == {"seq": 2, "agents": {"ana": {"state": "on_call"}, "marta": {"state": "available"}}}
-    assert deleted == {"agents": ["luis"]}
+    assert deleted == [["agents", "luis"]]
     assert apply_patch(old, changed, deleted) == new
 
 
@@ -64,6 +64,11 @@ json_obj = st.dictionaries(st.text(max_size=2), st.recursive(json_leaf, lambda c
 @given(json_obj, json_obj)
 def test_patch_round_trip(old: dict[str, Any], new: dict[str, Any]) -> None:
     changed, deleted = diff(old, new)
-    patched = apply_patch(old, changed, deleted)
-    # keys removed at the top level come back as None (the view's keys never go away in practice)
-    assert {k: v for k, v in patched.items() if k in new or v is not None} == new
+    assert apply_patch(old, changed, deleted) == new
+
+
+def test_deep_changes_send_only_the_leaf() -> None:
+    old = {"screens": {"sala": {"today": {"offered": 10, "asa_s": 9.5}, "waiting": 2}}}
+    new = {"screens": {"sala": {"today": {"offered": 11, "asa_s": 9.5}, "waiting": 2}}}
+    changed, deleted = diff(old, new)
+    assert changed == {"screens": {"sala": {"today": {"offered": 11}}}} and deleted == []

@@ -183,9 +183,10 @@ def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
 def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.web import serve
 
-    if args.host or args.port:
+    host = args.host or os.environ.get("WALLBOARD_WEB_HOST")
+    if host or args.port:
         config = config.model_copy(update={"web": config.web.model_copy(
-            update={k: v for k, v in (("host", args.host), ("port", args.port)) if v})})
+            update={k: v for k, v in (("host", host), ("port", args.port)) if v})})
     with _redis_for(config) as url:
         serve(config, url)
     return 0

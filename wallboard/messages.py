@@ -3,13 +3,13 @@
 Pure functions. A subscription (:class:`Selector`) names a view and what it
 shows; :func:`view_of` cuts the snapshot down to that (a team-leader screen gets
 its own team's agents and nothing else); :func:`diff` gives the changes between
-two views, two levels deep, so a screen that already has the last view gets
-only what changed.
+two views, at any depth, so a screen that already has the last view gets only
+what changed.
 
 Message shapes (JSON objects, always with ``seq`` and ``generated_at``):
 
 - ``{"type": "full", "seq", "generated_at", "view": {...}}``
-- ``{"type": "patch", "seq", "generated_at", "base": seq, "set": {key: value | {child: value}}, "del": {key: [child]}}``
+- ``{"type": "patch", "seq", "generated_at", "base": seq, "set": {key: value | {…nested changes}}, "del": [[key, …]]}``
 - ``{"type": "hb", "seq", "generated_at", "server_time"}`` (heartbeat)
 """
 
@@ -79,37 +79,45 @@ def view_of(snapshot: dict[str, Any], selector: Selector) -> dict[str, Any]:
     return out
 
 
-def diff(old: dict[str, Any], new: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
-    """Changes from ``old`` to ``new``: values to set (whole, or per child for dicts) and children deleted."""
+def diff(old: dict[str, Any], new: dict[str, Any],
+         _path: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[list[str]]]:
+    """Changes from ``old`` to ``new`` at any depth: what to merge in, and the key paths to delete.
+
+    A dict in the result is merged into the dict the client holds at that key;
+    any other value replaces it.
+    """
     changed: dict[str, Any] = {}
-    deleted: dict[str, list[str]] = {}
+    deleted: list[list[str]] = []
     for key, value in new.items():
-        before = old.get(key)
-        if key in old and before == value:
-            continue
-        if isinstance(value, dict) and isinstance(before, dict):
-            sub = {k: v for k, v in value.items() if before.get(k) != v or k not in before}
-            gone = [k for k in before if k not in value]
-            if sub:
+        if key in old:
+            before = old[key]
+            if before == value:
+                continue
+            if isinstance(value, dict) and isinstance(before, dict):
+                sub, gone = diff(before, value, (*_path, key))
                 changed[key] = sub
-            if gone:
-                deleted[key] = gone
-        else:
-            changed[key] = value
-    for key in old:
-        if key not in new:
-            changed[key] = None
+                deleted.extend(gone)
+                continue
+        changed[key] = value
+    deleted.extend([*_path, key] for key in old if key not in new)
     return changed, deleted
 
 
-def apply_patch(view: dict[str, Any], changed: dict[str, Any], deleted: dict[str, list[str]]) -> dict[str, Any]:
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        current = out.get(key)
+        out[key] = _merge(current, value) if isinstance(value, dict) and isinstance(current, dict) else value
+    return out
+
+
+def apply_patch(view: dict[str, Any], changed: dict[str, Any], deleted: list[list[str]]) -> dict[str, Any]:
     """What a client does with a patch (the browser mirrors this in assets/wallboard.js)."""
-    out = dict(view)
-    for key, value in changed.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
-        else:
-            out[key] = value
-    for key, children in deleted.items():
-        out[key] = {k: v for k, v in out.get(key, {}).items() if k not in children}
+    out = _merge(view, changed)
+    for path in deleted:
+        node = out
+        for key in path[:-1]:
+            node = node.get(key, {})
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
     return out

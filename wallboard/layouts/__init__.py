@@ -51,13 +51,13 @@ def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> htm
     )
 
 
-def build_dash(cfg: Config) -> dash.Dash:
-    """Build the Dash app (FastAPI backend) with its pages and clientside callbacks."""
+def build_dash(cfg: Config, backend: str = "fastapi") -> dash.Dash:
+    """Build the Dash app with its pages and clientside callbacks (FastAPI backend: see README)."""
     global _CONFIG
     _CONFIG = cfg
     app = dash.Dash(
         __name__,
-        backend="fastapi",
+        backend=backend,
         use_pages=True,
         pages_folder="",
         assets_folder=str(ASSETS),
