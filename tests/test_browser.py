@@ -54,6 +54,7 @@ class Stack:
         raw["redis"] = {"url": redis_url, "prefix": prefix}
         raw["collectors"] = []
         raw["web"] = {"port": self.port, "heartbeat_s": 1, "stale_after_s": 3}
+        raw["screens"][0]["dwell_s"] = raw["screens"][1]["dwell_s"] = 5  # "sala" rotates with "ventas", "soporte"
         self.config_path = tmp / "config.yaml"
         self.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
         self.config = load_config(self.config_path)
@@ -244,4 +245,19 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Stack, page: Any
     finally:
         stack.start("aggregate")
     page.wait_for_function("!document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=30_000)
+    assert page.console_errors == []
+
+
+def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Stack, page: Any) -> None:
+    page.goto(stack.url("/wall/sala"))
+    page.wait_for_function("document.querySelector('#wb-title') && "
+                           "document.querySelector('#wb-title').textContent === 'Sala de operaciones'")
+    page.wait_for_function("document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000)
+    page.wait_for_function("document.querySelector('#wb-title').textContent === 'Soporte y Facturación'",
+                           timeout=15_000)
+    assert page.evaluate("window.wallboardMetrics.connects") == 1  # rotation needs no new connection
+    page.goto(stack.url("/wall/floor-en"))
+    page.wait_for_selector("#wb-sl-caption")
+    assert "answered" in number(page, "#wb-sl-caption")
+    assert "WAITING" in page.locator(".wb-tile .wb-label").first.inner_text().upper()
     assert page.console_errors == []

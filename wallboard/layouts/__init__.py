@@ -67,6 +67,9 @@ def build_dash(cfg: Config, backend: str = "fastapi") -> dash.Dash:
         update_title="",
         compress=False,
     )
+    # Our /ws carries every number; the renderer would otherwise open Dash's own
+    # WebSocket (for WebSocket callbacks, unused here): a second socket per screen.
+    app.backend.websocket_capability = False
     from wallboard.layouts import home, manager, team, wall
 
     for module in (home, wall, team, manager):
