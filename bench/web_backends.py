@@ -1,5 +1,6 @@
 """Dash on its FastAPI backend vs. on Flask behind a2wsgi, serving what a screen loads.
 
+    .venv/bin/pip install -e '.[bench]'      # a2wsgi, for the Flask variant
     .venv/bin/python bench/web_backends.py [--loads 200] [--threads 8]
 
 Each variant runs in its own uvicorn process; a client loads a page the way a
