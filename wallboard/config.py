@@ -155,11 +155,20 @@ class ScreenConfig(_Frozen):
     dwell_s: int = Field(default=30, ge=5, le=3600)
 
 
+class DisplayKey(_Frozen):
+    """A read-only, non-expiring credential for unattended screens; revoked by removing it."""
+
+    name: str = Field(min_length=1)
+    key: str = Field(min_length=16)
+
+
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=1, le=65535)
     heartbeat_s: float = Field(default=5.0, gt=0, le=60)
     stale_after_s: float = Field(default=5.0, gt=0, le=600)
+    #: Empty: screens open to anyone who can reach the web process (a local demo).
+    display_keys: tuple[DisplayKey, ...] = ()
 
 
 class Config(_Frozen):

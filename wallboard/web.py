@@ -23,6 +23,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from wallboard.config import Config
+from wallboard.display_auth import DisplayKeyMiddleware
 from wallboard.hub import Hub, heartbeat
 from wallboard.messages import Selector
 from wallboard.streams import Streams, connect
@@ -127,7 +128,10 @@ def create_app(config: Config, redis_url: str) -> Starlette:
         Route("/manager", page),
         Mount("/", app=dash_app.server),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan)
+    if config.web.display_keys:
+        app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys)
+    return app
 
 
 class _DashIndex:
