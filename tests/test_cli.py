@@ -69,11 +69,12 @@ def test_run_brings_up_the_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             first = snapshot(config)
-            if first and first["pipeline"]["applied"] > 0 and not first["sources"]["simulador"]["stale"]:
+            if (first and first["pipeline"]["applied"] > 0 and not first["sources"]["simulador"]["stale"]
+                    and first["centre"]["today"]["offered"] > 0):  # just after midnight: wait for calls
                 break
             time.sleep(0.3)
         assert first is not None, "no snapshot within 60 s"
-        assert first["centre"]["today"]["offered"] > 0  # backfill: today so far
+        assert first["centre"]["today"]["offered"] > 0, "no calls offered within 60 s"
         later: dict[str, Any] | None = None
         while time.monotonic() < deadline:
             later = snapshot(config)
