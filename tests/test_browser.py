@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,9 @@ class Stack:
         raw["collectors"] = []
         raw["web"] = {"port": self.port, "heartbeat_s": 1, "stale_after_s": 3}
         raw["screens"][0]["dwell_s"] = raw["screens"][1]["dwell_s"] = 5  # "sala" rotates with "ventas", "soporte"
+        # "Today" starts three hours ago, whatever the hour: the screens always have a day of data to show.
+        local = datetime.now(ZoneInfo(raw["timezone"])) - timedelta(hours=3)
+        raw["day_start"] = f"{local.hour:02d}:{local.minute // 15 * 15:02d}"
         self.config_path = tmp / "config.yaml"
         self.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
         self.config = load_config(self.config_path)

@@ -196,6 +196,13 @@ def test_agent_time_in_state_pause_and_wrap_in_aht(config: Config) -> None:
     assert v["teams"]["norte"]["today"]["handled"] == 1
 
 
+def test_configured_agents_not_seen_yet_are_in_the_roster_logged_out(config: Config) -> None:
+    v = view(config, [AgentLogin(eid(), "pbx", T0, "ana", "ventas")], now=T0 + 10)
+    assert v["agents"]["luis"]["state"] == "logged_out" and v["agents"]["luis"]["team"] == "norte"
+    assert v["agents"]["luis"]["today"]["handled"] == 0
+    assert v["teams"]["norte"]["agents"]["logged_out"] == 1
+
+
 def test_stale_agent_state_arriving_late_is_ignored(config: Config) -> None:
     events = [AgentLogin(eid(), "pbx", T0, "ana", "ventas"), state(T0 + 10, "on_call"), state(T0 + 8, "ringing")]
     assert view(config, events, now=T0 + 20)["agents"]["ana"]["state"] == "on_call"

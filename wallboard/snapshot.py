@@ -130,8 +130,9 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
 
     agents: dict[str, Any] = {}
     agent_today: dict[str, AgentCounters] = {}
-    for aid in sorted(state.agents):
-        a = state.agents[aid]
+    nobody = AgentState()  # configured agents not seen yet: the roster is complete, logged out
+    for aid in sorted(set(state.agents) | set(names)):
+        a = state.agents.get(aid, nobody)
         counters = agent_today[aid] = agent_since(a, settings, today, now)
         agents[aid] = {
             "name": names.get(aid, aid),
@@ -154,7 +155,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
         teams[team.id] = {
             "name": team.name or team.id,
             "queues": list(team.queues),
-            "agents": _by_state(state.agents[aid] for aid in members_ids if aid in state.agents),
+            "agents": _by_state(state.agents.get(aid, nobody) for aid in members_ids),
             "today": agent_kpis(total),
         }
 
