@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -133,3 +134,28 @@ def test_restart_resumes_without_double_counting(tmp_path: Path) -> None:
     # the same simulated day: what was offered before is still there, not doubled
     assert before["centre"]["today"]["offered"] <= after["centre"]["today"]["offered"] \
         < before["centre"]["today"]["offered"] * 1.5 + 50
+
+
+def test_web_alone_stops_the_embedded_redis_it_started_on_sigterm(tmp_path: Path) -> None:
+    config = demo_config(tmp_path)
+    port = yaml.safe_load(config.read_text())["web"]["port"]
+    env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
+    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(config)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except urllib.error.HTTPError:  # 503: no aggregator, but the process serves
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert find_running(tmp_path / "redis") is not None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 0, output
+    assert "embedded Redis stopped" in output
+    assert find_running(tmp_path / "redis") is None

@@ -187,6 +187,12 @@ def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
     if host or args.port:
         config = config.model_copy(update={"web": config.web.model_copy(
             update={k: v for k, v in (("host", host), ("port", args.port)) if v})})
+    def terminate(signum: int, frame: Any) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down gracefully on SIGTERM and then re-raises it; with this handler
+    # that ends in SystemExit, so the embedded Redis this command started is stopped too.
+    signal.signal(signal.SIGTERM, terminate)
     with _redis_for(config) as url:
         serve(config, url)
     return 0
