@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from typing import Any
 import pytest
 import redis
 import yaml
+
+from tests.helpers import free_port
 
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
@@ -39,12 +40,6 @@ def chromium() -> str:
         pytest.fail("Chromium is required for the browser tests in CI (make test installs Debian's chromium)")
     pytest.skip("no chromium on this machine (make test installs it when it can)")
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Stack:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from tests.helpers import free_port
 
 from wallboard.redis_server import find_running
 
@@ -36,12 +37,6 @@ def demo_config(tmp_path: Path, speed: float = 30.0) -> Path:
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def snapshot(config: Path) -> dict[str, Any] | None:

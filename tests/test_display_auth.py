@@ -20,17 +20,12 @@ import websockets
 from websockets.exceptions import InvalidStatus
 import yaml
 
+from tests.helpers import free_port
 from tests.test_browser import CHROMIUM_ARGS, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = "k3y-for-the-sala-tv-0123456789"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Web:
@@ -134,3 +129,19 @@ def test_chromium_keeps_the_key_across_reloads(web: Web) -> None:
             assert errors == []
         finally:
             browser.close()
+
+
+def test_a_bad_subscription_is_refused_with_the_reason(web: Web) -> None:
+    async def attempt(subscribe: object) -> tuple[int | None, str]:
+        async with websockets.connect(f"ws://127.0.0.1:{web.port}/ws",
+                                      additional_headers={"Cookie": f"wb_display={GOOD}"}) as ws:
+            await ws.send(json.dumps({"subscribe": subscribe}))
+            try:
+                await asyncio.wait_for(ws.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None, closed.rcvd.reason if closed.rcvd else ""
+            return None, "not closed"
+
+    assert asyncio.run(attempt({"view": "tv"})) == (1008, "view must be wall, team or manager")
+    assert asyncio.run(attempt({"view": "team", "team": "nadie"})) == (1008, "unknown team 'nadie'")
+    assert asyncio.run(attempt({"view": "wall", "screens": ["nope"]})) == (1008, "unknown screen")
