@@ -180,3 +180,17 @@ async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
     assert to_dict(from_dict(crashed["state"])) == to_dict(pure_fold(events))
     assert (await streams.group_info())["pending"] == 0
     assert from_dict(crashed["state"]).applied == 100_000
+
+
+async def test_an_unreadable_checkpoint_is_rebuilt_from_the_stream(streams: Streams) -> None:
+    events = simulated(2_000)
+    ids = await streams.append(events)
+    await streams.ensure_group()
+    await streams.redis.xreadgroup("aggregator", "old-version", {streams.events_key: ">"}, count=500)
+    await streams.commit({"state": {"version": 1}, "last_id": ids[499], "seq": 41}, ids[:500])
+    agg = Aggregator(CONFIG, streams, block_ms=10)
+    await agg.restore()
+    assert agg.seq == 41 and agg.state.applied == 0
+    await agg.recover()
+    await drain(agg, streams, ids[-1])
+    assert to_dict(agg.state) == to_dict(pure_fold(events))

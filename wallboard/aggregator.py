@@ -78,8 +78,7 @@ class Aggregator:
                 # A checkpoint this version cannot read (an upgrade): rebuild the state
                 # from every event still on the stream instead of failing for ever.
                 log.warning("cannot use the checkpoint (%s); rebuilding from the events on the stream", exc)
-                await self.streams.rewind_group()
-                self.state = CentreState()
+                self.state = CentreState()  # recover() then re-reads the whole stream
             else:
                 self.last_id = checkpoint["last_id"]
                 self.rejected = int(checkpoint.get("rejected", 0))

@@ -99,6 +99,7 @@ def _redis_for(config: Config) -> Iterator[str]:
     """A Redis URL for a command: the configured one, a running embedded one, or a new embedded one."""
     url = redis_url(config)
     if url:
+        log.info("using Redis at %s", url)
         yield url
         return
     from wallboard.redis_server import EmbeddedRedis
@@ -293,23 +294,15 @@ def _summary(snap: dict[str, Any]) -> str:
 
 
 def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
-    """Everything in one process group: embedded Redis, aggregator, one process per collector."""
-    from wallboard.redis_server import EmbeddedRedis
+    """Everything in one process group: embedded Redis, aggregator, web, one process per collector."""
+    with _redis_for(config) as url:
+        _supervise(config, path, args, url)
+    log.info("wallboard stopped")
+    return 0
 
-    server: EmbeddedRedis | None = None
-    url = os.environ.get(ENV_REDIS_URL) or config.redis.url
-    if not url:
-        from wallboard.redis_server import find_running
 
-        running = find_running(config.redis_data_dir())
-        if running:
-            url = running
-            log.info("using the embedded Redis already running at %s", url)
-        else:
-            server = EmbeddedRedis(config.redis_data_dir())
-            url = server.start()
-    else:
-        log.info("using Redis at %s", url)
+def _supervise(config: Config, path: Path, args: argparse.Namespace, url: str) -> None:
+    """Start the children on Redis ``url``, restart any that dies, stop them all on a signal."""
     env = dict(os.environ, **{ENV_REDIS_URL: url})
     options = ["--config", str(path.resolve()), "--log-level", args.log_level]
     base = [sys.executable, "-m", "wallboard"]
@@ -357,7 +350,3 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 log.warning("%s did not stop in time; killing it", name)
                 proc.kill()
-        if server is not None:
-            server.stop()
-        log.info("wallboard stopped")
-    return 0

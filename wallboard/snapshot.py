@@ -162,7 +162,8 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     screens: dict[str, Any] = {}
     for screen in config.screens:
         ids = list(screen.queues) or queue_ids
-        members = [a for a in state.agents.values() if a.queues & set(ids)]
+        wanted = set(ids)
+        members = [a for a in state.agents.values() if a.queues & wanted]
         single = config.queue(ids[0]) if len(ids) == 1 else None
         rules = single or config.queue_defaults
         screens[screen.id] = {
