@@ -79,7 +79,9 @@ class DisplayKeyMiddleware:
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":
-            await send({"type": "websocket.close", "code": 1008, "reason": "display key required"})
+            message = await receive()  # the handshake's websocket.connect comes first
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 1008, "reason": "display key required"})
             return
         body = _DENIED.encode()
         await send({"type": "http.response.start", "status": 401, "headers": [

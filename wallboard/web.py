@@ -156,4 +156,5 @@ def serve(config: Config, redis_url: str) -> None:
     uvicorn.run(app, host=config.web.host, port=config.web.port, log_level="warning",
                 ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
                 ws_ping_interval=None,  # our own heartbeat carries data the page uses
+                timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
                 lifespan="on")
