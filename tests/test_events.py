@@ -13,6 +13,7 @@ from wallboard.events import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallLost,
     CallQueued,
     CallTransferred,
     EventError,
@@ -35,6 +36,7 @@ SAMPLES = [
     AgentLogout("e8", "pbx", TS, "ana"),
     AgentStateChanged("e9", "pbx", TS, "ana", "not_ready", "lunch"),
     SourceReset("e10", "pbx", TS),
+    CallLost("e11", "pbx", TS, "ventas", "c5"),
 ]
 
 

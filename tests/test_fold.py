@@ -19,6 +19,7 @@ from wallboard.events import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallLost,
     CallQueued,
     CallTransferred,
     Event,
@@ -165,6 +166,15 @@ def test_source_reset_drops_only_that_sources_waiting_calls(config: Config) -> N
     other = CallQueued(eid(), "http", T0, "ventas", "h1")
     v = view(config, [queued(T0, "c1"), other, SourceReset(eid(), "pbx", T0 + 10)], now=T0 + 20)
     assert v["queues"]["ventas"]["waiting"] == 1
+
+
+def test_a_lost_call_stops_waiting_and_counts_no_outcome(config: Config) -> None:
+    events = [queued(T0, "c1"), queued(T0 + 5, "c2"), CallLost(eid(), "pbx", T0 + 30, "ventas", "c1"),
+              queued(T0, "c1")]  # a late copy of its queued event does not bring it back
+    v = view(config, events, now=T0 + 40)
+    ventas = v["queues"]["ventas"]
+    assert ventas["waiting"] == 1 and ventas["longest_wait_s"] == 35.0
+    assert (ventas["today"]["offered"], ventas["today"]["answered"], ventas["today"]["abandoned"]) == (0, 0, 0)
 
 
 def test_agent_time_in_state_pause_and_wrap_in_aht(config: Config) -> None:

@@ -113,6 +113,16 @@ class CallExited(Event):
 
 
 @dataclass(slots=True)
+class CallLost(Event):
+    """The source lost sight of a waiting call (it left while the link was down):
+    it is no longer waiting, and no outcome is counted because none is known."""
+
+    KIND: ClassVar[str] = "call.lost"
+    queue: str
+    call_id: str
+
+
+@dataclass(slots=True)
 class CallEnded(Event):
     """A call handled by ``agent`` ended (talk excludes hold where the source knows hold)."""
 
@@ -180,6 +190,7 @@ AnyEvent: TypeAlias = (
     | CallAnswered
     | CallAbandoned
     | CallExited
+    | CallLost
     | CallEnded
     | CallTransferred
     | AgentLogin
@@ -195,6 +206,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         CallAnswered,
         CallAbandoned,
         CallExited,
+        CallLost,
         CallEnded,
         CallTransferred,
         AgentLogin,

@@ -29,6 +29,7 @@ from wallboard.events import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallLost,
     CallQueued,
     CallTransferred,
     Event,
@@ -225,6 +226,11 @@ def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
     q.recent.append(["x", e.ts, e.wait_s, e.reason])
 
 
+def _lost(state: CentreState, settings: FoldSettings, e: CallLost) -> None:
+    q = state.queues.get(e.queue) or state.queue(e.queue)
+    _leave(q, e.call_id, e.ts)
+
+
 def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransferred) -> None:
     transferred = isinstance(e, CallTransferred)
     q = state.queue(e.queue)
@@ -275,6 +281,7 @@ _HANDLERS: dict[type[Event], Callable[[CentreState, FoldSettings, Any], None]] =
     CallAnswered: _answered,
     CallAbandoned: _abandoned,
     CallExited: _exited,
+    CallLost: _lost,
     CallEnded: _ended,
     CallTransferred: _ended,
     AgentStateChanged: _state_changed,

@@ -15,6 +15,10 @@ from types import ModuleType
 from pydantic import BaseModel
 
 REGISTRY: dict[str, str] = {
+    "asterisk_ami": "wallboard.collectors.asterisk_ami",
+    "asterisk_queue_log": "wallboard.collectors.asterisk_queue_log",
+    "freeswitch": "wallboard.collectors.freeswitch",
+    "http": "wallboard.collectors.http",
     "simulator": "wallboard.collectors.simulator",
 }
 
