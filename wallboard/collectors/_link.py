@@ -109,8 +109,9 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
     while True:
         writer: asyncio.StreamWriter | None = None
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout_s)
-            await session(LineReader(reader, max_line), writer)
+            reader, opened = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout_s)
+            writer = opened
+            await session(LineReader(reader, max_line), opened)
             error = "session ended"
         except asyncio.CancelledError:
             raise

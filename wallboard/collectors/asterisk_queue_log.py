@@ -17,10 +17,19 @@ talk time it reports includes hold, so ``hold_s`` is 0 for this source.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wallboard.clock import day_start_at
+from wallboard.collectors._tail import Line, Position, Tail, find_rotated
 
 from wallboard.events import (
     AgentLogin,
@@ -36,8 +45,12 @@ from wallboard.events import (
     SourceReset,
 )
 
+if TYPE_CHECKING:
+    from wallboard.collect import CollectorContext
+
 _MAX_ERRORS_KEPT = 50
 _MAX_TRACKED_CALLS = 100_000
+_CARRY_WAITING_S = 4 * 3600.0
 
 
 class QueueLogError(ValueError):
@@ -56,8 +69,11 @@ class QueueLogStats:
     ignored: Counter[str] = field(default_factory=Counter)
     errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, reason, line)
 
+    last_error: str = ""
+
     def reject(self, lineno: int, reason: str, line: str) -> None:
         self.malformed += 1
+        self.last_error = f"line {lineno}: {reason}: {line[:120]!r}"
         if len(self.errors) < _MAX_ERRORS_KEPT:
             self.errors.append((lineno, reason, line[:200]))
 
@@ -148,6 +164,26 @@ class QueueLogTranslator:
             return []
         stats.events += len(events)
         return events
+
+    def carry_over(self, ts: float) -> list[Event]:
+        """What the lines so far leave standing, as events at ``ts``: members logged in to
+        their queues in their current state, and calls still waiting (at their entry time).
+
+        For a board that starts reading at ``ts`` (the day start) without the lines
+        before it: an agent who logged in yesterday evening is still logged in today."""
+        out: list[Event] = []
+        base = f"{self.source}:carry:{int(ts)}"
+        for agent, m in sorted(self._members.items()):
+            for queue in sorted(m.queues):
+                out.append(AgentLogin(f"{base}:{agent}:{queue}", self.source, ts, agent, queue))
+            if m.shown != ("", ""):
+                state, reason = m.shown
+                out.append(AgentStateChanged(f"{base}:{agent}", self.source, ts, agent, state, reason,
+                                             "inbound" if state == "on_call" else ""))
+        for (queue, callid), entered in self._entered.items():
+            if ts - _CARRY_WAITING_S <= entered < ts:  # older: its outcome is in a lost line
+                out.append(CallQueued(f"{base}:{queue}:{callid}", self.source, entered, queue, callid))
+        return out
 
     def _agent(self, f: list[str]) -> str:
         member = f[3]
@@ -387,3 +423,182 @@ _HANDLERS = {
     "AGENTDUMP": QueueLogTranslator._no_counts,
     "CONFIGRELOAD": QueueLogTranslator._no_counts,
 }
+
+
+# ------------------------------------------------------------ the live tail
+
+
+class Options(BaseModel):
+    """``options:`` of an ``asterisk_queue_log`` collector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    #: On the first start, emit today's lines already in the file (else start at its end).
+    load_today: bool = True
+    poll_s: float = Field(default=0.2, gt=0, le=10)
+    max_line_bytes: int = Field(default=64 * 1024, ge=256)
+    batch_lines: int = Field(default=5_000, ge=1)
+
+
+async def run(ctx: CollectorContext) -> None:
+    """Follow the queue_log file: resume from the stored position, emit new lines as they land."""
+    options: Options = ctx.options  # type: ignore[assignment]
+    config = ctx.config
+    path = options.path if options.path.is_absolute() else config.base_dir / options.path
+    follower = _Follower(ctx, options, path)
+    try:
+        await follower.start()
+        while True:
+            await follower.poll()
+            await ctx.heartbeat()
+            await asyncio.sleep(options.poll_s)
+    finally:
+        follower.tail.close()
+
+
+def _epoch(line: str) -> float:
+    """The time of a queue_log line (-1 if it has none: such a line is sent with its neighbours)."""
+    head = line[:12].partition("|")[0]
+    return float(head) if head.isdigit() else -1.0
+
+
+class _Follower:
+    """The tail of one queue_log for one collector: translation, emission, position."""
+
+    def __init__(self, ctx: CollectorContext, options: Options, path: Path) -> None:
+        self.ctx = ctx
+        self.options = options
+        self.path = path
+        self.translator = QueueLogTranslator(ctx.source, ctx.config.agent_aliases(),
+                                             ctx.config.pause_reason_codes())
+        self.tail = Tail(path, options.max_line_bytes)
+        self.emit_from: float | None = None  # while loading today: events before this are not sent
+        self._malformed = 0
+
+    async def start(self) -> None:
+        ctx, tail = self.ctx, self.tail
+        while not tail.open():
+            ctx.set_connected(False, f"{self.path}: no such file (waiting for it)")
+            await ctx.heartbeat()
+            await asyncio.sleep(self.options.poll_s)
+        ctx.set_connected(True)
+        saved = Position.from_dict((await ctx.load_cursor()).get("position") or {})
+        if saved is not None and (saved.dev, saved.inode) == (tail.dev, tail.inode) \
+                and saved.head in ("", tail.head) and tail.size() >= saved.offset:
+            ctx.log.info("resuming %s at byte %d (line %d)", self.path, saved.offset, saved.lineno)
+            await self._replay(tail, saved.offset)
+            return
+        if saved is not None:  # rotated while we were away: finish the old file first
+            old_path = find_rotated(self.path, saved)
+            if old_path is None:
+                ctx.log.warning("%s was rotated while the collector was stopped and the old file (byte %d on) "
+                                "is not next to it any more: its last lines are missed", self.path, saved.offset)
+            else:
+                ctx.log.info("resuming the rotated %s at byte %d, then %s", old_path, saved.offset, self.path)
+                old = Tail(old_path, self.options.max_line_bytes)
+                if old.open():
+                    try:
+                        await self._replay(old, saved.offset)
+                        await self._drain(old)
+                    finally:
+                        old.close()
+            tail.open()
+            await self._send([], tail)
+            await self._drain(tail)
+            return
+        if self.options.load_today:
+            self.emit_from = day_start_at(time.time(), ctx.config.zone, ctx.config.day_start_time)
+            ctx.log.info("first start: loading today's lines of %s", self.path)
+        else:
+            self.emit_from = float("inf")
+            ctx.log.info("first start: reading %s to its end without sending (load_today is off)", self.path)
+        await self._drain(tail)
+        if self.emit_from is not None:  # nothing in the file was from today
+            await self._send(self.translator.carry_over(min(self.emit_from, time.time())), tail)
+            self.emit_from = None
+
+    async def _replay(self, tail: Tail, upto: int) -> None:
+        """Read ``tail`` up to ``upto`` for the translator's state only: these lines were sent before."""
+        translator = self.translator
+        saved_stats = translator.stats
+        translator.stats = QueueLogStats()
+        while tail.offset < upto:
+            lines = tail.read(min(1 << 20, upto - tail.offset))
+            if lines is None:
+                break
+            for line in lines:
+                translator.feed(line.text, line.lineno)
+            await asyncio.sleep(0)
+        translator.stats = saved_stats
+        tail.problems.clear()
+
+    async def _drain(self, tail: Tail) -> None:
+        while await self._step(tail):
+            pass
+
+    async def _step(self, tail: Tail) -> bool:
+        """Send what one read of ``tail`` gives; False at the end of the file."""
+        lines = tail.read()
+        for problem in tail.problems:
+            self.ctx.reject(f"{tail.path}: {problem}")
+        tail.problems.clear()
+        if lines is None:
+            return False
+        translator, stats = self.translator, self.translator.stats
+        batch: list[Event] = []
+        for line in lines:
+            if self.emit_from is not None and _epoch(line.text) >= self.emit_from:
+                # the first line of the window: first what the earlier lines left standing
+                batch.extend(translator.carry_over(self.emit_from))
+                self.emit_from = None
+            events = translator.feed(line.text, line.lineno)
+            if stats.malformed != self._malformed:
+                self._malformed = stats.malformed
+                self.ctx.reject(f"{tail.path}: {stats.last_error}")
+            if self.emit_from is None:
+                batch.extend(events)
+            if len(batch) >= self.options.batch_lines:
+                await self._send(batch, tail, line)
+                batch = []
+        await self._send(batch, tail)
+        return True
+
+    async def _send(self, events: list[Event], tail: Tail, last: Line | None = None) -> None:
+        """Emit, then store the position just past the last line sent (all of this read by default)."""
+        if events:
+            await self.ctx.emit(events)
+        pos = tail.position()
+        if last is not None:
+            pos.offset, pos.lineno = last.end, last.lineno
+        await self.ctx.save_cursor({"position": pos.as_dict()})
+
+    async def poll(self) -> None:
+        """Send new complete lines; switch files after a rotation."""
+        tail = self.tail
+        if not tail.is_open and not tail.open():
+            return  # rotated away and not re-created yet
+        if await self._step(tail):
+            return
+        how = tail.rotation()
+        if not how:
+            return
+        if tail.unfinished():
+            self.ctx.reject(f"{tail.path}: last line before the rotation never ended "
+                            f"({tail.unfinished()} bytes dropped)")
+        if how == "truncated":
+            saved = tail.position()
+            copy = find_rotated(self.path, saved)
+            if copy is not None and copy.stat().st_size > saved.offset:
+                old = Tail(copy, self.options.max_line_bytes)
+                if old.open(saved.offset, saved.lineno):
+                    self.ctx.log.info("%s was copied to %s and truncated: reading its last %d bytes there",
+                                      self.path, copy, copy.stat().st_size - saved.offset)
+                    try:
+                        await self._drain(old)
+                    finally:
+                        old.close()
+        self.ctx.log.info("%s was rotated (%s): following the new file", self.path, how)
+        if tail.open():
+            await self._send([], tail)
+            await self._drain(tail)

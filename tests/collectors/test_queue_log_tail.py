@@ -1,0 +1,321 @@
+"""The live queue_log collector: a real file written while it runs, a real Redis.
+
+Whole lines only, logrotate (rename and copytruncate, live and while stopped),
+restarts that neither lose nor repeat a line, loading today on the first start,
+and bad input that is counted and skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from wallboard.collect import run_collector
+from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
+from wallboard.config import Config, parse_config
+from wallboard.events import AnyEvent, decode
+from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.snapshot import build_view
+from wallboard.streams import Streams
+
+NOW = int(time.time())
+
+
+def make_config(path: Path, **options: Any) -> Config:
+    # "Today" began three hours ago (on a quarter hour), whatever the hour the tests run at.
+    start = datetime.fromtimestamp((NOW - 3 * 3600) // 900 * 900, timezone.utc)
+    return parse_config({
+        "timezone": "UTC",
+        "day_start": start.strftime("%H:%M"),
+        "queues": [{"id": "ventas", "sl_threshold_s": 20}],
+        "agents": [{"id": "ana", "aliases": ["PJSIP/201"]}, {"id": "luis", "aliases": ["PJSIP/202"]}],
+        "pause_reasons": [{"id": "lunch", "aliases": ["Comida"]}],
+        "collectors": [{"kind": "asterisk_queue_log", "name": "pbx",
+                        "options": {"path": str(path), "poll_s": 0.02, **options}}],
+    }, env={})
+
+
+def call(t: int, cid: str, wait: int, talk: int, agent: str = "PJSIP/201") -> list[str]:
+    """A whole answered call: entered at t, answered after ``wait``, ended after ``talk``."""
+    return [f"{t}|{cid}|ventas|NONE|ENTERQUEUE||600100200|1",
+            f"{t + wait}|{cid}|ventas|{agent}|CONNECT|{wait}|{cid}.1|2",
+            f"{t + wait + talk}|{cid}|ventas|{agent}|COMPLETECALLER|{wait}|{talk}|1"]
+
+
+def write(path: Path, lines: list[str], mode: str = "a") -> None:
+    with open(path, mode, encoding="utf-8") as f:
+        f.write("".join(line + "\n" for line in lines))
+
+
+class Collector:
+    """One run of the collector as a task, and what it has put on the stream."""
+
+    def __init__(self, config: Config, streams: Streams) -> None:
+        self.config, self.streams = config, streams
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(run_collector(self.config, self.config.collectors[0], self.streams))
+
+    async def stop(self) -> None:
+        """Stop once the position of everything sent is stored (a crash before that re-sends,
+        which the ids make harmless, but these tests count sends)."""
+        assert self.task is not None
+        log = Path(self.config.collectors[0].options["path"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            pos = (await self.streams.load_cursor("pbx")).get("position", {})
+            st = log.stat()
+            if (pos.get("inode"), pos.get("offset")) == (st.st_ino, st.st_size):
+                break
+            await asyncio.sleep(0.02)
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+    async def events(self) -> list[AnyEvent]:
+        entries = await self.streams.redis.xrange(self.streams.events_key)
+        return [decode(fields) for _, fields in entries]
+
+    async def wait_for(self, check: Callable[[list[AnyEvent]], bool], timeout: float = 10.0) -> list[AnyEvent]:
+        deadline = time.monotonic() + timeout
+        while True:
+            events = await self.events()
+            if check(events):
+                return events
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out; {len(events)} events: {[e.KIND for e in events][-10:]}")
+            await asyncio.sleep(0.02)
+
+    async def health(self) -> dict[str, Any]:
+        return (await self.streams.source_health()).get("pbx", {})
+
+
+@pytest.fixture
+async def collector(streams: Streams, tmp_path: Path) -> AsyncIterator[Callable[..., Collector]]:
+    made: list[Collector] = []
+
+    def make(**options: Any) -> Collector:
+        c = Collector(make_config(tmp_path / "queue_log", **options), streams)
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        if c.task is not None and not c.task.done():
+            await c.stop()
+
+
+def expected(config: Config, lines: list[str]) -> list[AnyEvent]:
+    """What one uninterrupted translation of the whole log gives."""
+    t = QueueLogTranslator("pbx", config.agent_aliases(), config.pause_reason_codes())
+    return list(t.translate(lines))  # type: ignore[arg-type]
+
+
+def view(config: Config, events: list[AnyEvent]) -> dict[str, Any]:
+    settings = FoldSettings.from_config(config)
+    state = CentreState()
+    apply_all(state, settings, events)
+    return build_view(state, config, settings, NOW + 60)
+
+
+def assert_once(got: list[AnyEvent], want: list[AnyEvent]) -> None:
+    ids = [e.id for e in got]
+    assert len(ids) == len(set(ids)), "an event was sent twice"
+    assert got == want
+
+
+# ------------------------------------------------------------------ tests
+
+
+async def test_only_whole_lines_are_read_and_today_loads_on_first_start(
+        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    before = [f"{NOW - 5 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",  # yesterday, as far as the board knows
+              *call(NOW - 5 * 3600 + 10, "1.1", 5, 60)]
+    today = [*call(NOW - 600, "1.2", 12, 100), f"{NOW - 300}|1.3|ventas|NONE|ENTERQUEUE||600100201|1"]
+    write(log, before + today)
+    c = collector()
+    c.start()
+    events = await c.wait_for(lambda ev: any(e.KIND == "call.queued" and e.call_id == "1.3" for e in ev))
+    assert all(e.ts >= NOW - 3 * 3600 for e in events if e.KIND.startswith("call."))
+    v = view(c.config, events)
+    ventas = v["queues"]["ventas"]
+    assert (ventas["today"]["offered"], ventas["today"]["answered"], ventas["waiting"]) == (1, 1, 1)
+    assert ventas["today"]["asa_s"] == 12.0
+    # ana logged in before today began: still logged in to ventas, available after her call
+    assert v["agents"]["ana"]["state"] == "available" and "ventas" in v["agents"]["ana"]["queues"]
+
+    # a half-written line waits for its newline
+    with open(log, "a", encoding="utf-8") as f:
+        f.write(f"{NOW - 200}|1.3|ventas|PJSIP/202|CONN")
+        f.flush()
+        await asyncio.sleep(0.3)
+        assert not any(e.KIND == "call.answered" and e.call_id == "1.3" for e in await c.events())
+        f.write("ECT|100|1.3.1|1\n")
+    events = await c.wait_for(lambda ev: any(e.KIND == "call.answered" and e.call_id == "1.3" for e in ev))
+    answered = [e for e in events if e.KIND == "call.answered" and e.call_id == "1.3"]
+    assert len(answered) == 1 and answered[0].wait_s == 100.0 and answered[0].agent == "luis"
+    assert (await c.health())["errors_total"] == 0
+
+
+async def test_load_today_off_starts_at_the_end_but_keeps_who_is_logged_in(
+        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    write(log, [f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|", *call(NOW - 800, "2.1", 5, 60),
+                f"{NOW - 700}|NONE|ventas|PJSIP/201|PAUSE|Comida"])
+    c = collector(load_today=False)
+    c.start()
+    events = await c.wait_for(lambda ev: any(e.KIND == "agent.state" for e in ev))
+    assert not any(e.KIND.startswith("call.") for e in events)
+    write(log, [f"{NOW - 100}|2.2|ventas|NONE|ENTERQUEUE||600|1"])
+    events = await c.wait_for(lambda ev: any(e.KIND == "call.queued" for e in ev))
+    v = view(c.config, events)
+    assert v["queues"]["ventas"]["waiting"] == 1 and v["queues"]["ventas"]["today"]["offered"] == 0
+    assert (v["agents"]["ana"]["state"], v["agents"]["ana"]["reason"]) == ("not_ready", "lunch")
+
+
+async def test_restart_neither_loses_nor_repeats_a_line(collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    first = [f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|", *call(NOW - 800, "3.1", 5, 60),
+             f"{NOW - 600}|3.2|ventas|NONE|ENTERQUEUE||600|1", f"{NOW - 590}|3.2|ventas|PJSIP/201|CONNECT|10|x|1"]
+    write(log, first)
+    c = collector()
+    c.start()
+    await c.wait_for(lambda ev: len(ev) == len(expected(c.config, first)))
+    await c.stop()
+    # written while the collector is down: the call it saw answered ends
+    later = [f"{NOW - 500}|3.2|ventas|PJSIP/201|COMPLETEAGENT|10|90|1", *call(NOW - 400, "3.3", 7, 30)]
+    write(log, later)
+    again = collector()
+    again.start()
+    want = expected(c.config, first + later)
+    events = await again.wait_for(lambda ev: len(ev) >= len(want))
+    await asyncio.sleep(0.2)  # nothing more comes
+    assert_once(await again.events(), want)
+    v = view(c.config, events)
+    assert v["queues"]["ventas"]["today"]["answered"] == 3 and v["agents"]["ana"]["state"] == "available"
+
+
+async def test_logrotate_rename_live(collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    a, b, c_lines = call(NOW - 900, "4.1", 5, 60), call(NOW - 800, "4.2", 6, 60), call(NOW - 700, "4.3", 7, 60)
+    write(log, a)
+    c = collector()
+    c.start()
+    await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
+    os.rename(log, tmp_path / "queue_log.1")
+    write(tmp_path / "queue_log.1", b)  # Asterisk writes to the old file until its logger reloads
+    await asyncio.sleep(0.1)
+    write(log, c_lines, mode="x")
+    want = expected(c.config, a + b + c_lines)
+    await c.wait_for(lambda ev: len(ev) >= len(want))
+    await asyncio.sleep(0.2)
+    assert_once(await c.events(), want)
+
+
+async def test_logrotate_rename_while_stopped(collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    a, b, c_lines = call(NOW - 900, "5.1", 5, 60), call(NOW - 800, "5.2", 6, 60), call(NOW - 700, "5.3", 7, 60)
+    write(log, a)
+    c = collector()
+    c.start()
+    await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
+    await c.stop()
+    write(log, b)
+    os.rename(log, tmp_path / "queue_log.1")
+    write(log, c_lines, mode="x")
+    again = collector()
+    again.start()
+    want = expected(c.config, a + b + c_lines)
+    await again.wait_for(lambda ev: len(ev) >= len(want))
+    await asyncio.sleep(0.2)
+    assert_once(await again.events(), want)
+
+
+async def test_copytruncate_live_and_while_stopped(collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    a, b, c_lines, d = (call(NOW - 900, "6.1", 5, 60), call(NOW - 800, "6.2", 6, 60),
+                        call(NOW - 700, "6.3", 7, 60), call(NOW - 600, "6.4", 8, 60))
+    write(log, a)
+    c = collector()
+    c.start()
+    await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
+    # live: b lands just before the copy; whether the tail saw it first or finds it in the copy, it counts once
+    write(log, b)
+    shutil.copyfile(log, tmp_path / "queue_log.1")
+    os.truncate(log, 0)
+    write(log, c_lines)
+    want = expected(c.config, a + b + c_lines)
+    await c.wait_for(lambda ev: len(ev) >= len(want))
+    await c.stop()
+    # stopped: d is written, copied away and truncated before the collector comes back
+    write(log, d)
+    shutil.copyfile(log, tmp_path / "queue_log.2")
+    os.truncate(log, 0)
+    again = collector()
+    again.start()
+    want = expected(c.config, a + b + c_lines + d)
+    await again.wait_for(lambda ev: len(ev) >= len(want))
+    await asyncio.sleep(0.2)
+    assert_once(await again.events(), want)
+
+
+async def test_bad_input_is_counted_and_skipped(collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    write(log, call(NOW - 900, "7.1", 5, 60))
+    c = collector()
+    c.start()
+    await c.wait_for(lambda ev: any(e.KIND == "call.ended" for e in ev))
+    with open(log, "ab") as f:
+        f.write(b"\x00\xff\xfe garbage \x80\x81\n")  # binary garbage
+        f.write(b"x" * (10 * 1024 * 1024) + b"\n")  # a 10 MB line
+        f.write(f"{NOW - 800}|7.2|ventas|PJSIP/201|CONNECT|eleven|x|1\n".encode())  # wrong type
+        f.write(f"{NOW - 800}|7.2|ventas\n".encode())  # truncated
+        f.write(f"{NOW - 790}|7.2|ventas|NONE|SOMETHINGNEW|a|b\n".encode())  # unknown: ignored, not an error
+    write(log, call(NOW - 700, "7.3", 7, 60))
+    events = await c.wait_for(lambda ev: any(e.KIND == "call.ended" and e.call_id == "7.3" for e in ev))
+    assert [e.call_id for e in events if e.KIND.startswith("call.")] == ["7.1"] * 3 + ["7.3"] * 3
+    deadline = time.monotonic() + 5
+    while (await c.health()).get("errors_total") != 4 and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    health = await c.health()
+    assert health["errors_total"] == 4 and health["connected"] is True
+    assert "truncated" not in health["last_error"]  # reasons name the line
+    assert "line" in health["last_error"] and "queue_log" in health["last_error"]
+
+
+async def test_a_missing_file_is_reported_and_followed_once_it_appears(
+        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    log = tmp_path / "queue_log"
+    c = collector()
+    c.start()
+    deadline = time.monotonic() + 5
+    while "no such file" not in (await c.health()).get("last_error", "") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    health = await c.health()
+    assert health["connected"] is False and "no such file" in health["last_error"]
+    write(log, call(NOW - 100, "8.1", 5, 60), mode="x")
+    await c.wait_for(lambda ev: any(e.KIND == "call.ended" for e in ev))
+    deadline = time.monotonic() + 5
+    while not (await c.health()).get("connected") and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    assert (await c.health())["connected"] is True
+
+
+def test_yesterday_is_before_today() -> None:
+    """The fixture's "today" really excludes five hours ago and includes ten minutes ago."""
+    config = make_config(Path("x"))
+    from wallboard.clock import day_start_at
+
+    start = day_start_at(NOW, config.zone, config.day_start_time)
+    assert NOW - 5 * 3600 < start <= NOW - 600
+    assert datetime.fromtimestamp(start, timezone.utc) <= datetime.fromtimestamp(NOW, timezone.utc) - timedelta(
+        minutes=10)
