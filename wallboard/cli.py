@@ -220,11 +220,19 @@ def cmd_ticker(config: Config, path: Path, args: argparse.Namespace) -> int:
 def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.collect import run_collector
 
-    wanted = [c for c in config.collectors if c.enabled and (not args.source or c.source in args.source)]
+    from wallboard.collectors.http import served_by_web
+
+    web_served = {c.source for c in served_by_web(config)}
+    wanted = [c for c in config.collectors if c.enabled and c.source not in web_served
+              and (not args.source or c.source in args.source)]
     unknown = set(args.source or ()) - {c.source for c in config.collectors}
     if unknown:
         print(f"wallboard: no collector named {', '.join(sorted(unknown))} in {path}; "
               f"configured: {', '.join(c.source for c in config.collectors) or 'none'}", file=sys.stderr)
+        return EXIT_CONFIG
+    for name in sorted(set(args.source or ()) & web_served):
+        print(f"wallboard: collector {name!r} is the HTTP ingest API, served by `wallboard web`; "
+              f"set its options.port to serve it alone", file=sys.stderr)
         return EXIT_CONFIG
     if not wanted:
         print(f"wallboard: no enabled collectors in {path}", file=sys.stderr)
@@ -307,8 +315,11 @@ def _supervise(config: Config, path: Path, args: argparse.Namespace, url: str) -
     options = ["--config", str(path.resolve()), "--log-level", args.log_level]
     base = [sys.executable, "-m", "wallboard"]
     specs = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
+    from wallboard.collectors.http import served_by_web
+
+    web_served = {c.source for c in served_by_web(config)}  # the web process serves these
     for c in config.collectors:
-        if c.enabled:
+        if c.enabled and c.source not in web_served:
             specs[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]
     children: dict[str, subprocess.Popen[bytes]] = {}
     restarts: dict[str, int] = {}

@@ -24,7 +24,8 @@ log = logging.getLogger("wallboard.web")
 
 COOKIE = "wb_display"
 _TEN_YEARS_S = 10 * 365 * 86_400
-_OPEN_PATHS = ("/healthz",)
+# Health for monitors; the ingest API has its own tokens.
+_OPEN_PATHS = ("/healthz", "/api/v1/events", "/api/v1/schema")
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]

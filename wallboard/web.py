@@ -18,10 +18,12 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard.collect import CollectorContext
+from wallboard.collectors import http
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
 from wallboard.hub import Hub, heartbeat
@@ -44,19 +46,27 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect(redis_url)
-        hub = Hub(Streams(client, config.redis.prefix, config.redis.stream_maxlen))
+        streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+        hub = Hub(streams)
         app.state.hub = hub
         app.state.started = time.time()
-        task = asyncio.create_task(hub.run(), name="hub")
+        contexts = [CollectorContext(config, c, http.Options.model_validate(c.options), streams)
+                    for c in http.served_by_web(config)]
+        app.state.ingest = http.Ingest(contexts, streams)
+        tasks = [asyncio.create_task(hub.run(), name="hub")]
+        tasks += [asyncio.create_task(_beat(ctx), name=f"health {ctx.source}") for ctx in contexts]
         log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port,
                  redis_url)
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await client.aclose()
+
+    async def ingest(request: Request) -> Response:
+        return await request.app.state.ingest.handle(request)  # type: ignore[no-any-return]
 
     async def healthz(request: Request) -> JSONResponse:
         hub: Hub = request.app.state.hub
@@ -122,6 +132,8 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     page = _DashIndex(dash_app.server)
     routes: list[Any] = [
         Route("/healthz", healthz),
+        Mount(http.PREFIX, routes=[Route(http.PATH[len(http.PREFIX):], ingest, methods=["POST"]),
+                                   Route(http.SCHEMA_PATH[len(http.PREFIX):], http.schema, methods=["GET"])]),
         WebSocketRoute("/ws", ws_endpoint),
         Route("/wall/{screen}", page),
         Route("/team/{team}", page),
@@ -132,6 +144,13 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     if config.web.display_keys:
         app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys)
     return app
+
+
+async def _beat(ctx: CollectorContext) -> None:
+    """Report an ingest source's health every second (it is up while this process is)."""
+    while True:
+        await ctx.heartbeat(force=True)
+        await asyncio.sleep(1.0)
 
 
 class _DashIndex:

@@ -1,0 +1,273 @@
+"""The HTTP ingest API over real sockets: a `wallboard web` process, http.client, a real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import yaml
+
+from tests.helpers import free_port
+from wallboard.collect import run_collector
+from wallboard.collectors.http import json_schema
+from wallboard.config import parse_config
+from wallboard.events import EVENT_TYPES, decode
+from wallboard.streams import Streams
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "crm-token-0123456789abcdef"
+SLOW_TOKEN = "slow-token-0123456789abcdef"
+TS = time.time() - 60
+
+
+class Web:
+    """`wallboard web` with two ingest sources and display keys on (the API must not need them)."""
+
+    def __init__(self, tmp: Path, redis_url: str) -> None:
+        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+        self.port = free_port()
+        self.prefix = f"ingest{os.getpid()}-{self.port}:"
+        raw["redis"] = {"url": redis_url, "prefix": self.prefix}
+        raw["collectors"] = [
+            {"kind": "http", "name": "crm", "options": {"tokens": ["${CRM_TOKEN}"], "max_batch": 50,
+                                                        "max_body_bytes": 20_000}},
+            {"kind": "http", "name": "dialer", "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1,
+                                                           "burst": 5}},
+        ]
+        raw["web"] = {"port": self.port, "display_keys": [{"name": "tv", "key": "a-display-key-0123456789"}]}
+        path = tmp / f"c{self.port}.yaml"
+        path.write_text(yaml.safe_dump(raw, allow_unicode=True))
+        env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"},
+               "CRM_TOKEN": TOKEN, "DIALER_TOKEN": SLOW_TOKEN}
+        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
+                                      "--log-level", "WARNING"], env=env)
+        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
+        for _ in range(300):
+            try:
+                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
+                return
+            except OSError:
+                time.sleep(0.1)
+        raise AssertionError("web process did not start")
+
+    def request(self, method: str, path: str, body: bytes | str | None = None,
+                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            r = conn.getresponse()
+            data = r.read()
+            is_json = r.getheader("content-type", "").startswith("application/json")
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, json.loads(data) if is_json else data
+        finally:
+            conn.close()
+
+    def post(self, payload: Any, token: str | None = TOKEN, raw: bytes | None = None,
+             content_type: str = "application/json") -> tuple[int, dict[str, str], Any]:
+        headers = {"Content-Type": content_type}
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        body = raw if raw is not None else json.dumps(payload).encode()
+        return self.request("POST", "/api/v1/events", body, headers)
+
+    def events(self) -> list[Any]:
+        return [decode(fields) for _, fields in self.redis.xrange(self.prefix + "events")]
+
+    def health(self, source: str) -> dict[str, Any]:
+        return json.loads(self.redis.hget(self.prefix + "sources", source) or "{}")  # type: ignore[arg-type]
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(30)
+        self.redis.close()
+
+
+@pytest.fixture(scope="module")
+def web(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Web]:
+    w = Web(tmp_path_factory.mktemp("ingest"), redis_url)
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+def call(i: int, **over: Any) -> dict[str, Any]:
+    return {"kind": "call.answered", "id": f"ans-{i}", "ts": TS + i, "queue": "ventas", "call_id": f"c{i}",
+            "agent": "ana.rojas", "wait_s": 12.5, **over}
+
+
+def test_a_batch_is_accepted_and_a_retry_counts_once(web: Web) -> None:
+    batch = {"events": [{"kind": "call.queued", "id": "q-1", "ts": TS, "queue": "ventas", "call_id": "c1"},
+                        call(1), {"kind": "agent.state", "id": "s-1", "ts": TS + 2, "agent": "ana.rojas",
+                                  "state": "not_ready", "reason": "lunch", "source": "crm"}]}
+    before = len(web.events())
+    status, _, body = web.post(batch)
+    assert (status, body) == (200, {"accepted": 3, "duplicates": 0})
+    events = web.events()[before:]
+    assert [(e.KIND, e.id, e.source) for e in events] == [
+        ("call.queued", "crm:q-1", "crm"), ("call.answered", "crm:ans-1", "crm"), ("agent.state", "crm:s-1", "crm")]
+    assert events[1].wait_s == 12.5 and events[2].reason == "lunch"
+    # the client timed out and sends the same batch again: nothing is appended twice
+    status, _, body = web.post(batch)
+    assert (status, body) == (200, {"accepted": 0, "duplicates": 3})
+    assert len(web.events()) == before + 3
+    # the same id twice in one batch is one event
+    status, _, body = web.post({"events": [call(7), call(7)]})
+    assert (status, body) == (200, {"accepted": 1, "duplicates": 1})
+
+
+def test_tokens_say_which_source_and_nothing_else_gets_in(web: Web) -> None:
+    for token in (None, "", "crm-token-0123456789abcdeX", TOKEN[:-1]):
+        status, headers, body = web.post({"events": [call(100)]}, token=token)
+        assert status == 401 and "token" in body["error"]
+        assert headers["www-authenticate"].startswith("Bearer")
+    status, _, body = web.post({"events": [call(101, source="dialer")]})
+    assert status == 422
+    assert body["errors"] == [{"index": 0, "id": "ans-101", "field": "source",
+                               "reason": "must be 'crm' (the token's source) or left out, got 'dialer'"}]
+    status, _, body = web.post({"events": [call(102)]}, token=SLOW_TOKEN)
+    assert status == 200
+    assert [e.source for e in web.events() if e.id.endswith("ans-102")] == ["dialer"]
+
+
+def test_every_bad_event_is_reported_and_none_is_taken(web: Web) -> None:
+    before = len(web.events())
+    errors_before = web.health("crm").get("errors_total", 0)
+    batch = {"events": [
+        call(200),  # fine, but the batch is all or nothing
+        call(201, wait_s="twelve"),
+        {k: v for k, v in call(202).items() if k != "agent"},
+        {"kind": "call.teleported", "id": "x-1", "ts": TS},
+        call(203, colour="blue"),
+        "not an object",
+        call(204, id=""),
+        call(205, ts=12),
+        {"kind": "agent.state", "id": "s-9", "ts": TS, "agent": "ana", "state": "dancing"},
+    ]}
+    status, _, body = web.post(batch)
+    assert status == 422
+    assert body["accepted"] == 0 and body["error"] == "8 invalid event(s); none accepted"
+    got = [(e["index"], e["field"], e["reason"]) for e in body["errors"]]
+    assert got == [
+        (1, "wait_s", "must be a number, got 'twelve'"),
+        (2, "agent", "is missing (required for call.answered)"),
+        (3, "kind", "unknown event kind; known: " + ", ".join(EVENT_TYPES) + ", got 'call.teleported'"),
+        (4, "colour", "is not a field of call.answered"),
+        (5, "(event)", "must be a JSON object"),
+        (6, "id", "must be a non-empty text (your own unique id: retries reuse it), got ''"),
+        (7, "ts", "must be POSIX seconds between 2000 and 2100, got 12"),
+        (8, "state", "must be one of logged_out, available, ringing, on_call, on_hold, wrap_up, not_ready, "
+                     "got 'dancing'"),
+    ]
+    assert len(web.events()) == before
+    deadline = time.monotonic() + 5
+    while web.health("crm").get("errors_total", 0) < errors_before + 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.health("crm")["errors_total"] >= errors_before + 8  # (+1 if the last test's is published late)
+    assert "HTTP 422" in web.health("crm")["last_error"]
+
+
+def test_malformed_requests_get_the_status_that_fits(web: Web) -> None:
+    assert web.post(None, raw=b'{"events": [')[0] == 400
+    assert web.post(None, raw=b"\xff\xfe\x00garbage")[0] == 400
+    assert web.post({"evnts": [call(1)]})[0] == 400
+    assert web.post({"events": []})[0] == 400
+    assert web.post([call(1)])[0] == 400
+    assert web.post({"events": [call(1)]}, content_type="text/plain")[0] == 415
+    status, _, body = web.post({"events": [call(i) for i in range(51)]})
+    assert status == 413 and "at most 50" in body["error"]
+    status, _, body = web.post({"events": [call(1, queue="x" * 200)] * 200})
+    assert status == 413 and "20000 bytes" in body["error"]
+    assert web.request("GET", "/api/v1/events")[0] == 405
+    assert web.proc.poll() is None  # still serving
+
+
+def test_rate_limit_answers_429_with_retry_after(web: Web) -> None:
+    # dialer: 1 event/s, burst 5 (test_tokens used one of them)
+    status, _, body = web.post({"events": [call(300 + i) for i in range(6)]}, token=SLOW_TOKEN)
+    assert status == 413 and "burst" in body["error"]
+    codes = []
+    for i in range(4):
+        status, headers, body = web.post({"events": [call(310 + i)]}, token=SLOW_TOKEN)
+        codes.append(status)
+    status, headers, body = web.post({"events": [call(320), call(321)]}, token=SLOW_TOKEN)
+    assert status == 429 and int(headers["retry-after"]) >= 1 and "1 events/s" in body["error"]
+    assert codes.count(200) >= 3
+
+
+def test_health_is_reported_and_the_schema_served(web: Web) -> None:
+    deadline = time.monotonic() + 5
+    while web.health("crm").get("events_total", 0) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.health("crm")["kind"] == "http" and web.health("crm")["connected"] is True
+    status, _, schema = web.request("GET", "/api/v1/schema")
+    assert status == 200 and schema == json_schema()
+
+
+def test_the_documented_schema_is_the_one_served() -> None:
+    documented = json.loads((ROOT / "docs" / "ingest.schema.json").read_text())
+    assert documented == json_schema(), "regenerate: python -m wallboard.collectors.http > docs/ingest.schema.json"
+    kinds = [v["properties"]["kind"]["const"] for v in documented["properties"]["events"]["items"]["oneOf"]]
+    assert kinds == list(EVENT_TYPES)
+
+
+async def test_served_alone_on_its_own_port(streams: Streams) -> None:
+    port = free_port()
+    config = parse_config({"collectors": [{"kind": "http", "name": "cloud",
+                                           "options": {"tokens": [TOKEN], "port": port}}]}, env={})
+    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    try:
+        for _ in range(100):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                await writer.wait_closed()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+
+        def post() -> tuple[int, Any]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("POST", "/api/v1/events", json.dumps({"events": [call(1)]}),
+                         {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            r = conn.getresponse()
+            out = r.status, json.loads(r.read())
+            conn.close()
+            return out
+
+        assert await asyncio.to_thread(post) == (200, {"accepted": 1, "duplicates": 0})
+        entries = await streams.redis.xrange(streams.events_key)
+        assert [decode(f).id for _, f in entries] == ["cloud:ans-1"]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def test_collect_refuses_an_api_the_web_process_serves(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm",
+                                                    "options": {"tokens": [TOKEN]}}]}))
+    r = subprocess.run([sys.executable, "-m", "wallboard", "collect", "--source", "crm", "--config", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "served by `wallboard web`" in r.stderr
+
+
+def test_a_short_token_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm",
+                                                    "options": {"tokens": ["short"]}}]}))
+    r = subprocess.run([sys.executable, "-m", "wallboard", "check-config", "--config", str(path)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and "collectors[0].options.tokens" in r.stderr and "shorter than 16" in r.stderr

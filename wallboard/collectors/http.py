@@ -1,0 +1,322 @@
+"""HTTP ingest: ``POST /api/v1/events`` takes batches of typed events from any platform.
+
+For systems with no socket interface (cloud ACDs, CRMs, dialers). Each ``http``
+collector in the config is one source with its own bearer tokens (secrets from
+the environment); the token says which source a batch comes from, compared in
+constant time against every configured token.
+
+The contract, strict and predictable for the client:
+
+- ``Content-Type: application/json``, body ``{"events": [ {kind, id, ts, …}, … ]}``;
+  ``source`` may be left out (the token names it) and must match if given.
+- All or nothing: if any event is invalid, none is taken, and the ``422`` reply
+  lists every problem as ``{"index", "id", "field", "reason"}``. A valid batch
+  gets ``200 {"accepted": n, "duplicates": d}``.
+- ``400`` unreadable body, ``401`` no or unknown token, ``413`` body or batch
+  too large, ``415`` not JSON, ``429`` over the source's rate (with
+  ``Retry-After``).
+- Idempotent: ids are the client's, namespaced by source; an id accepted in the
+  last ``dedup_hours`` is acknowledged as a duplicate and not appended again,
+  so a retried batch counts once (and the fold drops repeats as well).
+
+The web process serves the route (:func:`routes`); with ``options.port`` set,
+``wallboard collect`` runs it alone on that port instead (:func:`run`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from wallboard.events import _SPECS, EVENT_TYPES, AnyEvent, EventError, decode
+
+if TYPE_CHECKING:
+    from wallboard.collect import CollectorContext
+    from wallboard.config import CollectorConfig, Config
+    from wallboard.streams import Streams
+
+PREFIX = "/api/v1"
+PATH = PREFIX + "/events"
+SCHEMA_PATH = PREFIX + "/schema"
+
+
+class Options(BaseModel):
+    """``options:`` of an ``http`` collector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: Bearer tokens for this source (more than one lets a token be rotated without downtime).
+    tokens: tuple[str, ...] = Field(min_length=1)
+    max_batch: int = Field(default=1_000, ge=1, le=100_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    #: Sustained events per second for this source, and the burst above it.
+    rate_per_s: float = Field(default=2_000.0, gt=0)
+    burst: int = Field(default=20_000, ge=1)
+    dedup_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    #: Serve the API alone on this port (``wallboard collect``); empty: the web process serves it.
+    host: str = "127.0.0.1"
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+    @field_validator("tokens")
+    @classmethod
+    def _strong(cls, tokens: tuple[str, ...]) -> tuple[str, ...]:
+        for i, token in enumerate(tokens):
+            if len(token) < 16:
+                raise ValueError(f"token {i} is shorter than 16 characters (set it from the environment, "
+                                 f"e.g. ${{API_TOKEN}})")
+        return tokens
+
+
+@dataclass(slots=True)
+class _Bucket:
+    """Token bucket: ``rate`` events a second, at most ``burst`` at once."""
+
+    rate: float
+    burst: float
+    level: float
+    at: float
+
+    def take(self, n: int, now: float) -> float:
+        """0 if ``n`` events may pass now (and takes them), else seconds until they could."""
+        self.level = min(self.burst, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if n > self.burst:
+            return -1.0  # never fits: the batch is larger than the burst
+        if self.level >= n:
+            self.level -= n
+            return 0.0
+        return (n - self.level) / self.rate
+
+
+@dataclass(slots=True)
+class _Source:
+    ctx: CollectorContext
+    options: Options
+    tokens: tuple[bytes, ...]
+    bucket: _Bucket
+
+
+class Ingest:
+    """The ingest endpoint for every ``http`` source of a config."""
+
+    def __init__(self, contexts: list[CollectorContext], streams: Streams) -> None:
+        self.streams = streams
+        self.sources: list[_Source] = []
+        for ctx in contexts:
+            opts: Options = ctx.options  # type: ignore[assignment]
+            self.sources.append(_Source(ctx, opts, tuple(t.encode() for t in opts.tokens),
+                                        _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst),
+                                                time.monotonic())))
+
+    def _authenticate(self, request: Request) -> _Source | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, given = header.partition(" ")
+        if scheme.lower() != "bearer" or not given:
+            return None
+        candidate = given.strip().encode()
+        found = None
+        for source in self.sources:  # compare with every token: the time taken says nothing
+            for token in source.tokens:
+                if hmac.compare_digest(candidate, token) and found is None:
+                    found = source
+        return found
+
+    async def handle(self, request: Request) -> Response:
+        source = self._authenticate(request)
+        if source is None:
+            return _error(401, "missing or unknown bearer token", {"WWW-Authenticate": 'Bearer realm="wallboard"'})
+        ctx, opts = source.ctx, source.options
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            ctx.reject("HTTP 415: Content-Type is not application/json")
+            return _error(415, "Content-Type must be application/json")
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > opts.max_body_bytes:
+            ctx.reject(f"HTTP 413: body of {declared} bytes")
+            return _error(413, f"body larger than {opts.max_body_bytes} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > opts.max_body_bytes:
+                ctx.reject("HTTP 413: body too large")
+                return _error(413, f"body larger than {opts.max_body_bytes} bytes")
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            ctx.reject(f"HTTP 400: body is not JSON ({exc})")
+            return _error(400, f"body is not valid JSON: {exc}")
+        raw = payload.get("events") if isinstance(payload, dict) else None
+        if not isinstance(raw, list) or not raw:
+            ctx.reject("HTTP 400: no events list")
+            return _error(400, 'body must be an object {"events": [ … ]} with at least one event')
+        if len(raw) > opts.max_batch:
+            ctx.reject(f"HTTP 413: batch of {len(raw)} events")
+            return _error(413, f"batch of {len(raw)} events; at most {opts.max_batch} per request")
+        events, errors = _validate(raw, ctx.source)
+        if errors:
+            for err in errors[:10]:
+                ctx.reject(f"HTTP 422: event {err['index']}: field {err['field']!r}: {err['reason']}")
+            ctx.health.errors_total += max(0, len(errors) - 10)
+            return JSONResponse({"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0,
+                                 "errors": errors}, status_code=422)
+        wait = source.bucket.take(len(events), time.monotonic())
+        if wait != 0.0:
+            ctx.reject(f"HTTP 429: over {opts.rate_per_s:g} events/s")
+            if wait < 0:
+                return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
+            return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
+                          {"Retry-After": str(max(1, int(wait + 0.999)))})
+        fresh = await self._new_only(ctx.source, events, opts.dedup_hours)
+        await ctx.emit(fresh)
+        await self._remember(ctx.source, fresh, opts.dedup_hours)
+        return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
+
+    def _seen_key(self, source: str, event_id: str) -> str:
+        return f"{self.streams.prefix}ingest:{event_id}"
+
+    async def _new_only(self, source: str, events: list[AnyEvent], hours: float) -> list[AnyEvent]:
+        """The events not accepted before (and not repeated within this batch)."""
+        unique: dict[str, AnyEvent] = {}
+        for e in events:
+            unique.setdefault(e.id, e)
+        if hours <= 0:
+            return list(unique.values())
+        pipe = self.streams.redis.pipeline(transaction=False)
+        for eid in unique:
+            pipe.exists(self._seen_key(source, eid))
+        seen = await pipe.execute()
+        return [e for e, s in zip(unique.values(), seen, strict=True) if not s]
+
+    async def _remember(self, source: str, events: list[AnyEvent], hours: float) -> None:
+        # After the append: a crash in between makes a retry append again, which the fold drops.
+        if hours <= 0 or not events:
+            return
+        pipe = self.streams.redis.pipeline(transaction=False)
+        for e in events:
+            pipe.set(self._seen_key(source, e.id), 1, ex=int(hours * 3600))
+        await pipe.execute()
+
+
+def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
+    events: list[AnyEvent] = []
+    errors: list[dict[str, Any]] = []
+    for i, item in enumerate(raw):
+        eid = item.get("id") if isinstance(item, dict) else None
+        try:
+            if not isinstance(item, dict):
+                raise EventError("(event)", "must be a JSON object")
+            given = item.get("source")
+            if given is not None and given != source:
+                raise EventError("source", f"must be {source!r} (the token's source) or left out", given)
+            if not isinstance(eid, str) or not eid:
+                raise EventError("id", "must be a non-empty text (your own unique id: retries reuse it)", eid)
+            data = {**item, "source": source, "id": f"{source}:{eid}"}
+            events.append(decode(data, allow_unknown=False))
+        except EventError as exc:
+            errors.append({"index": i, "id": eid if isinstance(eid, str) else None, "field": exc.field,
+                           "reason": str(exc).split(": ", 1)[1]})
+    return events, errors
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema (2020-12) of a request body, made from the event definitions themselves."""
+    from wallboard.events import AGENT_STATES, CALL_DIRECTIONS, EXIT_REASONS
+
+    def field_schema(kind: str, name: str) -> dict[str, Any]:
+        if name == "ts":
+            return {"type": "number", "description": "POSIX seconds (UTC)", "minimum": 946684800,
+                    "exclusiveMaximum": 4102444800}
+        if name.endswith("_s"):
+            return {"type": "number", "minimum": 0, "maximum": 30 * 86400, "description": "seconds"}
+        if name == "state":
+            return {"enum": list(AGENT_STATES)}
+        if name == "direction":
+            return {"enum": list(CALL_DIRECTIONS)}
+        if kind == "call.exited" and name == "reason":
+            return {"enum": list(EXIT_REASONS)}
+        return {"type": "string", "maxLength": 256}
+
+    variants = []
+    for kind, specs in _SPECS.items():
+        props: dict[str, Any] = {"kind": {"const": kind}}
+        required = ["kind"]
+        for spec in specs:
+            if spec.name == "source":
+                props["source"] = {"type": "string", "description": "optional: the token's source"}
+                continue
+            props[spec.name] = field_schema(kind, spec.name)
+            if spec.required:
+                required.append(spec.name)
+        variants.append({"title": kind, "description": (EVENT_TYPES[kind].__doc__ or "").split("\n")[0],
+                         "type": "object", "properties": props, "required": required,
+                         "additionalProperties": False})
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "wallboard ingest batch (POST /api/v1/events)",
+        "type": "object",
+        "properties": {"events": {"type": "array", "minItems": 1, "items": {"oneOf": variants}}},
+        "required": ["events"],
+        "additionalProperties": True,
+    }
+
+
+async def schema(request: Request) -> Response:
+    return JSONResponse(json_schema())
+
+
+def routes(ingest: Ingest) -> list[Route]:
+    return [Route(PATH, ingest.handle, methods=["POST"]), Route(SCHEMA_PATH, schema, methods=["GET"])]
+
+
+def served_by_web(config: Config) -> list[CollectorConfig]:
+    """The enabled ``http`` collectors the web process serves (those without their own port)."""
+    return [c for c in config.collectors
+            if c.enabled and c.kind == "http" and c.options.get("port") is None]
+
+
+async def run(ctx: CollectorContext) -> None:
+    """Serve the ingest API alone on ``options.port`` (``wallboard collect --source NAME``)."""
+    opts: Options = ctx.options  # type: ignore[assignment]
+    if opts.port is None:
+        raise RuntimeError(f"{ctx.source}: served by `wallboard web` at {PATH}; set options.port to serve it alone")
+    app = Starlette(routes=routes(Ingest([ctx], ctx.streams)))
+    server = _Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning",
+                                    lifespan="off", timeout_graceful_shutdown=5))
+    ctx.log.info("ingest API on http://%s:%d%s", opts.host, opts.port, PATH)
+    serving = asyncio.ensure_future(server.serve())
+    try:
+        await asyncio.shield(serving)
+    except asyncio.CancelledError:
+        server.should_exit = True  # finish requests in flight and close the socket, then stop
+        await serving
+        raise
+    if not server.started:
+        raise OSError(f"could not serve on {opts.host}:{opts.port}")
+
+
+class _Server(uvicorn.Server):
+    """uvicorn inside a collector: the command running it owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+if __name__ == "__main__":  # python -m wallboard.collectors.http > docs/ingest.schema.json
+    print(json.dumps(json_schema(), indent=2, ensure_ascii=False))
