@@ -24,6 +24,18 @@ def test_shipped_config_is_a_believable_centre() -> None:
     assert config.agent_aliases()["PJSIP/201"] == config.agents[0].id
 
 
+def test_the_source_examples_in_config_yaml_are_valid() -> None:
+    text = (ROOT / "config.yaml").read_text()
+    block = text.split("# >>> source examples\n")[1].split("# <<< source examples")[0]
+    uncommented = "\n".join(line[1:] for line in block.splitlines())
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    raw["collectors"] = yaml.safe_load(uncommented)
+    env = {"AMI_SECRET": "s3cret", "FS_PASSWORD": "ClueCon", "CRM_API_TOKEN": "t" * 32}
+    config = parse_config(raw, env=env)
+    assert [c.kind for c in config.collectors] == ["asterisk_ami", "asterisk_queue_log", "freeswitch", "http"]
+    assert config.collectors[0].options["secret"] == "s3cret"
+
+
 def bad(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
     with pytest.raises(ConfigError) as err:
         parse_config(raw, source="c.yaml", env=env or {})

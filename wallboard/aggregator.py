@@ -165,9 +165,12 @@ class Aggregator:
             sources[name] = {
                 "stale": stale,
                 "status": "missing" if h is None else ("stale" if stale else h.get("status", "ok")),
+                "kind": (h or {}).get("kind"),
+                "connected": bool((h or {}).get("connected", False)),
                 "heartbeat_at": beat,
                 "last_event_at": self.state.sources.get(name) or (h or {}).get("last_event_at"),
                 "events_per_s": (h or {}).get("events_per_s"),
+                "events_total": (h or {}).get("events_total", 0),
                 "errors_total": (h or {}).get("errors_total", 0),
                 "last_error": (h or {}).get("last_error", ""),
             }
