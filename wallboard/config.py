@@ -411,6 +411,8 @@ def _format_errors(source: str, exc: ValidationError, tree: dict[str, Any]) -> s
             msg = "unknown key (check the spelling)"
         value = err.get("input")
         shown = "" if isinstance(value, (dict, list)) or err["type"] == "missing" else f" (got {value!r})"
+        if shown and (", got " in msg or shown.strip() in msg):
+            shown = ""  # the message already says what it got
         lines.append(f"{source}: {loc or '(top level)'}: {msg}{shown}")
     if len(exc.errors()) > 10:
         lines.append(f"{source}: … and {len(exc.errors()) - 10} more errors")
