@@ -83,6 +83,7 @@ class CollectorContext:
         self.log = logging.getLogger(f"wallboard.collector.{self.source}")
         self._last_heartbeat = 0.0
         self._redis_down = False
+        self._link_reported = False
 
     async def emit(self, events: Sequence[Event]) -> None:
         """Append events to the stream, retrying until Redis takes them."""
@@ -115,11 +116,13 @@ class CollectorContext:
             self.log.warning("rejected input #%d: %s", n, reason[:300])
 
     def set_connected(self, connected: bool, error: str = "") -> None:
-        """Record the source's link state, logging only the changes."""
-        if connected and not self.health.connected:
-            self.log.info("source recovered")
-        elif not connected and self.health.connected:
+        """Record the source's link state, logging the first report and then only the changes."""
+        first = not self._link_reported
+        if connected and (first or not self.health.connected):
+            self.log.info("source connected" if first else "source recovered")
+        elif not connected and (first or self.health.connected):
             self.log.warning("source failing: %s", error)
+        self._link_reported = True
         self.health.connected = connected
         if error:
             self.health.last_error = error[:300]
