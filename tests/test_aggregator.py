@@ -158,13 +158,18 @@ async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
         ref.wait(30)
 
     # the same stream, with the aggregator killed -9 in the middle of it
+    # (a backlog first, so the kill lands while entries are delivered but not yet acknowledged,
+    # however fast the aggregator is next to the feed on this machine)
+    await _feed(streams, events[:90_000])
     first = _aggregator_process(tmp_path, redis_url, prefix)
-    await _feed(streams, events[:60_000])
-    await _wait_for(streams, lambda c: c["state"]["applied"] >= 30_000)
+    await _wait_for(streams, lambda c: c["state"]["applied"] >= 5_000)  # a checkpoint to restart from
+    deadline = time.monotonic() + 60
+    while (await streams.group_info())["pending"] == 0 and time.monotonic() < deadline:
+        await asyncio.sleep(0.002)  # kill it while it holds read-but-unacknowledged entries
     first.send_signal(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
     pending = (await streams.group_info())["pending"]
-    last = await _feed(streams, events[60_000:])
+    last = await _feed(streams, events[90_000:])
     second = _aggregator_process(tmp_path, redis_url, prefix)
     try:
         crashed = await _wait_for(streams, lambda c: c["last_id"] == last)
