@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,3 +50,28 @@ def test_stale_server_file_is_ignored(tmp_path: Path) -> None:
     assert find_running(tmp_path) is None
     (tmp_path / "server.json").write_text("not json")
     assert find_running(tmp_path) is None
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
+def test_a_killed_parent_leaves_no_redis_behind(tmp_path: Path) -> None:
+    script = ("import sys, time; from pathlib import Path; from wallboard.redis_server import EmbeddedRedis\n"
+              f"r = EmbeddedRedis(Path({str(tmp_path)!r}), persist=False); r.start()\n"
+              "print(r.process.pid, r.port, flush=True); time.sleep(120)\n")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    pid, port = (int(x) for x in parent.stdout.readline().split())
+    client = redis.Redis(port=port)
+    assert client.ping()
+    client.close()
+    parent.kill()  # SIGKILL: no cleanup code runs in the parent
+    parent.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+        except OSError:
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"redis-server {pid} still serving after its parent was killed")
+    parent.stdout.close()

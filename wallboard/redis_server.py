@@ -11,6 +11,7 @@ last, after they have saved their checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -18,12 +19,24 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 log = logging.getLogger("wallboard.redis")
 
 _INFO_FILE = "server.json"
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: on Linux, get SIGTERM if the process that started it dies
+    (killed -9, say), so a killed wallboard or test run leaves no Redis behind. (The signal
+    follows the starting *thread*: start the server from a thread that lives as long as it.)"""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 class EmbeddedRedisError(RuntimeError):
@@ -112,7 +125,8 @@ class EmbeddedRedis:
             else:
                 args += ["--appendonly", "no"]
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, start_new_session=True)
+                                            stderr=subprocess.DEVNULL, start_new_session=True,
+                                            preexec_fn=_stop_with_parent)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
