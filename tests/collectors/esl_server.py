@@ -42,6 +42,8 @@ AUTH_DENIED = b"Content-Type: command/reply\nReply-Text: -ERR invalid\n\n"
 SUBSCRIBED = b"Content-Type: command/reply\nReply-Text: +OK event listener enabled plain\n\n"
 GOODBYE = b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
 DISCONNECT = b"Content-Type: text/disconnect-notice\nContent-Length: %d\n\n%s" % (len(GOODBYE), GOODBYE)
+DENIED = b"Access Denied, go away.\n"
+RUDE_REJECTION = b"Content-Type: text/rude-rejection\nContent-Length: %d\n\n%s" % (len(DENIED), DENIED)
 _sequence = iter(range(10_000, 10_000_000))
 
 
@@ -73,7 +75,7 @@ def table(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
     return ("".join(f"{line}\n" for line in lines) + "+OK\n").encode()
 
 
-def event(action: str, ts: float | None = None, **cc: str | int) -> dict[str, str]:
+def event(action: str, ts: float | None = None, /, **cc: str | int) -> dict[str, str]:
     """The headers of a ``callcenter::info`` event; ``cc`` are CC- headers (``Member_UUID`` → ``CC-Member-UUID``)."""
     ts = time.time() if ts is None else ts
     headers = {
@@ -119,6 +121,7 @@ class EslServer:
 
     def __init__(self, password: str = "ClueCon") -> None:
         self.password = password
+        self.greeting = AUTH_REQUEST  # RUDE_REJECTION: what an address outside the ACL gets, then a close
         self.queues: dict[str, list[dict[str, str]]] = {}  # full queue name → member rows
         self.agents: list[dict[str, str]] = []
         self.answer_status = True  # reply to `api status` (the collector's keep-alive)
@@ -142,11 +145,8 @@ class EslServer:
         self._server.close()
         await self._server.wait_closed()
         await self.drop()
-        for task in list(self._handlers):
-            task.cancel()
-        for task in list(self._handlers):
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._handlers:  # each ends on its own once its socket is closed (cancelling them logs errors)
+            await asyncio.wait(list(self._handlers), timeout=5)
 
     # ------------------------------------------------------------ scripting
 
@@ -200,7 +200,10 @@ class EslServer:
         conn = _Connection(writer)
         self._live.append(conn)
         try:
-            writer.write(AUTH_REQUEST)
+            writer.write(self.greeting)
+            if self.greeting != AUTH_REQUEST:
+                await writer.drain()
+                return
             authed = False
             while True:
                 lines: list[str] = []

@@ -109,7 +109,10 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
     while True:
         writer: asyncio.StreamWriter | None = None
         try:
-            reader, opened = await asyncio.wait_for(asyncio.open_connection(host, port), connect_timeout_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
+            # just as the connection completes, and the collector would never stop.
+            async with asyncio.timeout(connect_timeout_s):
+                reader, opened = await asyncio.open_connection(host, port)
             writer = opened
             await session(LineReader(reader, max_line), opened)
             error = "session ended"

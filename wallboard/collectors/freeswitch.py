@@ -8,7 +8,8 @@ the source up. Events arriving during the resync are buffered and applied after
 the snapshot. ``api status`` is sent every ``keepalive_s``; no reply within
 ``timeout_s`` drops the link, which is rebuilt and resynchronised.
 
-:class:`CallcenterTranslator` (pure: no sockets, no clock unless asked) maps ``CC-Action``:
+:class:`CallcenterTranslator` (no sockets; the clock only stands in for a missing
+Event-Date-Timestamp) maps ``CC-Action``:
 
 - member-queue-start / member-queue-resume → CallQueued (call id =
   CC-Member-UUID; queue = CC-Queue without ``@domain``; ts = Event-Date-Timestamp).
@@ -34,7 +35,8 @@ the snapshot. ``api status`` is sent every ``keepalive_s``; no reply within
 - agent-state-change: Waiting → available; Receiving, Reserved → ringing; In a
   queue call → on_call; Idle → wrap_up when it follows a queue call (that is
   what mod_callcenter does to an "Available (On Demand)" agent after each call,
-  until the agent sets Waiting again), else not_ready with reason ``idle``.
+  until the agent sets Waiting again), else not_ready with reason ``idle``
+  (through the pause reasons too).
 - members-count and agent-*-get are ignored (counted); any other CC-Action is
   rejected, so a newer mod_callcenter shows up in the source's error count.
 
@@ -63,7 +65,9 @@ line over 64 KiB or a body over 4 MiB is skipped without being buffered; an
 event with a bad Content-Length is skipped up to the blank line that ends it
 (anywhere else the framing is lost, and the link is rebuilt).
 
-Limits: queues of one name in two domains are merged; ``wrap_up_time`` changes
+Limits: queues of one name in two domains are merged; agents log in to no
+queue in particular (tiers are not read), so per-queue agent counts stay empty
+for this source; ``wrap_up_time`` changes
 are learnt at the next resync; resync agent states are stamped with this
 host's clock (keep FreeSWITCH and the collector NTP-synchronised); the waiting
 calls of the durable cursor are saved after each batch, so a call queued in
@@ -186,6 +190,11 @@ def _epoch(value: str | None, name: str) -> float:
     if not _EPOCH.fullmatch(value) or not _TS_MIN <= float(value) < _TS_MAX:
         raise CallcenterError(f"{name} is not epoch seconds: {value[:40]!r}")
     return float(value)
+
+
+def _epoch_or(h: Mapping[str, str], name: str, default: float) -> float:
+    """An optional epoch header: ``default`` when absent, CallcenterError when not epoch seconds."""
+    return _epoch(h[name], name) if h.get(name) else default
 
 
 def _duration(start: float, end: float, name: str) -> float:
@@ -420,12 +429,11 @@ class CallcenterTranslator:
             return self._terminated(h, ts, c or _Call(queue, call_id, "", ts), known=c is not None)
         if cause != "Cancel":
             raise CallcenterError(f"unknown CC-Cause {cause[:40]!r}" if cause else "CC-Cause is missing")
-        leaving = _epoch(h.get("CC-Member-Leaving-Time"), "CC-Member-Leaving-Time") \
-            if h.get("CC-Member-Leaving-Time") else ts
-        if h.get("CC-Member-Joined-Time") or c is None:
+        leaving = _epoch_or(h, "CC-Member-Leaving-Time", ts)
+        if c is None:
             joined = _epoch(h.get("CC-Member-Joined-Time"), "CC-Member-Joined-Time")
         else:
-            joined = math.floor(c.since)
+            joined = _epoch_or(h, "CC-Member-Joined-Time", math.floor(c.since))
         wait = _duration(joined, leaving, "wait")
         reason = h.get("CC-Cancel-Reason", "")
         gen = c.gen if c is not None else ""
@@ -451,8 +459,7 @@ class CallcenterTranslator:
                 recovered.append(self._answered(_Call(c.queue, c.call_id, c.gen, c.since), agent_id, answered,
                                                 joined, answered))
             if not c.ended:
-                leaving = _epoch(h.get("CC-Member-Leaving-Time"), "CC-Member-Leaving-Time") \
-                    if h.get("CC-Member-Leaving-Time") else ts
+                leaving = _epoch_or(h, "CC-Member-Leaving-Time", ts)
                 recovered.append(CallEnded(self.call_event_id(c.queue, c.call_id, c.gen, "ended"), self.source, ts,
                                            c.queue, c.call_id, agent_id, _duration(answered, leaving, "talk")))
         out = self.expire(ts)
@@ -468,7 +475,8 @@ class CallcenterTranslator:
         agent_id, a = self._agent_of(h.get("CC-Agent"))
         status = h.get("CC-Agent-Status", "")
         if status not in _STATUSES:
-            raise CallcenterError(f"unknown CC-Agent-Status {status[:40]!r}" if status else "CC-Agent-Status is missing")
+            raise CallcenterError(f"unknown CC-Agent-Status {status[:40]!r}" if status
+                                  else "CC-Agent-Status is missing")
         out = self.expire(ts)
         a.status, a.after_call = status, False
         self._show(agent_id, a, ts, out)
@@ -781,11 +789,7 @@ class _Session:
             await self._stream()
         finally:
             pump.cancel()
-            try:
-                await pump
-            except asyncio.CancelledError:
-                if not pump.cancelled():
-                    raise  # we were cancelled ourselves
+            await asyncio.wait([pump])  # never raises the pump's CancelledError, so never hides our own
 
     async def _pump(self) -> None:
         """Read messages into the inbox; the error that ends the link is its last item."""
@@ -806,7 +810,10 @@ class _Session:
 
     async def _next(self, timeout: float) -> Message | BadMessage | None:
         try:
-            item = await asyncio.wait_for(self.inbox.get(), max(0.0, timeout))
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that
+            # arrives as the item does, and the collector would never stop.
+            async with asyncio.timeout(max(0.0, timeout)):
+                item = await self.inbox.get()
         except TimeoutError:
             return None
         if isinstance(item, BaseException) and not isinstance(item, BadMessage):
@@ -841,10 +848,11 @@ class _Session:
         first = await self._next(self.options.timeout_s)
         if first is None:
             raise ProtocolError(f"no auth/request within {self.options.timeout_s:g} s of connecting")
-        if isinstance(first, BadMessage) or first.content_type != "auth/request":
-            got = str(first) if isinstance(first, BadMessage) else \
-                f"{first.content_type or 'no Content-Type'} {first.body[:80].decode('utf-8', 'replace')!r}"
-            raise ProtocolError(f"expected auth/request on connect, got {got}")
+        if isinstance(first, BadMessage):
+            raise ProtocolError(f"expected auth/request on connect, got {first}")
+        if first.content_type != "auth/request":  # e.g. text/rude-rejection: "Access Denied, go away."
+            body = first.body[:80].decode("utf-8", "replace")
+            raise ProtocolError(f"expected auth/request on connect, got {first.content_type!r} {body!r}")
         await self._send(f"auth {self.options.password}")
         text = (await self._reply("command/reply", "auth")).headers.get("Reply-Text", "")
         if not text.startswith("+OK"):
@@ -935,6 +943,7 @@ class _Session:
 async def run(ctx: CollectorContext) -> None:
     """Keep an Event Socket session to FreeSWITCH up, emitting mod_callcenter's events."""
     options: Options = ctx.options  # type: ignore[assignment]
+    ctx.health.connected = False  # before the first await: the runner's heartbeat must not report it up yet
     collector = _Collector(ctx, options)
     await collector.start()
     await keep_linked(ctx, options.host, options.port, collector.session, connect_timeout_s=options.connect_timeout_s)
