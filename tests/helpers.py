@@ -11,3 +11,18 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> None:
+    """Block until something accepts connections on loopback ``port``."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} did not listen on port {port} within {timeout:g} s") from None
+            time.sleep(0.1)

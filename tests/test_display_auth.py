@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import websockets
 from websockets.exceptions import InvalidStatus
 import yaml
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_port
 from tests.test_browser import CHROMIUM_ARGS, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,13 +39,7 @@ class Web:
         env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}, "WB_TV_KEY": GOOD}
         self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
                                       "--log-level", "WARNING"], env=env)
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("web process did not start")
+        wait_for_port(self.port, 30, "web process")
 
     def get(self, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)

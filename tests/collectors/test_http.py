@@ -7,7 +7,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ import pytest
 import redis
 import yaml
 
-from tests.helpers import free_port
+from tests.helpers import free_port, wait_for_port
 from wallboard.collect import run_collector
 from wallboard.collectors.http import json_schema
 from wallboard.config import parse_config
@@ -54,13 +53,7 @@ class Web:
         self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
                                       "--log-level", "WARNING"], env=env)
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        raise AssertionError("web process did not start")
+        wait_for_port(self.port, 30, "web process")
 
     def request(self, method: str, path: str, body: bytes | str | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
