@@ -436,7 +436,7 @@ class Options(BaseModel):
     path: Path
     #: On the first start, emit today's lines already in the file (else start at its end).
     load_today: bool = True
-    poll_s: float = Field(default=0.2, gt=0, le=10)
+    poll_s: float = Field(default=0.1, gt=0, le=10)
     max_line_bytes: int = Field(default=64 * 1024, ge=256)
     batch_lines: int = Field(default=5_000, ge=1)
 
