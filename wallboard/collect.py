@@ -16,7 +16,7 @@ import os
 import random
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,17 @@ from wallboard.streams import Streams
 
 HEARTBEAT_S = 1.0
 _REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def being_cancelled() -> bool:
+    """True while the current task is being cancelled.
+
+    A client library may turn the CancelledError thrown into one of its awaits into
+    a connection error (redis-py does, mid-command); a retry loop that then retries
+    would never let the task stop.
+    """
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
@@ -85,22 +96,28 @@ class CollectorContext:
         self._redis_down = False
         self._link_reported = False
 
-    async def emit(self, events: Sequence[Event]) -> None:
-        """Append events to the stream, retrying until Redis takes them."""
+    async def _until_done(self, what: str, operation: Callable[[], Awaitable[Any]]) -> None:
+        """Run a Redis operation, retrying with backoff until Redis takes it (logged once)."""
         attempt = 0
         while True:
             try:
-                await self.streams.append(events)
+                await operation()
                 break
             except _REDIS_ERRORS as exc:
+                if being_cancelled():
+                    raise asyncio.CancelledError from exc
                 if not self._redis_down:
-                    self.log.warning("Redis unavailable (%s); holding %d events and retrying", exc, len(events))
+                    self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
                     self._redis_down = True
                 await asyncio.sleep(backoff(attempt))
                 attempt += 1
         if self._redis_down:
             self.log.info("Redis reachable again; events flowing")
             self._redis_down = False
+
+    async def emit(self, events: Sequence[Event]) -> None:
+        """Append events to the stream, retrying until Redis takes them."""
+        await self._until_done(f"{len(events)} events", lambda: self.streams.append(events))
         if events:
             self.health.events_total += len(events)
             self.health.last_event_at = max(e.ts for e in events)
@@ -142,7 +159,8 @@ class CollectorContext:
         return await self.streams.load_cursor(self.source)
 
     async def save_cursor(self, cursor: dict[str, Any]) -> None:
-        await self.streams.save_cursor(self.source, cursor)
+        """Store the source's position, retrying until Redis takes it."""
+        await self._until_done("the source's position", lambda: self.streams.save_cursor(self.source, cursor))
 
 
 async def run_collector(config: Config, collector: CollectorConfig, streams: Streams) -> None:

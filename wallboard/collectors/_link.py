@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from wallboard.collect import backoff
+from wallboard.collect import backoff, being_cancelled
 
 if TYPE_CHECKING:
     from wallboard.collect import CollectorContext
@@ -119,6 +119,8 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
         except asyncio.CancelledError:
             raise
         except (OSError, TimeoutError, ProtocolError, EOFError) as exc:
+            if being_cancelled():
+                raise asyncio.CancelledError from exc
             error = f"{host}:{port}: {exc or type(exc).__name__}"
         finally:
             if writer is not None:

@@ -1099,6 +1099,7 @@ class _Session:
 
 async def run(ctx: CollectorContext) -> None:
     """Follow one Asterisk over AMI for ever, reconnecting and resynchronising as needed."""
+    ctx.health.connected = False  # before the first await: the runner's heartbeat must not report it up yet
     options = ctx.options
     if not isinstance(options, Options):
         raise TypeError(f"asterisk_ami needs its own Options, got {type(options).__name__}")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import time
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+from redis.exceptions import RedisError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -51,6 +53,8 @@ if TYPE_CHECKING:
 PREFIX = "/api/v1"
 PATH = PREFIX + "/events"
 SCHEMA_PATH = PREFIX + "/schema"
+#: How long a request waits for Redis before answering 503 (the client retries; nothing is half-taken).
+_REDIS_WAIT_S = 10.0
 
 
 class Options(BaseModel):
@@ -117,7 +121,7 @@ class Ingest:
         self.sources: list[_Source] = []
         for ctx in contexts:
             opts: Options = ctx.options  # type: ignore[assignment]
-            self.sources.append(_Source(ctx, opts, tuple(t.encode() for t in opts.tokens),
+            self.sources.append(_Source(ctx, opts, tuple(hashlib.sha256(t.encode()).digest() for t in opts.tokens),
                                         _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst),
                                                 time.monotonic())))
 
@@ -126,9 +130,11 @@ class Ingest:
         scheme, _, given = header.partition(" ")
         if scheme.lower() != "bearer" or not given:
             return None
-        candidate = given.strip().encode()
+        # Digests of equal length, compared with every token: the time taken tells neither
+        # which token nor how long it is.
+        candidate = hashlib.sha256(given.strip().encode()).digest()
         found = None
-        for source in self.sources:  # compare with every token: the time taken says nothing
+        for source in self.sources:
             for token in source.tokens:
                 if hmac.compare_digest(candidate, token) and found is None:
                     found = source
@@ -138,7 +144,10 @@ class Ingest:
         source = self._authenticate(request)
         if source is None:
             return _error(401, "missing or unknown bearer token", {"WWW-Authenticate": 'Bearer realm="wallboard"'})
-        ctx, opts = source.ctx, source.options
+        ctx, opts, bucket = source.ctx, source.options, source.bucket
+        wait = bucket.take(1, time.monotonic())  # every request costs, valid or not
+        if wait > 0:
+            return self._over_rate(ctx, opts, wait)
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
             ctx.reject("HTTP 415: Content-Type is not application/json")
             return _error(415, "Content-Type must be application/json")
@@ -154,9 +163,10 @@ class Ingest:
                 return _error(413, f"body larger than {opts.max_body_bytes} bytes")
         try:
             payload = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            ctx.reject(f"HTTP 400: body is not JSON ({exc})")
-            return _error(400, f"body is not valid JSON: {exc}")
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            ctx.reject(f"HTTP 400: body is not JSON ({reason})")
+            return _error(400, f"body is not valid JSON: {reason}")
         raw = payload.get("events") if isinstance(payload, dict) else None
         if not isinstance(raw, list) or not raw:
             ctx.reject("HTTP 400: no events list")
@@ -171,23 +181,39 @@ class Ingest:
             ctx.health.errors_total += max(0, len(errors) - 10)
             return JSONResponse({"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0,
                                  "errors": errors}, status_code=422)
-        wait = source.bucket.take(len(events), time.monotonic())
-        if wait != 0.0:
-            ctx.reject(f"HTTP 429: over {opts.rate_per_s:g} events/s")
-            if wait < 0:
-                return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
-            return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
-                          {"Retry-After": str(max(1, int(wait + 0.999)))})
-        fresh = await self._new_only(ctx.source, events, opts.dedup_hours)
-        await ctx.emit(fresh)
-        await self._remember(ctx.source, fresh, opts.dedup_hours)
+        if len(events) > opts.burst:
+            ctx.reject(f"HTTP 413: batch of {len(events)} events over the burst of {opts.burst}")
+            return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
+        wait = bucket.take(len(events) - 1, time.monotonic())
+        if wait > 0:
+            return self._over_rate(ctx, opts, wait)
+        try:
+            async with asyncio.timeout(_REDIS_WAIT_S):
+                fresh = await self._claim(events, opts.dedup_hours)
+                try:
+                    await ctx.emit(fresh)
+                except BaseException:
+                    with contextlib.suppress(Exception):  # let a retry take them
+                        await asyncio.shield(self._release(fresh, opts.dedup_hours))
+                    raise
+        except (TimeoutError, RedisError, OSError) as exc:
+            ctx.reject(f"HTTP 503: Redis unavailable ({type(exc).__name__})")
+            return _error(503, "the wallboard's Redis is unavailable; nothing was taken, retry later",
+                          {"Retry-After": "5"})
         return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
 
-    def _seen_key(self, source: str, event_id: str) -> str:
-        return f"{self.streams.prefix}ingest:{event_id}"
+    @staticmethod
+    def _over_rate(ctx: CollectorContext, opts: Options, wait: float) -> Response:
+        ctx.reject(f"HTTP 429: over {opts.rate_per_s:g} events/s")
+        return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
+                      {"Retry-After": str(max(1, int(wait + 0.999)))})
 
-    async def _new_only(self, source: str, events: list[AnyEvent], hours: float) -> list[AnyEvent]:
-        """The events not accepted before (and not repeated within this batch)."""
+    def _seen_key(self, event_id: str) -> str:
+        return f"{self.streams.prefix}ingest:{event_id}"  # ids are already "<source>:<client id>"
+
+    async def _claim(self, events: list[AnyEvent], hours: float) -> list[AnyEvent]:
+        """The events not taken before, each id claimed at once (SET NX): of two concurrent
+        retries of a batch, only one appends it."""
         unique: dict[str, AnyEvent] = {}
         for e in events:
             unique.setdefault(e.id, e)
@@ -195,18 +221,13 @@ class Ingest:
             return list(unique.values())
         pipe = self.streams.redis.pipeline(transaction=False)
         for eid in unique:
-            pipe.exists(self._seen_key(source, eid))
-        seen = await pipe.execute()
-        return [e for e, s in zip(unique.values(), seen, strict=True) if not s]
+            pipe.set(self._seen_key(eid), 1, nx=True, ex=max(1, int(hours * 3600)))
+        claimed = await pipe.execute()
+        return [e for e, ok in zip(unique.values(), claimed, strict=True) if ok]
 
-    async def _remember(self, source: str, events: list[AnyEvent], hours: float) -> None:
-        # After the append: a crash in between makes a retry append again, which the fold drops.
-        if hours <= 0 or not events:
-            return
-        pipe = self.streams.redis.pipeline(transaction=False)
-        for e in events:
-            pipe.set(self._seen_key(source, e.id), 1, ex=int(hours * 3600))
-        await pipe.execute()
+    async def _release(self, events: list[AnyEvent], hours: float) -> None:
+        if hours > 0 and events:
+            await self.streams.redis.delete(*(self._seen_key(e.id) for e in events))
 
 
 def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
@@ -217,6 +238,8 @@ def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[st
         try:
             if not isinstance(item, dict):
                 raise EventError("(event)", "must be a JSON object")
+            if "kind" not in item:  # (and never the stream's packed form: it would bypass the checks)
+                raise EventError("kind", "is missing")
             given = item.get("source")
             if given is not None and given != source:
                 raise EventError("source", f"must be {source!r} (the token's source) or left out", given)
