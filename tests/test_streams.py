@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from redis.asyncio import Redis
 
 from wallboard.events import CallQueued, decode
-from wallboard.streams import GROUP, Streams, _entries
+from wallboard.streams import GROUP, Streams, _entries, connect
 
 TS = 1_773_129_600.0
 
@@ -75,3 +77,30 @@ def test_entries_shapes() -> None:
     assert _entries(resp2) == _entries(resp3) == _entries(flat) == [("1-0", {"a": "1"}), ("2-0", None)]
     assert _entries(None) == [] and _entries([]) == []
     assert GROUP == "aggregator"
+
+
+async def test_a_task_using_the_client_can_always_be_cancelled(redis_url: str, prefix: str) -> None:
+    """With a socket timeout redis-py sends through asyncio.wait_for, which on Python 3.11
+    swallows a cancel landing as the send completes: most of these loops kept running."""
+    client = connect(redis_url)
+    kept_running = 0
+
+    async def writer(flag: list[bool]) -> None:
+        while True:
+            await client.set(prefix + "k", "v" * 1000)
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                flag.append(True)  # the cancel was swallowed: the loop goes on
+                return
+
+    try:
+        for i in range(200):
+            flag: list[bool] = []
+            task = asyncio.create_task(writer(flag))
+            await asyncio.sleep(0.0003 * (i % 9))
+            task.cancel()
+            await asyncio.wait({task}, timeout=2)
+            kept_running += bool(flag)
+    finally:
+        await client.delete(prefix + "k")
+        await client.aclose()
+    assert kept_running == 0
