@@ -30,7 +30,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wallboard.clock import day_start_at
 from wallboard.collectors._tail import Line, Position, Tail, find_rotated
-
 from wallboard.events import (
     AgentLogin,
     AgentLogout,
