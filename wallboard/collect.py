@@ -36,9 +36,9 @@ _REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 def being_cancelled() -> bool:
     """True while the current task is being cancelled.
 
-    A client library may turn the CancelledError thrown into one of its awaits into
-    a connection error (redis-py does, mid-command); a retry loop that then retries
-    would never let the task stop.
+    A client library may swallow the CancelledError thrown into one of its awaits or
+    turn it into a connection error (redis-py's timed sends do on Python 3.11); a
+    retry loop that then retries would never let the task stop.
     """
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
