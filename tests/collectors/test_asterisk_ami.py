@@ -218,6 +218,8 @@ def test_unanswered_outcomes_follow_the_documented_rules() -> None:
     # Timeout: QueueCallerAbandon, then QUEUESTATUS says why.
     assert tr.feed(msg("Event: QueueCallerAbandon\nQueue: soporte\nUniqueid: tout\nHoldTime: 60"), now + 60) == []
     assert tr.feed(msg("Event: QueueCallerLeave\nQueue: soporte\nUniqueid: tout"), now + 60) == []
+    # (the dialplan's Hangup() after a timeout says nothing about who hung up)
+    assert tr.feed(msg("Event: SoftHangupRequest\nChannel: PJSIP/trunk-2\nUniqueid: tout\nCause: 16"), now + 60) == []
     out = tr.feed(msg("Event: VarSet\nChannel: PJSIP/trunk-2\nUniqueid: tout\nVariable: QUEUESTATUS\nValue: TIMEOUT"))
     assert [(type(e), e.reason, e.wait_s) for e in out] == [(CallExited, "timeout", 60.0)]
     # Exit with key: a leave with neither abandon nor answer, decided when the grace is over.
@@ -331,6 +333,8 @@ def test_pause_counts_only_when_paused_in_every_queue_and_wrap_up_ends_when_due(
         ("Event: QueueMemberPaused\nQueue: ventas\nLocation: SIP/203", "QueueMemberPaused: missing Paused"),
         ("Event: QueueMemberStatus\nQueue: ventas\nInterface: PJSIP/201\nStatus: 12",
          "Status is not a device state 0-8: '12'"),
+        ("Event: QueueMemberStatus\nQueue: ventas\nInterface: PJSIP/201\nStatus: ²",  # isdigit() says yes
+         "Status is not a device state 0-8: '²'"),
         ("Event: QueueCallerJoin\nQueue: " + "q" * 300 + "\nUniqueid: c1", "Queue longer than 256 characters"),
         ("Event: AgentRingNoAnswer\nQueue: ventas\nUniqueid: c1\nInterface: PJSIP/201\nRingTime: soon",
          "RingTime is not a number: 'soon'"),
@@ -586,6 +590,32 @@ async def test_malformed_input_is_counted_and_survived(ami: AmiServer, streams: 
     assert [e.call_id for e in of(events, CallQueued)].count("1773129800.900") == 1
     assert of(events, CallAnswered) == [] and states(events, "ana") == [("available", "", "")]
     assert [(e.call_id, e.wait_s) for e in of(events, CallAbandoned)] == [(UID_101, 50.0)]
+
+
+async def test_a_pong_behind_a_slow_emit_keeps_the_link_and_its_events(
+        ami: AmiServer, streams: Streams, make_config: Callable[..., Config],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from wallboard.collect import CollectorContext
+
+    slow = CollectorContext.emit
+
+    async def emit(self: CollectorContext, events: Any) -> None:  # Redis slower than the Ping timeout
+        await asyncio.sleep(0.4)
+        await slow(self, events)
+
+    async with collector(make(make_config, ami.port, ping_s=0.1, timeout_s=0.3), streams):
+        await until(streams, ready)
+        monkeypatch.setattr(CollectorContext, "emit", emit)
+        for i in range(6):  # events keep arriving while each emit outlasts the Ping deadline
+            await ami.push([[("Event", "QueueCallerJoin"), ("Privilege", "agent,all"), ("Queue", "ventas"),
+                             ("Channel", f"PJSIP/trunk-{i:08x}"), ("Uniqueid", f"1773129900.{i}"),
+                             ("Position", "1"), ("Count", "1")]])
+            await asyncio.sleep(0.15)
+        events = await until(streams, lambda ev: sum(e.call_id.startswith("1773129900.")
+                                                     for e in of(ev, CallQueued)) == 6, timeout=10)
+    assert ami.logins == 1, "the link was dropped although the Pong had arrived"
+    assert ami.pings >= 2
+    assert len({e.id for e in of(events, CallQueued)}) == len(of(events, CallQueued))
 
 
 async def test_ping_keepalive_reconnects_when_unanswered(ami: AmiServer, streams: Streams,

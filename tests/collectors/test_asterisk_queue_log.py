@@ -118,6 +118,7 @@ def test_units_and_fields() -> None:
     [
         ("garbage", "expected at least 5"),
         ("17731296xx|c1|ventas|NONE|ENTERQUEUE||1|1", "time is not epoch seconds"),
+        ("177312960²|c1|ventas|NONE|ENTERQUEUE||1|1", "time is not epoch seconds"),  # '²'.isdigit() is True
         ("12|c1|ventas|NONE|ENTERQUEUE||1|1", "time out of range"),
         (f"{T}|c1|ventas|PJSIP/201|CONNECT|soon|x|1", "holdtime is not a whole number: 'soon'"),
         (f"{T}|c1|ventas|PJSIP/201|CONNECT", "missing data field 1 (holdtime)"),

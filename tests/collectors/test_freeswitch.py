@@ -271,6 +271,10 @@ def test_resumed_call_is_a_new_offer() -> None:
                            Agent_Answered_Time=T0 + 50, Member_Joined_Time=T0))  # joined: the first entry
     assert of(answer, CallAnswered)[0].wait_s == 10.0  # from the rejoin
     assert of(answer, CallAnswered)[0].agent == "marta"
+    tr.feed(event("member-queue-resume", T0 + 100, Queue=Q, Member_UUID="r2"))
+    gone = tr.feed(event("member-queue-end", T0 + 110, Queue=Q, Member_UUID="r2", Cause="Cancel",
+                         Cancel_Reason="BREAK_OUT", Member_Joined_Time=T0, Member_Leaving_Time=T0 + 110))
+    assert of(gone, CallAbandoned)[0].wait_s == 10.0  # an abandon of a resumed call too: from the rejoin
 
 
 @pytest.mark.parametrize(("headers", "reason"), [
@@ -282,6 +286,8 @@ def test_resumed_call_is_a_new_offer() -> None:
     ({"CC-Action": "member-queue-end", "CC-Queue": Q, "CC-Member-UUID": "x", "CC-Cause": "Cancel"},
      "CC-Member-Joined-Time is missing"),
     ({"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "12e9"},
+     "Event-Date-Timestamp is not epoch microseconds"),
+    ({"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "²"},
      "Event-Date-Timestamp is not epoch microseconds"),
 ])
 def test_malformed_events_say_why_and_change_nothing(headers: dict[str, str], reason: str) -> None:

@@ -21,7 +21,8 @@ What AMI tells, and the rules used where it does not tell enough
   evidence Asterisk offers to managers that receive it:
 
   - a ``HangupRequest``/``SoftHangupRequest``/``Hangup`` of the caller's
-    channel before or after the abandon → **abandoned** (needs ``call`` events);
+    channel before the abandon → **abandoned** (needs ``call`` events; one after
+    it proves nothing: the dialplan hangs up after a timeout too);
   - a ``VarSet`` of ``QUEUESTATUS`` on the caller's channel right after it
     leaves (needs ``dialplan`` events): ``TIMEOUT`` → exit *timeout*,
     ``LEAVEEMPTY``/``LEAVEUNAVAIL`` → exit *empty*, ``WITHDRAW`` → exit
@@ -283,7 +284,7 @@ def _device(m: Message) -> int | None:
     raw = m.get("status", "")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > 8:
+    if len(raw) != 1 or raw not in "012345678":  # (str.isdigit also takes '²', which int() refuses)
         raise AmiError(f"Status is not a device state 0-8: {raw[:40]!r}")
     return int(raw)
 
@@ -344,7 +345,7 @@ class AmiTranslator:
         self.stats.by_event[name] += 1
         try:
             events = handler(self, m, _event_time(m, received), received)
-        except AmiError as exc:
+        except (AmiError, ValueError) as exc:  # ValueError: a field no check foresaw; counted, never fatal
             self._reject(f"{name}: {exc}")
             return []
         self.stats.events_out += len(events)
@@ -694,7 +695,7 @@ class AmiTranslator:
         if call is None:
             return []
         if call.abandoned is not None:
-            return self._abandon_now(call, clock)
+            return []  # after the abandon it says nothing: the dialplan hangs up after a timeout too
         if call.left is None:
             call.hung_up = True  # the abandon that follows is a hang-up
         return []
@@ -1026,7 +1027,7 @@ class _Session:
                     listed_at = received
                 elif message.get("event", "").lower() == "queuestatuscomplete":
                     announced = message.get("listitems", "")
-                    if announced.isdigit() and int(announced) != len(items):
+                    if announced.isascii() and announced.isdigit() and int(announced) != len(items):
                         self._ctx.log.warning("QueueStatus announced %s items, %d usable arrived",
                                               announced, len(items))
                     kept.extend(item for item in batch[i + 1:] if "event" in item[1])
@@ -1062,15 +1063,19 @@ class _Session:
             if ping_id is None and now >= next_ping:
                 ping_id = await link.send("Ping")
                 ping_deadline = now + o.timeout_s
-            elif ping_id is not None and now >= ping_deadline:
-                raise ProtocolError(f"no reply to Ping within {o.timeout_s:g} s")
-            wait = (ping_deadline if ping_id is not None else next_ping) - now
+            # Past the deadline, first handle what has already arrived (the Pong may be queued
+            # behind events a slow emit held up): only an empty inbox means no reply.
+            overdue = ping_id is not None and now >= ping_deadline
+            wait = 0.0 if overdue else (ping_deadline if ping_id is not None else next_ping) - now
             due = tr.next_due()
             if due is not None:
                 wait = min(wait, due - time.time())
             late = tr.stats.late_connects
             events: list[Event] = []
-            for received, message in await link.receive(wait):
+            batch = await link.receive(wait)
+            if overdue and not batch:
+                raise ProtocolError(f"no reply to Ping within {o.timeout_s:g} s")
+            for received, message in batch:
                 if "response" in message:
                     if ping_id is not None and message.get("actionid") == ping_id:
                         ping_id, next_ping = None, loop.time() + o.ping_s

@@ -137,7 +137,7 @@ class QueueLogTranslator:
             if len(f) < 5:
                 raise QueueLogError(f"expected at least 5 '|'-separated fields, found {len(f)}")
             epoch_text, name = f[0], f[4]
-            if not epoch_text.isdigit():
+            if not (epoch_text.isascii() and epoch_text.isdigit()):  # isdigit alone takes '²'
                 raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
             ts = float(epoch_text)
             if not 946_684_800 <= ts < 4_102_444_800:
@@ -462,7 +462,7 @@ async def run(ctx: CollectorContext) -> None:
 def _epoch(line: str) -> float:
     """The time of a queue_log line (-1 if it has none: such a line is sent with its neighbours)."""
     head = line[:12].partition("|")[0]
-    return float(head) if head.isdigit() else -1.0
+    return float(head) if head.isascii() and head.isdigit() else -1.0
 
 
 class _Follower:

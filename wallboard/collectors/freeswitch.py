@@ -207,7 +207,7 @@ def _duration(start: float, end: float, name: str) -> float:
 def _int(value: str | None, name: str) -> int:
     if not value:
         return 0
-    if not value.isascii() or not value.lstrip("-").isdigit():
+    if not re.fullmatch(r"-?[0-9]{1,15}", value):
         raise CallcenterError(f"{name} is not a whole number: {value[:40]!r}")
     return int(value)
 
@@ -434,6 +434,8 @@ class CallcenterTranslator:
             joined = _epoch(h.get("CC-Member-Joined-Time"), "CC-Member-Joined-Time")
         else:
             joined = _epoch_or(h, "CC-Member-Joined-Time", math.floor(c.since))
+            if c.gen:  # resumed: its wait runs from the rejoin, as for an answer
+                joined = max(joined, math.floor(c.since))
         wait = _duration(joined, leaving, "wait")
         reason = h.get("CC-Cancel-Reason", "")
         gen = c.gen if c is not None else ""
@@ -515,13 +517,13 @@ class CallcenterTranslator:
         for row in members:
             try:
                 self._member_row(row, out, present, believed)
-            except CallcenterError as exc:
+            except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                 errors.append(f"member row: {exc}")
         listed: set[str] = set()
         for row in agents:
             try:
                 self._agent_row(row, now, out, listed)
-            except CallcenterError as exc:
+            except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                 errors.append(f"agent row: {exc}")
         for agent_id, a in self._agents.items():
             if agent_id not in listed:  # deleted from mod_callcenter
@@ -532,7 +534,7 @@ class CallcenterTranslator:
         for headers in buffered:
             try:
                 out.extend(self.feed(headers, now, agents_current=False))
-            except CallcenterError as exc:
+            except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                 errors.append(f"event: {exc}")
         for key in believed - present:
             c = self._calls.get(key)
@@ -837,7 +839,7 @@ class _Session:
             if ct == "text/event-plain":
                 try:
                     self.buffered.append(parse_event(item.body))
-                except CallcenterError as exc:
+                except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                     self.ctx.reject(f"event: {exc}")
             elif ct in ("command/reply", "api/response", "auth/request", "text/disconnect-notice",
                         "text/rude-rejection"):
@@ -926,7 +928,7 @@ class _Session:
         if ct == "text/event-plain":
             try:
                 events = self.translator.feed(parse_event(item.body))
-            except CallcenterError as exc:
+            except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                 self.ctx.reject(f"event: {exc}")
                 return
             if events:
