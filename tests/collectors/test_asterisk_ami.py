@@ -381,6 +381,19 @@ def test_resync_diff_and_cursor_round_trip() -> None:
     assert sorted(restarted.waiting()) == [("soporte", UID_102), ("soporte", UID_103)]
 
 
+def test_an_outcome_pending_at_a_restart_is_decided_after_it_not_lost() -> None:
+    tr = translator(grace_s=2.0)
+    tr.feed(msg(JOIN.format(uid="p1", queue="soporte")), 1_000.0)
+    tr.feed(msg("Event: QueueCallerAbandon\nQueue: soporte\nUniqueid: p1\nHoldTime: 12"), 1_012.0)
+    restarted = translator(grace_s=2.0)
+    restarted.restore(tr.snapshot())  # killed within the grace: the abandon was not decided yet
+    assert of(restarted.resync([], 1_013.0), CallLost) == []  # not waiting: not lost either
+    due = restarted.next_due()
+    assert due is not None
+    out = restarted.expire(due)
+    assert [(type(e), e.call_id, e.wait_s) for e in out] == [(CallAbandoned, "p1", 12.0)]
+
+
 # ----------------------------------------------------------- the collector
 
 

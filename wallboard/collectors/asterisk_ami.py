@@ -445,7 +445,9 @@ class AmiTranslator:
         """What must survive a collector restart (see :meth:`restore`)."""
         return {
             "version": 1,
-            "calls": [[c.queue, c.uid, self._entries.get((c.queue, c.uid), 1), c.joined]
+            # a call with an outcome still pending keeps its evidence, so a restart decides it
+            "calls": [[c.queue, c.uid, self._entries.get((c.queue, c.uid), 1), c.joined, c.left,
+                       None if c.abandoned is None else list(c.abandoned), c.hung_up]
                       for c in self._calls.values()],
             "members": self.members(),
         }
@@ -456,12 +458,22 @@ class AmiTranslator:
             return
         calls = data.get("calls")
         for row in calls if isinstance(calls, list) else []:
-            if not (isinstance(row, list) and len(row) == 4 and isinstance(row[0], str) and isinstance(row[1], str)
-                    and isinstance(row[2], int) and (row[3] is None or isinstance(row[3], (int, float)))):
+            if not (isinstance(row, list) and len(row) in (4, 7) and isinstance(row[0], str)
+                    and isinstance(row[1], str) and isinstance(row[2], int)
+                    and (row[3] is None or isinstance(row[3], (int, float)))):
                 continue
-            queue, uid, n, joined = row
+            queue, uid, n, joined = row[:4]
             self._entries[(queue, uid)] = max(0, n - 1)
-            self._open(queue, uid, None if joined is None else float(joined))
+            call = self._open(queue, uid, None if joined is None else float(joined))
+            left, abandoned, hung_up = row[4:] if len(row) == 7 else (None, None, False)
+            if isinstance(left, (int, float)):
+                call.left = float(left)
+            if (isinstance(abandoned, list) and len(abandoned) == 2
+                    and all(isinstance(v, (int, float)) for v in abandoned)):
+                call.abandoned = (float(abandoned[0]), float(abandoned[1]))
+            call.hung_up = hung_up is True
+            if not call.waiting:  # decided when the grace is over, counting from the restart
+                call.due = time.time() + self._grace
         members = data.get("members")
         for agent_id, queues in (members.items() if isinstance(members, dict) else []):
             if isinstance(agent_id, str) and isinstance(queues, list):
