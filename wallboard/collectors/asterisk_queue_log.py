@@ -515,8 +515,7 @@ class _Follower:
             return
         if saved is not None:  # rotated while we were away: finish the old file first
             await self._finish_rotated(saved, replay=True)
-            tail.open()
-            await self._send([], tail)
+            await self._send([], tail)  # (the new file, opened above, is read from its start)
             await self._drain(tail)
             return
         if self.options.load_today:

@@ -94,11 +94,9 @@ class _Bucket:
     at: float
 
     def take(self, n: int, now: float) -> float:
-        """0 if ``n`` events may pass now (and takes them), else seconds until they could."""
+        """0 if ``n`` (at most ``burst``) events may pass now (and takes them), else seconds until they could."""
         self.level = min(self.burst, self.level + (now - self.at) * self.rate)
         self.at = now
-        if n > self.burst:
-            return -1.0  # never fits: the batch is larger than the burst
         if self.level >= n:
             self.level -= n
             return 0.0
