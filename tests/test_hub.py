@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from wallboard.hub import Hub, heartbeat
+from wallboard.push import Message
 from wallboard.messages import Selector
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
@@ -33,46 +35,80 @@ async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
     raise AssertionError("condition not met in time")
 
 
+class Recorder:
+    """A screen's sink that keeps what it was sent; ``ready`` can be switched off like a full socket."""
+
+    def __init__(self) -> None:
+        self.sent: list[Message] = []
+        self.is_ready = True
+        self.closed = False
+        self.on_ready: Callable[[], None] | None = None
+
+    def ready(self) -> bool:
+        return self.is_ready
+
+    def write(self, message: Message) -> None:
+        assert self.is_ready, "written while not ready"
+        self.sent.append(message)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def drained(self) -> None:
+        self.is_ready = True
+        if self.on_ready is not None:
+            self.on_ready()
+
+    def json(self, i: int = -1) -> dict[str, Any]:
+        return json.loads(self.sent[i].text)  # type: ignore[no-any-return]
+
+
 async def test_latest_on_connect_then_patches_shared_by_screens(streams: Streams) -> None:
     await publish(streams, snap(1, waiting=3))
     hub = Hub(streams, block_ms=50)
     task = asyncio.create_task(hub.run())
     try:
         await wait_for(lambda: hub.latest is not None)
-        a, b = hub.subscribe(Selector("wall", screens=("sala",))), hub.subscribe(Selector("wall", screens=("sala",)))
-        first_a = await a.next(1)
-        assert first_a is not None
-        msg_a = hub.message_for(a, first_a)
-        first_b = await b.next(1)
-        assert first_b is not None
-        msg_b = hub.message_for(b, first_b)
-        assert msg_a is msg_b  # encoded once, sent to both
-        assert json.loads(msg_a)["type"] == "full" and json.loads(msg_a)["view"]["screens"]["sala"]["waiting"] == 3
+        a, b = Recorder(), Recorder()
+        hub.subscribe(Selector("wall", screens=("sala",)), a)
+        hub.subscribe(Selector("wall", screens=("sala",)), b)
+        assert len(a.sent) == len(b.sent) == 1
+        assert a.sent[0] is b.sent[0]  # encoded once, sent to both
+        assert a.json()["type"] == "full" and a.json()["view"]["screens"]["sala"]["waiting"] == 3
         await publish(streams, snap(2, waiting=4))
-        nxt = await a.next(2)
-        assert nxt is not None
-        patch = json.loads(hub.message_for(a, nxt))
+        await wait_for(lambda: len(a.sent) == 2 and len(b.sent) == 2)
+        assert a.sent[1] is b.sent[1]
+        patch = a.json()
         assert patch["type"] == "patch" and patch["base"] == 1 and patch["seq"] == 2
         assert patch["set"]["screens"] == {"sala": {"waiting": 4}}
-        assert hub.bytes_sent < hub.bytes_full
+        payload = a.sent[1].text.encode()  # every socket gets the same bytes: one unmasked final text frame
+        assert a.sent[1].frame == bytes((0x81, 126)) + len(payload).to_bytes(2, "big") + payload
+        assert hub.bytes_sent < hub.bytes_full and hub.messages_sent == 4
     finally:
         task.cancel()
 
 
-async def test_a_stalled_screen_holds_one_snapshot_and_slows_no_one(streams: Streams) -> None:
+async def test_a_stalled_screen_is_skipped_then_jumps_to_the_newest(streams: Streams) -> None:
     hub = Hub(streams, block_ms=50)
     task = asyncio.create_task(hub.run())
     try:
-        stalled = hub.subscribe(Selector("manager"))
-        live = hub.subscribe(Selector("manager"))
-        for seq in range(1, 51):
+        stalled, live = Recorder(), Recorder()
+        hub.subscribe(Selector("wall", screens=("sala",)), stalled)
+        hub.subscribe(Selector("wall", screens=("sala",)), live)
+        await publish(streams, snap(1, waiting=1))
+        await wait_for(lambda: len(live.sent) == 1 and len(stalled.sent) == 1)
+        stalled.is_ready = False  # its socket stopped taking data
+        for seq in range(2, 51):
             await publish(streams, snap(seq, waiting=seq))
-            got = await live.next(2)
-            assert got is not None and got["seq"] == seq
-            hub.message_for(live, got)
-        newest = await stalled.next(0.1)
-        assert newest is not None and newest["seq"] == 50  # only the newest was kept
-        assert stalled.replaced >= 40
+            await wait_for(lambda: live.json()["seq"] == seq)  # noqa: B023 - checked before the next loop
+        assert [m["seq"] for m in map(json.loads, (m.text for m in live.sent))] == list(range(1, 51))
+        assert len(stalled.sent) == 1  # nothing queued for it
+        stalled.drained()
+        assert len(stalled.sent) == 2
+        jump = stalled.json()
+        assert jump["type"] == "patch" and jump["base"] == 1 and jump["seq"] == 50
+        assert jump["set"]["screens"] == {"sala": {"waiting": 50}}
+        assert hub.replaced == 48  # snapshots 2..49 were replaced by a newer one before it could take them
     finally:
         task.cancel()
 
@@ -82,13 +118,35 @@ async def test_team_screens_receive_only_their_team(streams: Streams) -> None:
     task = asyncio.create_task(hub.run())
     try:
         await publish(streams, snap(1))
-        norte = hub.subscribe(Selector("team", team="norte"))
-        s = await norte.next(2)
-        assert s is not None
-        view = json.loads(hub.message_for(norte, s))["view"]
+        norte = Recorder()
+        hub.subscribe(Selector("team", team="norte"), norte)
+        await wait_for(lambda: len(norte.sent) == 1)
+        view = norte.json()["view"]
         assert set(view["agents"]) == {"ana"} and "luis" not in json.dumps(view)
     finally:
         task.cancel()
+
+
+async def test_heartbeats_go_only_to_idle_screens_and_unsubscribing_closes_the_sink(streams: Streams) -> None:
+    hub = Hub(streams, block_ms=50, heartbeat_s=0.2, clock=lambda: 1234.5)
+    await hub.publish(snap(1))
+    idle, busy, blocked = Recorder(), Recorder(), Recorder()
+    for r in (idle, busy, blocked):
+        hub.subscribe(Selector("manager"), r)
+    await asyncio.sleep(0.25)
+    blocked.is_ready = False
+    await hub.publish(snap(2))  # reaches busy (and idle); blocked is skipped
+    for sub in hub.subscribers:
+        if sub.sink is idle:
+            sub.last_write -= 1.0  # as if it had heard nothing for a second
+    hub.heartbeat()
+    assert idle.json()["type"] == "hb" and idle.json()["server_time"] == 1234.5 and idle.json()["seq"] == 2
+    assert busy.json()["type"] == "patch" and len(blocked.sent) == 1
+    sub = next(s for s in hub.subscribers if s.sink is busy)
+    hub.unsubscribe(sub)
+    assert busy.closed and len(hub.subscribers) == 2
+    await hub.publish(snap(3))
+    assert busy.json()["seq"] == 2  # no longer written to
 
 
 async def test_hub_reconnects_after_redis_restarts(tmp_path: Path) -> None:

@@ -1,11 +1,16 @@
-"""The hub: one Redis reader per web process, fanning snapshots out to every screen.
+"""The hub: one Redis reader per web process, pushing each snapshot to every screen.
 
-Shaped like broadcaster (one listener, one queue per subscriber, cleanup in
-``finally``) without its faults: each subscriber holds at most one pending
-snapshot and a newer one replaces it, so a slow or stalled screen never slows
-the others or grows memory; the latest snapshot goes out at once on connect;
-the hub reconnects to Redis by itself. Messages are encoded once per (view,
-base seq) per snapshot and shared by every socket in the same position.
+Shaped like broadcaster (one listener, many subscribers, cleanup in
+``finally``) without its faults: nothing is queued per screen. When a
+snapshot arrives the hub walks the screens once and writes each the message
+that takes it from what it last received to the newest snapshot. Messages are
+encoded once per (view, base seq), as ready-made frames shared by every
+socket in the same position (:mod:`wallboard.push`). A screen whose socket is
+not taking data (a stalled TV) is skipped; when its socket drains it gets one
+message straight to the newest snapshot, so a slow screen never slows the
+others or grows memory, and the frames it skipped are counted as replaced.
+The latest snapshot goes out at once on connect; a heartbeat goes to screens
+that heard nothing for a while; the hub reconnects to Redis by itself.
 """
 
 from __future__ import annotations
@@ -22,9 +27,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.collect import backoff
 from wallboard.messages import Selector, diff, view_of
+from wallboard.push import Message, Sink
 from wallboard.streams import Streams
 
 log = logging.getLogger("wallboard.hub")
+
+YIELD_EVERY = 1000  # screens written between two yields to the event loop during a fan-out
 
 
 def _dumps(obj: Any) -> str:
@@ -32,47 +40,38 @@ def _dumps(obj: Any) -> str:
 
 
 class Subscriber:
-    """One screen: a selector, the last view it was sent, one pending snapshot slot."""
+    """One screen: a selector, where it writes, and the last view it was sent."""
 
-    def __init__(self, selector: Selector) -> None:
+    __slots__ = ("selector", "sink", "sent_seq", "sent_view", "last_write", "behind", "replaced")
+
+    def __init__(self, selector: Selector, sink: Sink) -> None:
         self.selector = selector
+        self.sink = sink
         self.sent_seq: int | None = None
         self.sent_view: dict[str, Any] | None = None
-        self._pending: dict[str, Any] | None = None
-        self._wake = asyncio.Event()
-        self.replaced = 0
-
-    def offer(self, snapshot: dict[str, Any]) -> None:
-        if self._pending is not None:
-            self.replaced += 1  # a stale frame deliberately dropped for a newer one
-        self._pending = snapshot
-        self._wake.set()
-
-    async def next(self, timeout: float) -> dict[str, Any] | None:
-        """The newest snapshot not yet sent, or None after ``timeout`` (time for a heartbeat)."""
-        if self._pending is None:
-            self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            except TimeoutError:
-                return None
-        snapshot, self._pending = self._pending, None
-        return snapshot
+        self.last_write = time.monotonic()
+        self.behind = False  # a snapshot is waiting for the sink to be ready
+        self.replaced = 0  # snapshots never sent because a newer one came first
 
 
 class Hub:
-    """Reads ``snapshots`` from Redis once and offers each to every subscriber."""
+    """Reads ``snapshots`` from Redis once and pushes each to every subscriber."""
 
-    def __init__(self, streams: Streams, *, block_ms: int = 1000) -> None:
+    def __init__(self, streams: Streams, *, block_ms: int = 1000, heartbeat_s: float = 5.0,
+                 clock: Callable[[], float] = time.time) -> None:
         self.streams = streams
         self.block_ms = block_ms
+        self.heartbeat_s = heartbeat_s
+        self.clock = clock
         self.latest: dict[str, Any] | None = None
-        self.subscribers: set[Subscriber] = set()
+        self.subscribers: dict[Subscriber, None] = {}  # insertion-ordered set
         self.connected = False
-        self._encoded: dict[tuple[str, int | None, int], tuple[str, int, int]] = {}  # text, bytes, full bytes
+        self._encoded: dict[tuple[str, int | None, int], tuple[Message, int]] = {}  # message, full bytes
         self._views: dict[tuple[str, int], dict[str, Any]] = {}
         self.bytes_full = 0
         self.bytes_sent = 0
+        self.messages_sent = 0
+        self.replaced = 0
 
     # ---------------------------------------------------------- listening
 
@@ -90,11 +89,11 @@ class Hub:
                     attempt = 0
                     if latest is not None:
                         last_id = latest[0]
-                        self._publish(latest[1])
+                        await self.publish(latest[1])
                 entries = await self.streams.snapshots_after(last_id, self.block_ms)
                 if entries:
                     last_id = entries[-1][0]
-                    self._publish(entries[-1][1])  # only the newest matters
+                    await self.publish(entries[-1][1])  # only the newest matters
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 if self.connected or attempt == 0:
                     log.warning("hub lost Redis (%s); reconnecting", exc)
@@ -103,26 +102,62 @@ class Hub:
                 await asyncio.sleep(backoff(attempt, cap=5.0))
                 attempt += 1
 
-    def _publish(self, snapshot: dict[str, Any]) -> None:
+    async def publish(self, snapshot: dict[str, Any]) -> None:
+        """Make ``snapshot`` the latest and push it to every screen (never going backwards)."""
         if self.latest is not None and snapshot.get("seq", 0) <= self.latest.get("seq", 0):
-            return  # never go backwards
+            return
         self.latest = snapshot
         self._encoded.clear()
         self._views.clear()
-        for sub in self.subscribers:
-            sub.offer(snapshot)
+        for i, sub in enumerate(list(self.subscribers)):
+            if sub.behind:
+                sub.replaced += 1
+                self.replaced += 1
+            self.deliver(sub)
+            if i % YIELD_EVERY == YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let handshakes and reads in between big fan-outs
+
+    async def run_heartbeats(self) -> None:
+        """Every ``heartbeat_s``, a heartbeat to each screen that heard nothing for that long."""
+        while True:
+            await asyncio.sleep(self.heartbeat_s)
+            self.heartbeat()
+
+    def heartbeat(self) -> None:
+        idle_since = time.monotonic() - self.heartbeat_s * 0.9
+        message: Message | None = None
+        for sub in list(self.subscribers):
+            if sub.last_write <= idle_since and sub.sink.ready():
+                message = message or Message(heartbeat(self, self.clock))
+                sub.sink.write(message)
+                sub.last_write = time.monotonic()
 
     # --------------------------------------------------------- subscribers
 
-    def subscribe(self, selector: Selector) -> Subscriber:
-        sub = Subscriber(selector)
-        self.subscribers.add(sub)
-        if self.latest is not None:
-            sub.offer(self.latest)
+    def subscribe(self, selector: Selector, sink: Sink) -> Subscriber:
+        """A new screen: it gets the latest snapshot at once, then every change."""
+        sub = Subscriber(selector, sink)
+        self.subscribers[sub] = None
+        sink.on_ready = lambda: self.deliver(sub)
+        self.deliver(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.discard(sub)
+        self.subscribers.pop(sub, None)
+        sub.sink.close()
+
+    def deliver(self, sub: Subscriber) -> None:
+        """Write ``sub`` the message to the latest snapshot, if it lacks it and its sink is ready."""
+        latest = self.latest
+        if latest is None or sub.sent_seq == latest["seq"] or sub not in self.subscribers:
+            sub.behind = False
+            return
+        if not sub.sink.ready():
+            sub.behind = True
+            return
+        sub.behind = False
+        sub.sink.write(self.message_for(sub, latest))
+        sub.last_write = time.monotonic()
 
     def view(self, snapshot: dict[str, Any], selector: Selector) -> dict[str, Any]:
         key = (selector.key, snapshot["seq"])
@@ -131,7 +166,7 @@ class Hub:
             v = self._views[key] = view_of(snapshot, selector)
         return v
 
-    def message_for(self, sub: Subscriber, snapshot: dict[str, Any]) -> str:
+    def message_for(self, sub: Subscriber, snapshot: dict[str, Any]) -> Message:
         """The message taking ``sub`` to ``snapshot``: a patch from what it has, or the full view."""
         seq = snapshot["seq"]
         cache_key = (sub.selector.key, sub.sent_seq, seq)
@@ -146,12 +181,14 @@ class Hub:
                 patch = _dumps({"type": "patch", **header, "base": sub.sent_seq, "set": changed, "del": deleted})
                 if len(patch) < len(full):
                     text = patch
-            cached = self._encoded[cache_key] = (text, len(text.encode()), len(full.encode()))
-        text, size, full_size = cached
-        self.bytes_sent += size
+            message = Message(text)
+            cached = self._encoded[cache_key] = (message, message.size if text is full else len(full.encode()))
+        message, full_size = cached
+        self.bytes_sent += message.size
         self.bytes_full += full_size
+        self.messages_sent += 1
         sub.sent_seq, sub.sent_view = seq, view
-        return text
+        return message
 
 
 def heartbeat(hub: Hub, clock: Callable[[], float] = time.time) -> str:

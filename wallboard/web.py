@@ -26,8 +26,9 @@ from wallboard.collect import CollectorContext
 from wallboard.collectors import http
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
-from wallboard.hub import Hub, heartbeat
+from wallboard.hub import Hub
 from wallboard.messages import Selector
+from wallboard.push import PushProtocol, sink_for
 from wallboard.streams import Streams, connect
 
 log = logging.getLogger("wallboard.web")
@@ -47,13 +48,13 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect(redis_url)
         streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
-        hub = Hub(streams)
+        hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
         app.state.started = time.time()
         contexts = [CollectorContext(config, c, http.Options.model_validate(c.options), streams)
                     for c in http.served_by_web(config)]
         app.state.ingest = http.Ingest(contexts, streams)
-        tasks = [asyncio.create_task(hub.run(), name="hub")]
+        tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
         tasks += [asyncio.create_task(_beat(ctx), name=f"health {ctx.source}") for ctx in contexts]
         log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port,
                  redis_url)
@@ -85,6 +86,8 @@ def create_app(config: Config, redis_url: str) -> Starlette:
             "sources": sources,
             "bytes_sent": hub.bytes_sent,
             "bytes_if_full": hub.bytes_full,
+            "messages_sent": hub.messages_sent,
+            "messages_replaced": hub.replaced,
         }
         return JSONResponse(body, status_code=200 if fresh else 503)
 
@@ -103,31 +106,15 @@ def create_app(config: Config, redis_url: str) -> Starlette:
             return
         except WebSocketDisconnect:
             return
-        sub = hub.subscribe(selector)
-        closed = asyncio.Event()
-
-        async def drain() -> None:  # the client only talks to subscribe; notice when it goes away
-            try:
-                while True:
-                    await websocket.receive_text()
-            except WebSocketDisconnect:
-                pass
-            finally:
-                closed.set()
-
-        reader = asyncio.create_task(drain())
-        try:
-            while not closed.is_set():
-                snapshot = await sub.next(config.web.heartbeat_s)
-                if closed.is_set():
-                    break
-                text = heartbeat(hub) if snapshot is None else hub.message_for(sub, snapshot)
-                await websocket.send_text(text)
+        sink = sink_for(websocket)
+        sub = hub.subscribe(selector, sink)
+        try:  # the hub writes; the client only talks to subscribe, so read until it goes away
+            while True:
+                await websocket.receive_text()
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
             hub.unsubscribe(sub)
-            reader.cancel()
 
     page = _DashIndex(dash_app.server)
     routes: list[Any] = [
@@ -173,6 +160,7 @@ def serve(config: Config, redis_url: str) -> None:
 
     app = create_app(config, redis_url)
     uvicorn.run(app, host=config.web.host, port=config.web.port, log_level="warning",
+                ws=PushProtocol,  # the hub writes one shared frame to every socket (wallboard.push)
                 ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
                 ws_ping_interval=None,  # our own heartbeat carries data the page uses
                 timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
