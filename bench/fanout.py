@@ -1,13 +1,29 @@
-"""Fan-out quick check: N screens on one web process, latency from an event's append to its arrival.
+"""Fan-out: N screens on one web process, ours against Dash polling and Dash WebSocket callbacks.
 
-    .venv/bin/python bench/fanout.py --screens 100 500 1000 2000 --seconds 20
+    .venv/bin/python bench/fanout.py                                    # ours, 100 → 10 000 screens, 60 s each
+    .venv/bin/python bench/fanout.py --systems wallboard polling dash_ws --screens 100 500 1000 2000
+    .venv/bin/python bench/fanout.py --tree /tmp/before --label before  # another checkout's web process
 
-For each N: a real Redis (embedded binary), `wallboard aggregate` and `wallboard web`
-as their own processes, and a load generator in another process opening N
-WebSocket screens (wall view) and appending one event per second. The latency
-of a message is its arrival time minus the append time of the newest event it
-reflects (same machine clock). Prints p50/p95/p99/max, messages lost, bytes per
-message (patch vs full view) and the processes' CPU; writes bench/results/fanout.json.
+For each system and each N, in one invocation: a real Redis (embedded binary),
+``wallboard aggregate`` and the system's web process, each its own process, on
+a fresh key prefix; load generators in separate processes (2 from 1 000
+screens up, each with its own source address) open N screens; once all are
+connected the bench appends one ``call.queued`` event a second for
+``--seconds`` (the wall view's "waiting" goes up by one each time, and the
+aggregator also republishes every second as the clock moves).
+
+Latency = arrival of the first message showing the event at a screen − the
+event's append time (one machine clock). Lost = events a screen never showed.
+CPU of every process is read from /proc over the measured window; RSS per
+screen = (web RSS with N screens − before any) / N. Screens per core = N ÷
+the web process's CPU share. Systems:
+
+- ``wallboard``: ``wallboard web`` (hub + pre-encoded frames, changes only);
+- ``polling``: Dash with ``dcc.Interval`` every ``--poll-s`` calling a server callback (bench/peers.py);
+- ``dash_ws``: Dash 4's WebSocket callbacks, a persistent callback with ``set_props`` (bench/peers.py).
+
+Prints a table, writes bench/results/fanout[-LABEL].json and, with matplotlib,
+docs/img/bench-fanout*.png.
 """
 
 from __future__ import annotations
@@ -16,12 +32,14 @@ import argparse
 import asyncio
 import json
 import os
+import platform
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -31,175 +49,391 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import free_port  # noqa: E402
+from _util import cpu_seconds, free_port, rss_mb  # noqa: E402
 
 from wallboard.events import CallQueued, encode  # noqa: E402
-from wallboard.messages import apply_patch  # noqa: E402
 from wallboard.redis_server import EmbeddedRedis  # noqa: E402
 
+SCREEN = "bench"
+TARGET_P99_MS = 250.0
+SUBSCRIBE = json.dumps({"subscribe": {"view": "wall", "screens": [SCREEN]}}).encode()
 
 
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as fh:
-        fields = fh.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+# ----------------------------------------------------------------- load generator (its own process)
 
+async def load(system: str, port: int, screens: int, local_host: str, poll_s: float) -> None:
+    """Open the screens, say "ready", record until stdin brings the append times, then report."""
+    from wsclient import open_screen
 
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+    records: list[list[tuple[float, Any]]] = [[] for _ in range(screens)]
+    response_times: list[float] = []
+    stop = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
+    opened: list[Any] = []
+    gate = asyncio.Semaphore(100)  # handshakes in flight
 
+    if system == "wallboard":
+        async def one(i: int) -> None:
+            async with gate:
+                opened.append(await open_screen("127.0.0.1", port, "/ws", SUBSCRIBE, local_host=local_host))
+        await asyncio.gather(*(one(i) for i in range(screens)))
+    else:
+        import peers
+        ready = asyncio.Semaphore(0)
 
-async def load(port: int, redis_url: str, prefix: str, screens: int, seconds: float) -> dict[str, Any]:
-    """Run in the load-generator process: open the screens, append events, collect latencies."""
-    import redis.asyncio as aioredis
-    import websockets
+        def recorder(i: int) -> Any:
+            first = [True]
 
-    appended: dict[int, float] = {}  # waiting count after the k-th event -> append time
-    latencies: list[float] = []
-    sizes = {"full": [], "patch": []}  # type: dict[str, list[int]]
-    counts = [0] * screens
-    last_seq = [0] * screens
-    out_of_order = 0
+            def record(t: float, view: Any) -> None:
+                if first[0]:
+                    first[0] = False
+                    ready.release()
+                records[i].append((t, view))
+            return record
 
-    async def screen(i: int, ready: asyncio.Event, done: asyncio.Event) -> None:
-        nonlocal out_of_order
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None, open_timeout=60,
-                                      ping_interval=None) as ws:
-            await ws.send(json.dumps({"subscribe": {"view": "wall", "screens": ["bench"]}}))
-            ready.set()
-            view: dict[str, Any] = {}
-            seen: set[int] = set()
-            while not done.is_set():
-                try:
-                    text = await asyncio.wait_for(ws.recv(), 1.0)
-                except TimeoutError:
-                    continue
-                now = time.time()
-                msg = json.loads(text)
-                if msg["type"] == "hb":
-                    continue
-                if msg["seq"] <= last_seq[i]:
-                    out_of_order += 1
-                last_seq[i] = msg["seq"]
-                sizes[msg["type"]].append(len(text))
-                view = msg["view"] if msg["type"] == "full" else apply_patch(view, msg["set"], msg["del"])
-                waiting = view.get("screens", {}).get("bench", {}).get("waiting")
-                if waiting in appended and waiting not in seen:
-                    seen.add(waiting)  # each event's first appearance on this screen
-                    latencies.append(now - appended[waiting])
-                    counts[i] += 1
-
-    done = asyncio.Event()
-    readies = [asyncio.Event() for _ in range(screens)]
-    tasks = []
-    for i in range(screens):
-        tasks.append(asyncio.create_task(screen(i, readies[i], done)))
-        if i % 50 == 49:
-            await asyncio.sleep(0.05)
-    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
-    await asyncio.sleep(2.0)
-    client = aioredis.from_url(redis_url)
-    events = 0
-    started = time.time()
-    while time.time() - started < seconds:
-        events += 1
-        e = CallQueued(f"bench-{events}", "bench", time.time(), "ventas", f"b{events}")
-        t = time.time()
-        await client.xadd(prefix + "events", encode(e))  # type: ignore[arg-type]
-        appended[events] = t
-        await asyncio.sleep(1.0)
-    await asyncio.sleep(2.0)
-    done.set()
+        for i in range(screens):
+            if system == "polling":
+                coro = peers.polling_screen("127.0.0.1", port, recorder(i), stop, interval=poll_s,
+                                            local_host=local_host, on_response_time=response_times.append)
+            else:
+                coro = peers.dash_ws_screen("127.0.0.1", port, recorder(i), stop, local_host=local_host)
+            tasks.append(asyncio.create_task(coro))
+            if i % 100 == 99:
+                await asyncio.sleep(0.05)
+        for _ in range(screens):
+            await asyncio.wait_for(ready.acquire(), 300)
+    print("ready", flush=True)
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    appended = {int(k): v for k, v in json.loads(line).items()}
+    stop.set()
+    for s in opened:
+        s.transport.close()
+    for t in tasks:
+        t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
-    await client.aclose()
-    expected = events * screens
-    return {"latencies": latencies, "expected": expected, "received": len(latencies), "sizes": sizes,
-            "out_of_order": out_of_order}
+    if system == "wallboard":
+        result = _score_frames([s.frames for s in opened], appended)
+    else:
+        result = _score_views(records, appended)
+        result["response_times"] = response_times
+    print(json.dumps(result), flush=True)
 
 
-def run_one(screens: int, seconds: float, tmp: Path, redis_url: str) -> dict[str, Any]:
-    prefix = f"fan{screens}:"
-    port = free_port()
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-    raw["redis"] = {"url": redis_url, "prefix": prefix}
-    raw["collectors"] = []
-    raw["web"] = {"port": port}
-    raw["screens"] = [{"id": "bench", "queues": ["ventas"]}]
-    cfg = tmp / f"fan{screens}.yaml"
-    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-    agg = subprocess.Popen([sys.executable, "-m", "wallboard", "aggregate", "--config", str(cfg), "--log-level",
-                            "WARNING"], env=env)
-    web = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(cfg), "--log-level", "WARNING"],
-                           env=env)
+def _waiting(view: Any) -> Any:
+    return ((view or {}).get("screens") or {}).get(SCREEN, {}).get("waiting")
+
+
+def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float]) -> dict[str, Any]:
+    from wallboard.messages import apply_patch
+
+    latencies: list[float] = []
+    sizes: dict[str, list[int]] = {"full": [], "patch": [], "hb": []}
+    out_of_order = gaps = messages = 0
+    for frames in per_screen:
+        view: dict[str, Any] = {}
+        seq = 0
+        seen: set[int] = set()
+        for t, payload in frames:
+            msg = json.loads(payload)
+            sizes[msg["type"]].append(len(payload))
+            if msg["type"] == "hb":
+                continue
+            messages += 1
+            if msg["seq"] <= seq:
+                out_of_order += 1
+                continue
+            if msg["type"] == "full":
+                view = msg["view"]
+            elif msg["base"] != seq:
+                gaps += 1  # the page would reconnect for a full view
+                continue
+            else:
+                view = apply_patch(view, msg["set"], msg["del"])
+            seq = msg["seq"]
+            w = _waiting(view)
+            if w in appended and w not in seen:
+                seen.add(w)
+                latencies.append(t - appended[w])
+    return {"latencies": latencies, "sizes": sizes, "out_of_order": out_of_order, "gaps": gaps,
+            "messages": messages}
+
+
+def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, float]) -> dict[str, Any]:
+    latencies: list[float] = []
+    messages = 0
+    for views in per_screen:
+        seen: set[int] = set()
+        for t, view in views:
+            messages += 1
+            w = _waiting(view)
+            if w in appended and w not in seen:
+                seen.add(w)
+                latencies.append(t - appended[w])
+    return {"latencies": latencies, "sizes": {}, "out_of_order": 0, "gaps": 0, "messages": messages}
+
+
+# ----------------------------------------------------------------------------------------- harness
+
+def q(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(p * len(s)))] if s else float("nan")
+
+
+class Run:
+    """One system at one N: its processes, the load generators, the measured window."""
+
+    def __init__(self, system: str, screens: int, args: argparse.Namespace, redis_url: str, tmp: Path,
+                 n: int) -> None:
+        self.system, self.screens, self.args = system, screens, args
+        self.redis_url, self.prefix = redis_url, f"fan{n}:"
+        self.port = free_port()
+        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+        raw["redis"] = {"url": redis_url, "prefix": self.prefix}
+        raw["collectors"] = []
+        raw["web"] = {"port": self.port}
+        raw["screens"] = [{"id": SCREEN, "queues": ["ventas"]}]
+        self.config = tmp / f"fan{n}.yaml"
+        self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+
+    def start_servers(self) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
+        tree = Path(self.args.tree).resolve()
+        env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
+        env["PYTHONPATH"] = str(tree)
+        wb = [sys.executable, "-m", "wallboard"]
+        agg = subprocess.Popen(wb + ["aggregate", "--config", str(self.config), "--log-level", "WARNING"], env=env,
+                               cwd=tree)
+        if self.system == "wallboard":
+            cmd = wb + ["web", "--config", str(self.config), "--log-level", "WARNING"]
+        else:
+            cmd = [sys.executable, str(ROOT / "bench" / "peers.py"), "serve", self.system, "--redis-url",
+                   self.redis_url, "--prefix", self.prefix, "--port", str(self.port), "--screen", SCREEN]
+        web = subprocess.Popen(cmd, env=env, cwd=tree)
+        return agg, web
+
+    def wait_up(self) -> None:
+        deadline = time.time() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2).read()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise
+                time.sleep(0.2)
+
+    def measure(self, redis_pid: int) -> dict[str, Any]:
+        agg, web = self.start_servers()
+        gens: list[subprocess.Popen[str]] = []
+        try:
+            self.wait_up()
+            time.sleep(2.0)
+            rss0 = rss_mb(web.pid)
+            n_gens = 1 if self.screens < 1000 else 2
+            shares = [self.screens // n_gens + (1 if i < self.screens % n_gens else 0) for i in range(n_gens)]
+            for i, share in enumerate(shares):
+                spec = {"system": self.system, "port": self.port, "screens": share,
+                        "local_host": f"127.0.0.{10 + i}", "poll_s": self.args.poll_s}
+                gens.append(subprocess.Popen([sys.executable, __file__, "--load", json.dumps(spec)],
+                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+            t_connect = time.time()
+            for g in gens:
+                assert g.stdout is not None
+                if g.stdout.readline().strip() != "ready":
+                    raise RuntimeError(f"load generator failed to connect its screens ({self.system}, {self.screens})")
+            connect_s = time.time() - t_connect
+            time.sleep(3.0)
+            pids = {"web": [web.pid], "aggregator": [agg.pid], "redis": [redis_pid], "load": [g.pid for g in gens]}
+            cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+            appended = asyncio.run(self.append_events())
+            time.sleep(3.0)
+            cpu = {k: sum(cpu_seconds(p) for p in v) - cpu0[k] for k, v in pids.items()}
+            window = self.args.seconds + 3.0
+            rss = rss_mb(web.pid)
+            health = None
+            if self.system == "wallboard":
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as r:
+                    health = json.loads(r.read())
+            results = []
+            for g in gens:
+                assert g.stdin is not None and g.stdout is not None
+                g.stdin.write(json.dumps(appended) + "\n")
+                g.stdin.flush()
+            for g in gens:
+                assert g.stdout is not None
+                results.append(json.loads(g.stdout.readline()))
+                g.wait(60)
+        finally:
+            for g in gens:
+                if g.poll() is None:
+                    g.kill()
+            for p in (web, agg):
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        return self.summarise(results, appended, cpu, window, rss0, rss, connect_s, health)
+
+    async def append_events(self) -> dict[int, float]:
+        import redis.asyncio as aioredis
+
+        client = aioredis.from_url(self.redis_url)
+        appended: dict[int, float] = {}
+        start = time.time()
+        k = 0
+        while time.time() - start < self.args.seconds:
+            k += 1
+            e = CallQueued(f"fan-{k}", "bench", time.time(), "ventas", f"c{k}")
+            t = time.time()
+            await client.xadd(self.prefix + "events", encode(e))  # type: ignore[arg-type]
+            appended[k] = t
+            await asyncio.sleep(max(0.0, start + k - time.time()))
+        await client.aclose()
+        return appended
+
+    def summarise(self, results: list[dict[str, Any]], appended: dict[int, float], cpu: dict[str, float],
+                  window: float, rss0: float, rss: float, connect_s: float, health: Any) -> dict[str, Any]:
+        lat = [x for r in results for x in r["latencies"]]
+        expected = len(appended) * self.screens
+        sizes: dict[str, list[int]] = {}
+        for r in results:
+            for k, v in r["sizes"].items():
+                sizes.setdefault(k, []).extend(v)
+        messages = sum(r["messages"] for r in results)
+        web_share = cpu["web"] / window
+        out = {
+            "system": self.system, "screens": self.screens, "seconds": self.args.seconds, "events": len(appended),
+            "expected": expected, "shown": len(lat), "lost": expected - len(lat),
+            "out_of_order": sum(r["out_of_order"] for r in results), "gaps": sum(r["gaps"] for r in results),
+            "p50_ms": q(lat, 0.50) * 1000, "p95_ms": q(lat, 0.95) * 1000, "p99_ms": q(lat, 0.99) * 1000,
+            "max_ms": max(lat) * 1000 if lat else float("nan"),
+            "messages": messages, "messages_per_s": messages / window,
+            "cpu_s": cpu, "window_s": window, "web_cpu_share": web_share,
+            "web_cpu_ms_per_message": cpu["web"] * 1000 / max(1, messages),
+            "screens_per_core": self.screens / web_share if web_share > 0 else None,
+            "web_rss_mb": rss, "web_rss_before_mb": rss0, "rss_kb_per_screen": (rss - rss0) * 1024 / self.screens,
+            "connect_s": connect_s,
+            "bytes_full_median": statistics.median(sizes["full"]) if sizes.get("full") else None,
+            "bytes_patch_median": statistics.median(sizes["patch"]) if sizes.get("patch") else None,
+        }
+        if health is not None:
+            out["server_messages_sent"] = health.get("messages_sent")
+            out["server_messages_replaced"] = health.get("messages_replaced")
+            out["server_bytes_sent"], out["server_bytes_if_full"] = health["bytes_sent"], health["bytes_if_full"]
+        rts = [x for r in results for x in r.get("response_times", [])]
+        if rts:
+            out["requests_per_s"] = len(rts) / window
+            out["response_p50_ms"], out["response_p99_ms"] = q(rts, 0.5) * 1000, q(rts, 0.99) * 1000
+        return out
+
+
+def line(r: dict[str, Any]) -> str:
+    patch = f"{r['bytes_patch_median']:.0f}/{r['bytes_full_median']:.0f}" if r.get("bytes_patch_median") else "-"
+    extra = ""
+    if "requests_per_s" in r:
+        extra = f"  {r['requests_per_s']:.0f} req/s, response p99 {r['response_p99_ms']:.0f} ms"
+    return (f"{r['system']:>9} {r['screens']:>6}  p50 {r['p50_ms']:7.0f}  p95 {r['p95_ms']:7.0f}  p99 {r['p99_ms']:7.0f}"
+            f"  max {r['max_ms']:7.0f} ms  lost {r['lost']:>5}  disorder {r['out_of_order']}  "
+            f"web {100 * r['web_cpu_share']:4.0f}% core, {r['web_cpu_ms_per_message']:.3f} ms/msg, "
+            f"{r['rss_kb_per_screen']:.1f} KB/screen  load gens {100 * r['cpu_s']['load'] / r['window_s']:.0f}% "
+            f"agg {100 * r['cpu_s']['aggregator'] / r['window_s']:.0f}%  bytes patch/full {patch}{extra}")
+
+
+def charts(results: list[dict[str, Any]], label: str) -> list[str]:
     try:
-        time.sleep(4.0)
-        web_cpu0, agg_cpu0 = cpu_seconds(web.pid), cpu_seconds(agg.pid)
-        t0 = time.time()
-        gen = subprocess.run([sys.executable, __file__, "--load", json.dumps(
-            {"port": port, "redis_url": redis_url, "prefix": prefix, "screens": screens, "seconds": seconds})],
-            capture_output=True, text=True, timeout=seconds + 300)
-        wall = time.time() - t0
-        if gen.returncode:
-            raise RuntimeError(gen.stderr[-2000:])
-        result = json.loads(gen.stdout.strip().splitlines()[-1])
-        web_cpu, agg_cpu = cpu_seconds(web.pid) - web_cpu0, cpu_seconds(agg.pid) - agg_cpu0
-        rss = rss_mb(web.pid)
-    finally:
-        for p in (web, agg):
-            p.send_signal(signal.SIGTERM)
-            p.wait(30)
-    lat = sorted(result["latencies"]) or [float("nan")]
-
-    def q(p: float) -> float:
-        return lat[min(len(lat) - 1, int(p * len(lat)))] * 1000
-
-    full, patch = result["sizes"]["full"], result["sizes"]["patch"]
-    return {
-        "screens": screens, "seconds": seconds, "messages_expected": result["expected"],
-        "messages_received": result["received"], "lost": result["expected"] - result["received"],
-        "out_of_order": result["out_of_order"],
-        "p50_ms": q(0.50), "p95_ms": q(0.95), "p99_ms": q(0.99), "max_ms": lat[-1] * 1000,
-        "bytes_full_median": statistics.median(full) if full else None,
-        "bytes_patch_median": statistics.median(patch) if patch else None,
-        "web_cpu_s": web_cpu, "aggregator_cpu_s": agg_cpu, "load_generator_wall_s": wall,
-        "web_cpu_ms_per_delivered_message": web_cpu * 1000 / max(1, result["received"]),
-        "web_rss_mb": rss,
-    }
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("(no matplotlib: .venv/bin/pip install -e '.[bench]' for the charts)")
+        return []
+    suffix = f"-{label}" if label else ""
+    paths = []
+    systems = sorted({r["system"] for r in results}, key=["wallboard", "dash_ws", "polling"].index)
+    names = {"wallboard": "wallboard (push, pre-encoded patches)", "dash_ws": "Dash WebSocket callbacks",
+             "polling": "Dash dcc.Interval polling"}
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for s in systems:
+        rs = [r for r in results if r["system"] == s]
+        ax.plot([r["screens"] for r in rs], [r["p99_ms"] for r in rs], marker="o", label=names.get(s, s))
+    ax.axhline(TARGET_P99_MS, color="grey", linestyle="--", linewidth=1, label="target p99 250 ms")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("screens on one web process")
+    ax.set_ylabel("event → screen latency, p99 (ms)")
+    ax.set_title("Fan-out on 2 cores (load generators on the same box)")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path = ROOT / "docs" / "img" / f"bench-fanout-p99{suffix}.png"
+    fig.savefig(path, dpi=110)
+    paths.append(str(path.relative_to(ROOT)))
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for s in systems:
+        rs = [r for r in results if r["system"] == s and r.get("screens_per_core")]
+        ax.plot([r["screens"] for r in rs], [r["screens_per_core"] for r in rs], marker="o", label=names.get(s, s))
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("screens on one web process")
+    ax.set_ylabel("screens per core (N ÷ web CPU share)")
+    ax.set_title("Efficiency: screens one core of web process serves")
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    path = ROOT / "docs" / "img" / f"bench-fanout-per-core{suffix}.png"
+    fig.savefig(path, dpi=110)
+    paths.append(str(path.relative_to(ROOT)))
+    return paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--screens", type=int, nargs="+", default=[100, 500, 1000, 2000])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--systems", nargs="+", default=["wallboard"], choices=["wallboard", "polling", "dash_ws"])
+    parser.add_argument("--screens", type=int, nargs="+", default=[100, 1000, 2000, 5000, 10000])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--poll-s", type=float, default=1.0, help="dcc.Interval period of the polling peer")
+    parser.add_argument("--give-up-ms", type=float, default=5000.0,
+                        help="stop raising N for a system once its p99 passes this")
+    parser.add_argument("--tree", default=str(ROOT), help="checkout whose wallboard processes to run")
+    parser.add_argument("--label", default="")
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        spec = json.loads(args.load)
-        print(json.dumps(asyncio.run(load(**spec))))
+        try:  # the load generator is the measuring tool: give it the fastest loop there is
+            import uvloop
+            uvloop.run(load(**json.loads(args.load)))
+        except ImportError:
+            asyncio.run(load(**json.loads(args.load)))
         return
-    results = []
+    results: list[dict[str, Any]] = []
+    given_up: set[str] = set()
+    started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     with tempfile.TemporaryDirectory() as tmpdir:
         server = EmbeddedRedis(Path(tmpdir) / "redis", persist=False)
         url = server.start()
         try:
-            for n in args.screens:
-                r = run_one(n, args.seconds, Path(tmpdir), url)
-                results.append(r)
-                print(f"{n:>6} screens: p50 {r['p50_ms']:6.0f} ms  p95 {r['p95_ms']:6.0f}  p99 {r['p99_ms']:6.0f}  "
-                      f"max {r['max_ms']:6.0f}  lost {r['lost']}  out of order {r['out_of_order']}  "
-                      f"bytes patch/full {r['bytes_patch_median']}/{r['bytes_full_median']}  "
-                      f"web CPU {r['web_cpu_ms_per_delivered_message']:.3f} ms/msg  RSS {r['web_rss_mb']:.0f} MB",
-                      flush=True)
+            n = 0
+            for screens in args.screens:
+                for system in args.systems:  # alternated: every system at this N before the next N
+                    if system in given_up:
+                        continue
+                    n += 1
+                    assert server.process is not None
+                    r = Run(system, screens, args, url, Path(tmpdir), n).measure(server.process.pid)
+                    results.append(r)
+                    print(line(r), flush=True)
+                    if not r["p99_ms"] <= args.give_up_ms:
+                        given_up.add(system)
         finally:
             server.stop()
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    (out / "fanout.json").write_text(json.dumps(results, indent=2))
+    name = f"fanout-{args.label}.json" if args.label else "fanout.json"
+    meta = {"started": started, "machine": f"{os.cpu_count()} cores, {platform.python_version()}, {platform.machine()}",
+            "args": {k: v for k, v in vars(args).items() if k != "load"}}
+    (out / name).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
+    for p in charts(results, args.label):
+        print("chart:", p)
 
 
 if __name__ == "__main__":

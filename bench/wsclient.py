@@ -1,0 +1,106 @@
+"""A minimal WebSocket client for load generation: thousands per process, a few µs per message.
+
+A screen is an asyncio protocol: it sends the HTTP upgrade, then its subscribe
+message (masked, as clients must), then stamps ``time.time()`` on each frame
+the moment the bytes arrive and keeps ``(arrival, payload)``. Decoding JSON
+and applying patches happen after the run, so the client's own CPU does not
+sit between the wire and the timestamp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import struct
+import time
+from collections.abc import Callable
+
+
+def masked_text_frame(payload: bytes) -> bytes:
+    """A client-to-server text frame (clients must mask, RFC 6455 §5.3)."""
+    mask = os.urandom(4)
+    n = len(payload)
+    if n < 126:
+        header = bytes((0x81, 0x80 | n))
+    elif n < 65536:
+        header = struct.pack("!BBH", 0x81, 0xFE, n)
+    else:
+        header = struct.pack("!BBQ", 0x81, 0xFF, n)
+    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return header + mask + body
+
+
+class Screen(asyncio.Protocol):
+    """One screen: upgrade, subscribe, then record every text frame with its arrival time."""
+
+    def __init__(self, path: str, host: str, subscribe: bytes, on_open: Callable[[], None] | None = None) -> None:
+        key = base64.b64encode(os.urandom(16)).decode()
+        self._request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        self._subscribe = masked_text_frame(subscribe)
+        self._on_open = on_open
+        self._buf = b""
+        self._open = False
+        self.frames: list[tuple[float, bytes]] = []
+        self.closed = asyncio.get_running_loop().create_future()
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]  # uvloop's is not an asyncio.Transport subclass
+        self.transport.write(self._request)
+
+    def data_received(self, data: bytes) -> None:
+        now = time.time()
+        buf = self._buf + data if self._buf else data
+        if not self._open:
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                self._buf = buf
+                return
+            if b" 101 " not in buf[:end]:
+                raise ConnectionError(buf[:end].decode(errors="replace"))
+            self._open = True
+            buf = buf[end + 4:]
+            assert self.transport is not None
+            self.transport.write(self._subscribe)
+            if self._on_open is not None:
+                self._on_open()
+        pos, size = 0, len(buf)
+        frames = self.frames
+        while size - pos >= 2:
+            opcode, n = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
+            head = 2
+            if n == 126:
+                if size - pos < 4:
+                    break
+                n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif n == 127:
+                if size - pos < 10:
+                    break
+                n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if size - pos < head + n:
+                break
+            if opcode == 1:
+                frames.append((now, buf[pos + head:pos + head + n]))
+            elif opcode == 8:
+                assert self.transport is not None
+                self.transport.close()
+            pos += head + n
+        self._buf = buf[pos:]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closed.done():
+            self.closed.set_result(exc)
+
+
+async def open_screen(host: str, port: int, path: str, subscribe: bytes, *, local_host: str | None = None,
+                      timeout: float = 60.0) -> Screen:
+    """Connect one screen and wait until it is subscribed."""
+    loop = asyncio.get_running_loop()
+    opened = loop.create_future()
+    _, screen = await asyncio.wait_for(loop.create_connection(
+        lambda: Screen(path, f"{host}:{port}", subscribe, lambda: opened.set_result(None)), host, port,
+        local_addr=(local_host, 0) if local_host else None), timeout)
+    await asyncio.wait_for(opened, timeout)
+    return screen
