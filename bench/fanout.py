@@ -123,6 +123,20 @@ def _waiting(view: Any) -> Any:
     return ((view or {}).get("screens") or {}).get(SCREEN, {}).get("waiting")
 
 
+def _reflect(waiting: Any, shown: int, t: float, appended: dict[int, float], latencies: list[float]) -> int:
+    """Latencies of the events a screen shows for the first time at ``t``; the new high-water mark.
+
+    The k-th event makes "waiting" k. A screen showing k reflects every event up
+    to k, even if it never showed k - 1 (two events can fall between two polls).
+    """
+    if not isinstance(waiting, int) or waiting <= shown:
+        return shown
+    for k in range(shown + 1, waiting + 1):
+        if k in appended:
+            latencies.append(t - appended[k])
+    return waiting
+
+
 def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float]) -> dict[str, Any]:
     from wallboard.messages import apply_patch
 
@@ -132,7 +146,7 @@ def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[in
     for frames in per_screen:
         view: dict[str, Any] = {}
         seq = 0
-        seen: set[int] = set()
+        shown = 0
         for t, payload in frames:
             msg = json.loads(payload)
             sizes[msg["type"]].append(len(payload))
@@ -150,10 +164,7 @@ def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[in
             else:
                 view = apply_patch(view, msg["set"], msg["del"])
             seq = msg["seq"]
-            w = _waiting(view)
-            if w in appended and w not in seen:
-                seen.add(w)
-                latencies.append(t - appended[w])
+            shown = _reflect(_waiting(view), shown, t, appended, latencies)
     return {"latencies": latencies, "sizes": sizes, "out_of_order": out_of_order, "gaps": gaps,
             "messages": messages}
 
@@ -162,13 +173,10 @@ def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, 
     latencies: list[float] = []
     messages = 0
     for views in per_screen:
-        seen: set[int] = set()
+        shown = 0
         for t, view in views:
             messages += 1
-            w = _waiting(view)
-            if w in appended and w not in seen:
-                seen.add(w)
-                latencies.append(t - appended[w])
+            shown = _reflect(_waiting(view), shown, t, appended, latencies)
     return {"latencies": latencies, "sizes": {}, "out_of_order": 0, "gaps": 0, "messages": messages}
 
 
@@ -206,7 +214,8 @@ class Run:
             cmd = wb + ["web", "--config", str(self.config), "--log-level", "WARNING"]
         else:
             cmd = [sys.executable, str(ROOT / "bench" / "peers.py"), "serve", self.system, "--redis-url",
-                   self.redis_url, "--prefix", self.prefix, "--port", str(self.port), "--screen", SCREEN]
+                   self.redis_url, "--prefix", self.prefix, "--port", str(self.port), "--screen", SCREEN,
+                   "--interval", str(self.args.poll_s)]
         web = subprocess.Popen(cmd, env=env, cwd=tree)
         return agg, web
 
