@@ -66,7 +66,7 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
     from wsclient import open_screen
 
     records: list[list[tuple[float, Any]]] = [[] for _ in range(screens)]
-    response_times: list[float] = []
+    response_times: list[tuple[float, float]] = []  # (when, response time)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
     opened: list[Any] = []
@@ -94,7 +94,7 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
         for i in range(screens):
             if system == "polling":
                 coro = peers.polling_screen("127.0.0.1", port, recorder(i), stop, interval=poll_s,
-                                            local_host=local_host, on_response_time=response_times.append)
+                                            local_host=local_host, on_response_time=lambda rt: response_times.append((time.time(), rt)))
             else:
                 coro = peers.dash_ws_screen("127.0.0.1", port, recorder(i), stop, local_host=local_host)
             tasks.append(asyncio.create_task(coro))
@@ -104,7 +104,9 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
             await asyncio.wait_for(ready.acquire(), 300)
     print("ready", flush=True)
     line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
-    appended = {int(k): v for k, v in json.loads(line).items()}
+    told = json.loads(line)
+    appended = {int(k): v for k, v in told["appended"].items()}
+    w0, w1 = told["window"]
     stop.set()
     for s in opened:
         s.transport.close()
@@ -112,10 +114,10 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
         t.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     if system == "wallboard":
-        result = _score_frames([s.frames for s in opened], appended)
+        result = _score_frames([s.frames for s in opened], appended, w0, w1)
     else:
-        result = _score_views(records, appended)
-        result["response_times"] = response_times
+        result = _score_views(records, appended, w0, w1)
+        result["response_times"] = [rt for t, rt in response_times if w0 <= t <= w1]
     print(json.dumps(result), flush=True)
 
 
@@ -137,7 +139,8 @@ def _reflect(waiting: Any, shown: int, t: float, appended: dict[int, float], lat
     return waiting
 
 
-def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float]) -> dict[str, Any]:
+def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float], w0: float,
+                  w1: float) -> dict[str, Any]:
     from wallboard.messages import apply_patch
 
     latencies: list[float] = []
@@ -152,7 +155,7 @@ def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[in
             sizes[msg["type"]].append(len(payload))
             if msg["type"] == "hb":
                 continue
-            messages += 1
+            messages += w0 <= t <= w1  # delivered inside the window the CPU was measured over
             if msg["seq"] <= seq:
                 out_of_order += 1
                 continue
@@ -169,13 +172,14 @@ def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[in
             "messages": messages}
 
 
-def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, float]) -> dict[str, Any]:
+def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, float], w0: float,
+                 w1: float) -> dict[str, Any]:
     latencies: list[float] = []
     messages = 0
     for views in per_screen:
         shown = 0
         for t, view in views:
-            messages += 1
+            messages += w0 <= t <= w1
             shown = _reflect(_waiting(view), shown, t, appended, latencies)
     return {"latencies": latencies, "sizes": {}, "out_of_order": 0, "gaps": 0, "messages": messages}
 
@@ -253,10 +257,12 @@ class Run:
             time.sleep(3.0)
             pids = {"web": [web.pid], "aggregator": [agg.pid], "redis": [redis_pid], "load": [g.pid for g in gens]}
             cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
+            w0 = time.time()
             appended = asyncio.run(self.append_events())
             time.sleep(3.0)
             cpu = {k: sum(cpu_seconds(p) for p in v) - cpu0[k] for k, v in pids.items()}
-            window = self.args.seconds + 3.0
+            w1 = time.time()
+            window = w1 - w0
             rss = rss_mb(web.pid)
             health = None
             if self.system == "wallboard":
@@ -265,7 +271,7 @@ class Run:
             results = []
             for g in gens:
                 assert g.stdin is not None and g.stdout is not None
-                g.stdin.write(json.dumps(appended) + "\n")
+                g.stdin.write(json.dumps({"appended": appended, "window": [w0, w1]}) + "\n")
                 g.stdin.flush()
             for g in gens:
                 assert g.stdout is not None
@@ -332,6 +338,7 @@ class Run:
         rts = [x for r in results for x in r.get("response_times", [])]
         if rts:
             out["requests_per_s"] = len(rts) / window
+            out["web_cpu_ms_per_request"] = cpu["web"] * 1000 / len(rts)
             out["response_p50_ms"], out["response_p99_ms"] = q(rts, 0.5) * 1000, q(rts, 0.99) * 1000
         return out
 
