@@ -1,6 +1,6 @@
 /* wallboard: clientside renderers, one per view, in the dash_clientside.wallboard namespace.
- * Each takes the view from the store (see wallboard/messages.py) and the page config,
- * and returns Dash components as JSON. Times that tick carry data-since (epoch s);
+ * The team and manager renderers take the view (see wallboard/messages.py) and the page config
+ * and return Dash components as JSON; the wall TV's renderer writes its DOM directly. Times that tick carry data-since (epoch s);
  * assets/wallboard.js updates them every second.
  */
 (function () {
@@ -16,10 +16,14 @@
     return {type: type.charAt(0).toUpperCase() + type.slice(1), namespace: "dash_html_components", props: p};
   }
 
+  var formats = {};  // an Intl formatter is costly to build: one per language and digits
   function fmt(lang, value, digits) {
     if (value === null || value === undefined) { return "\u2014"; }
-    try { return new Intl.NumberFormat(lang, {maximumFractionDigits: digits, minimumFractionDigits: digits}).format(value); }
-    catch (e) { return value.toFixed(digits); }
+    var key = lang + digits;
+    try {
+      var f = formats[key] || (formats[key] = new Intl.NumberFormat(lang, {maximumFractionDigits: digits, minimumFractionDigits: digits}));
+      return f.format(value);
+    } catch (e) { return value.toFixed(digits); }
   }
   function pct(lang, value) { return value === null || value === undefined ? "\u2014" : fmt(lang, value, 1) + "\u202F%"; }
   function secs(value) { return value === null || value === undefined ? "\u2014" : window.wallboardDuration(value); }
@@ -54,59 +58,149 @@
     ]);
   }
 
-  function gauge(value, target, lvl) {
-    var colour = {ok: "#2ecc71", warn: "#f1c40f", alert: "#e74c3c", none: "#7f8c8d"}[lvl];
-    return {
-      data: [{type: "indicator", mode: "gauge", value: value === null ? 0 : value,
-        number: {font: {size: 1, color: "rgba(0,0,0,0)"}},
-        gauge: {axis: {range: [0, 100], tickcolor: "#aaa", tickfont: {color: "#ccc", size: 14}},
-          bar: {color: colour, thickness: 0.35}, bgcolor: "#222", borderwidth: 0,
-          steps: [{range: [0, target], color: "#2b2b2b"}, {range: [target, 100], color: "#1f3326"}],
-          threshold: {line: {color: "#ffffff", width: 5}, thickness: 0.9, value: target}}}],
-      layout: {paper_bgcolor: "rgba(0,0,0,0)", plot_bgcolor: "rgba(0,0,0,0)", margin: {l: 30, r: 30, t: 10, b: 0},
-        autosize: true, font: {color: "#eee"}}
-    };
+  /* ---- the wall TV: its DOM is built once, then each update writes only the text, classes and
+   * attributes that changed (no Dash callback, no React tree, no Plotly: a TV's CPU is small). */
+  var SVGNS = "http://www.w3.org/2000/svg";
+  var ARC = "M 15 100 A 85 85 0 0 1 185 100";  // the gauge's half circle, 0 % on the left
+
+  function el(tag, className, id, text) {
+    var node = document.createElement(tag);
+    if (className) { node.className = className; }
+    if (id) { node.id = id; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
   }
+  function svgEl(tag, attrs) {
+    var node = document.createElementNS(SVGNS, tag);
+    for (var k in attrs) { node.setAttribute(k, attrs[k]); }
+    return node;
+  }
+  function put(parent, children) {
+    for (var i = 0; i < children.length; i++) { parent.appendChild(children[i]); }
+    return parent;
+  }
+  function setText(node, text) { if (node.textContent !== text) { node.textContent = text; } }
+  function setClass(node, name) { if (node.getAttribute("class") !== name) { node.setAttribute("class", name); } }
+  function setAttr(node, name, value) { if (node.getAttribute(name) !== value) { node.setAttribute(name, value); } }
+
+  function wallTile(numId, extraClass) {
+    var t = {root: el("div", "wb-tile"), label: el("div", "wb-label"), num: el("div", "wb-num" + (extraClass || ""), numId),
+      cue: el("div", "wb-cue", null, "\u00A0")};
+    put(t.root, [t.label, t.num, t.cue]);
+    return t;
+  }
+  function setCue(node, lvl, labels) {
+    setClass(node, lvl === "none" ? "wb-cue" : "wb-cue wb-cue-" + lvl);
+    setText(node, lvl === "none" ? "\u00A0" : ICON[lvl] + " " + labels[lvl]);
+  }
+
+  function mountWall() {
+    var byId = function (id) { return document.getElementById(id); };
+    var w = {title: el("div", "wb-title", "wb-title"), clock: el("div", "wb-clock")};
+    w.clock.setAttribute("data-clock", "1");
+    put(byId("wb-wall-head"), [put(el("div", "wb-header"), [w.title, w.clock])]);
+    w.waiting = wallTile("wb-waiting");
+    w.longest = wallTile("wb-longest", " wb-ticking");
+    w.longest.root.setAttribute("data-escalate", "1");
+    put(byId("wb-wall-left"), [w.waiting.root, w.longest.root]);
+    w.slTile = byId("wb-sl-tile");
+    w.slLabel = el("div", "wb-label");
+    put(byId("wb-sl-head"), [w.slLabel]);
+    w.slNum = el("div", "wb-num wb-sl-number", "wb-sl");
+    w.slCaption = el("div", "wb-sl-caption", "wb-sl-caption");
+    w.slCue = el("div", "wb-cue", null, "\u00A0");
+    put(byId("wb-sl-foot"), [w.slNum, w.slCaption, w.slCue]);
+    w.gauge = svgEl("svg", {viewBox: "0 0 200 112", "class": "wb-gauge-svg wb-gauge-none", preserveAspectRatio: "xMidYMid meet"});
+    w.target = svgEl("path", {d: ARC, "class": "wb-gauge-target", pathLength: "100", "stroke-dasharray": "0 100 100"});
+    w.value = svgEl("path", {d: ARC, "class": "wb-gauge-value", pathLength: "100", "stroke-dasharray": "0 100"});
+    w.mark = svgEl("line", {"class": "wb-gauge-mark", x1: "15", y1: "100", x2: "15", y2: "100"});
+    put(w.gauge, [svgEl("path", {d: ARC, "class": "wb-gauge-track"}), w.target, w.value, w.mark]);
+    put(byId("wb-gauge"), [w.gauge]);
+    w.abandon = wallTile("wb-abandon");
+    w.asa = wallTile("wb-asa");
+    put(byId("wb-wall-right"), [w.abandon.root, w.asa.root]);
+    w.agents = {};
+    var row = el("div", "wb-agents");
+    ["available", "on_call", "wrap_up", "not_ready"].forEach(function (state) {
+      var count = {num: el("span", "wb-num"), label: el("span")};
+      w.agents[state] = count;
+      row.appendChild(put(el("div", "wb-agent-count wb-state-" + state), [count.num, count.label]));
+    });
+    w.tickerText = el("span");
+    w.ticker = put(el("div", "wb-ticker wb-hidden", "wb-ticker"), [w.tickerText]);
+    put(byId("wb-wall-foot"), [row, w.ticker]);
+    return w;
+  }
+
+  var wall = null;
 
   function renderWall(view, rotationIndex, page) {
     var labels = page.labels, lang = page.lang;
     var rot = page.rotation[(rotationIndex || 0) % page.rotation.length];
     var sc = view && view.screens ? view.screens[rot.id] : null;
-    if (!sc) {
-      return [h("div", {className: "wb-waiting-data"}, labels.connecting), [], labels.sl, "", "wb-tile wb-tile-sl", [], [],
-        gauge(null, 80, "none")];
+    if (!wall || !document.getElementById("wb-title")) {
+      if (!sc || !document.getElementById("wb-wall-head")) { return; }  // the page shows "connecting" until data comes
+      wall = mountWall();
+      document.getElementById("wb-wall-connecting").className = "wb-hidden";
     }
+    var w = wall;
+    setText(w.title, (sc && sc.title) || rot.title);
+    setText(w.clock, window.wallboardClock());
+    sc = sc || {today: {service_level_pct: {}}, agents: {}, oldest_since: null};
     var th = rot.thresholds, today = sc.today;
-    var sl = today.service_level_pct[sc.sl_formula];
-    var slLevel = level(sl, th.service_level_pct);
-    var wait = th.longest_wait_s;
-    var ticker = view.ticker ? (view.ticker[rot.id] || view.ticker["*"] || "") : "";
-    var longest = h("div", {className: "wb-num wb-ticking", id: "wb-longest", "data-since": sc.oldest_since === null ? "" : sc.oldest_since,
-      "data-steps": JSON.stringify([wait.warn, wait.alert])}, sc.oldest_since === null ? "\u2014" : secs(sc.longest_wait_s));
-    var head = h("div", {className: "wb-header"}, [
-      h("div", {className: "wb-title", id: "wb-title"}, sc.title || rot.title),
-      h("div", {className: "wb-clock", "data-clock": "1"}, window.wallboardClock())
-    ]);
-    var left = [
-      tile(labels.waiting, num(fmt(lang, sc.waiting, 0), "wb-waiting"), level(sc.waiting, th.waiting), labels),
-      tile(labels.longest, longest, level(sc.longest_wait_s, th.longest_wait_s), labels, {"data-escalate": "1"})
-    ];
-    var slHead = h("div", {className: "wb-label"}, labels.sl);
-    var slFoot = [
-      h("div", {className: "wb-num wb-sl-number", id: "wb-sl"}, pct(lang, sl)),
-      h("div", {className: "wb-sl-caption", id: "wb-sl-caption"}, "SL " + fmt(lang, sc.sl_target_pct, 0) + "/" + sc.sl_threshold_s
-        + " \u00B7 " + labels["formula." + sc.sl_formula] + " \u00B7 " + labels.today),
-      cue(slLevel, labels)
-    ];
-    var right = [
-      tile(labels.abandon, num(pct(lang, today.abandon_rate_pct), "wb-abandon"), level(today.abandon_rate_pct, th.abandon_rate_pct), labels),
-      tile(labels.asa, num(secs(today.asa_s), "wb-asa"), level(today.asa_s, th.asa_s), labels)
-    ];
-    var foot = [
-      agentsRow(sc.agents, labels, lang),
-      h("div", {className: "wb-ticker" + (ticker ? "" : " wb-hidden"), id: "wb-ticker"}, h("span", {}, ticker))
-    ];
-    return [head, left, slHead, slFoot, "wb-tile wb-tile-sl wb-level-" + slLevel, right, foot, gauge(sl, sc.sl_target_pct, slLevel)];
+    var sl = sc.sl_formula ? today.service_level_pct[sc.sl_formula] : null;
+    var slLevel = level(sl, th.service_level_pct), wait = th.longest_wait_s;
+
+    setText(w.waiting.label, labels.waiting);
+    setText(w.waiting.num, fmt(lang, sc.waiting, 0));
+    var lvl = level(sc.waiting, th.waiting);
+    setClass(w.waiting.root, "wb-tile wb-level-" + lvl);
+    setCue(w.waiting.cue, lvl, labels);
+
+    setText(w.longest.label, labels.longest);
+    setAttr(w.longest.num, "data-since", sc.oldest_since === null || sc.oldest_since === undefined ? "" : String(sc.oldest_since));
+    setAttr(w.longest.num, "data-steps", JSON.stringify([wait.warn, wait.alert]));
+    if (sc.oldest_since === null || sc.oldest_since === undefined) { setText(w.longest.num, "\u2014"); }
+    lvl = level(sc.longest_wait_s, th.longest_wait_s);
+    setClass(w.longest.root, "wb-tile wb-level-" + lvl);
+    setCue(w.longest.cue, lvl, labels);
+
+    setText(w.slLabel, labels.sl);
+    setText(w.slNum, pct(lang, sl));
+    setText(w.slCaption, "SL " + fmt(lang, sc.sl_target_pct, 0) + "/" + sc.sl_threshold_s + " \u00B7 "
+      + labels["formula." + sc.sl_formula] + " \u00B7 " + labels.today);
+    setCue(w.slCue, slLevel, labels);
+    setClass(w.slTile, "wb-tile wb-tile-sl wb-level-" + slLevel);
+    var target = sc.sl_target_pct === null || sc.sl_target_pct === undefined ? 80 : sc.sl_target_pct;
+    var shown = Math.max(0, Math.min(100, sl === null || sl === undefined ? 0 : sl));
+    setClass(w.gauge, "wb-gauge-svg wb-gauge-" + slLevel);
+    setAttr(w.value, "stroke-dasharray", shown.toFixed(1) + " 100");
+    setAttr(w.target, "stroke-dasharray", "0 " + target + " 100");
+    var a = Math.PI * target / 100, c = Math.cos(a), s = Math.sin(a);
+    setAttr(w.mark, "x1", (100 - 68 * c).toFixed(1)); setAttr(w.mark, "y1", (100 - 68 * s).toFixed(1));
+    setAttr(w.mark, "x2", (100 - 102 * c).toFixed(1)); setAttr(w.mark, "y2", (100 - 102 * s).toFixed(1));
+
+    setText(w.abandon.label, labels.abandon);
+    setText(w.abandon.num, pct(lang, today.abandon_rate_pct));
+    lvl = level(today.abandon_rate_pct, th.abandon_rate_pct);
+    setClass(w.abandon.root, "wb-tile wb-level-" + lvl);
+    setCue(w.abandon.cue, lvl, labels);
+    setText(w.asa.label, labels.asa);
+    setText(w.asa.num, secs(today.asa_s));
+    lvl = level(today.asa_s, th.asa_s);
+    setClass(w.asa.root, "wb-tile wb-level-" + lvl);
+    setCue(w.asa.cue, lvl, labels);
+
+    var ag = sc.agents || {};
+    var counts = {available: ag.available || 0, on_call: (ag.on_call || 0) + (ag.on_hold || 0) + (ag.ringing || 0),
+      wrap_up: ag.wrap_up || 0, not_ready: ag.not_ready || 0};
+    for (var state in counts) {
+      setText(w.agents[state].num, fmt(lang, counts[state], 0));
+      setText(w.agents[state].label, labels[state]);
+    }
+    var ticker = view && view.ticker ? (view.ticker[rot.id] || view.ticker["*"] || "") : "";
+    setText(w.tickerText, ticker);
+    setClass(w.ticker, "wb-ticker" + (ticker ? "" : " wb-hidden"));
   }
 
   function stateSteps(agent, page) {
@@ -120,8 +214,10 @@
     return steps;
   }
 
-  function renderTeam(view, sort, filter, page) {
-    var labels = page.labels, lang = page.lang;
+  function currentView() { return window.wallboardView ? window.wallboardView() : null; }
+
+  function renderTeam(seq, sort, filter, page) {  // seq: the store holds only the view's seq (see wallboard.js)
+    var labels = page.labels, lang = page.lang, view = currentView();
     if (!view || !view.team) { return h("div", {className: "wb-waiting-data"}, labels.connecting); }
     var team = view.team, work = team.today || {};
     var ids = Object.keys(view.agents || {});
@@ -189,8 +285,8 @@
     return [volume, sl];
   }
 
-  function renderManager(view, trendQueue, page) {
-    var labels = page.labels, lang = page.lang;
+  function renderManager(seq, trendQueue, page) {
+    var labels = page.labels, lang = page.lang, view = currentView();
     if (!view || !view.queues) { return [h("div", {className: "wb-waiting-data"}, labels.connecting), {}, {}]; }
     var head = h("tr", {}, [labels.queue, labels.waiting, labels.longest, labels.sl, labels.abandon, labels.asa, labels.aht,
       labels.available, labels.on_call, labels.wrap_up, labels.not_ready].map(function (t) { return h("th", {}, t); }));
@@ -224,5 +320,6 @@
   }
 
   window.dash_clientside = window.dash_clientside || {};
-  window.dash_clientside.wallboard = {renderWall: renderWall, renderTeam: renderTeam, renderManager: renderManager};
+  window.dash_clientside.wallboard = {renderTeam: renderTeam, renderManager: renderManager};
+  window.wallboardRenderWall = renderWall;  // called by assets/wallboard.js for each message, outside Dash
 })();

@@ -2,17 +2,21 @@
  *
  * - subscribes with the page's selector (the #wb-page element's data-page),
  * - applies full views and patches in seq order (anything older is ignored),
- * - writes the view into the page's dcc.Store with dash_clientside.set_props,
+ * - draws the wall TV straight into its DOM (assets/render.js); on team and manager pages
+ *   writes the view's seq into the page's dcc.Store with dash_clientside.set_props, and
+ *   Dash's clientside renderers read the view from here (a seq, not the view, goes through
+ *   Dash: it records every store write in its undo history, which would grow for ever),
  * - reconnects by itself with capped, jittered backoff, at once when the tab
  *   becomes visible or the network comes back, and when heartbeats stop,
  * - ticks waits and times in state every second from epoch timestamps,
  * - greys the numbers out and says since when, when data is old or the link is dead,
- * - rotates a TV between its screens, and reloads the page once a day.
+ * - rotates a TV between its screens, shifts it a pixel a minute against burn-in,
+ *   and reloads the page once a day.
  * Written for old smart-TV browsers too: no optional chaining, no modules.
  */
 (function () {
   "use strict";
-  var STORE = "wb-store", ROTATION = "wb-rotation";
+  var STORE = "wb-store";
   var page = null, pageText = null, ws = null, attempt = 0, timer = null;
   var view = null, seq = -1, lastMessageAt = 0, lastDataAt = 0, generatedAt = null, rotationIndex = 0,
       rotationSince = Date.now();
@@ -76,9 +80,18 @@
     lastDataAt = Date.now();
     metrics.applied.push({seq: seq, at: performance.now()});
     if (metrics.applied.length > 50) { metrics.applied.shift(); }
-    setProps(STORE, {data: view});
+    draw();
     tick();
   }
+
+  function draw() {
+    if (page.view === "wall") {
+      if (window.wallboardRenderWall) { window.wallboardRenderWall(view, rotationIndex, page); }
+    } else {
+      setProps(STORE, {data: seq});
+    }
+  }
+  window.wallboardView = function () { return view; };
 
   function connect() {
     clearTimeout(timer);
@@ -172,7 +185,7 @@
     if (Date.now() - rotationSince >= current.dwell_s * 1000) {
       rotationIndex = (rotationIndex + 1) % page.rotation.length;
       rotationSince = Date.now();
-      setProps(ROTATION, {data: rotationIndex});
+      draw();
     }
   }
 
@@ -185,6 +198,18 @@
     if (!ws && !timer) { schedule(); }
     tick();
     rotate();
+    shift();
+  }
+
+  // Against burn-in: the wall moves one pixel a minute around a small loop (discrete steps cost
+  // one repaint a minute; a CSS animation would repaint every frame on a TV without a GPU).
+  var SHIFTS = [[0, 0], [1, 0], [2, 1], [3, 1], [2, 2], [1, 3], [0, 3], [-1, 2], [-2, 2], [-3, 1], [-2, 0], [-1, -1]];
+  function shift() {
+    var body = document.querySelector(".wb-shift");
+    if (!body) { return; }
+    var step = SHIFTS[Math.floor(Date.now() / 60000) % SHIFTS.length];
+    var transform = "translate(" + step[0] + "px, " + step[1] + "px)";
+    if (body.style.transform !== transform) { body.style.transform = transform; }
   }
 
   function wake() {

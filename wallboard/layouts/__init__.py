@@ -1,9 +1,11 @@
 """The Dash app: one page module per view, rendered in the browser by assets/render.js.
 
-Pages only lay out empty containers and a page config; every number is drawn
-by clientside callbacks (namespace ``wallboard``) from one ``dcc.Store`` that
-assets/wallboard.js fills from the WebSocket. No server callback runs after
-the page has loaded.
+Pages only lay out empty containers and a page config. assets/wallboard.js
+reads the WebSocket and draws the wall TV straight into its DOM (a TV's CPU is
+small: no Dash callback, React tree or Plotly figure per update); team and
+manager pages are drawn by clientside callbacks (namespace ``wallboard``)
+triggered through one ``dcc.Store``. No server callback runs after the page
+has loaded.
 """
 
 from __future__ import annotations
@@ -76,13 +78,6 @@ def build_dash(cfg: Config, backend: str = "fastapi") -> dash.Dash:
         module.register()
     app.layout = html.Div([dash.page_container])
 
-    clientside_callback(
-        ClientsideFunction("wallboard", "renderWall"),
-        Output("wb-wall-head", "children"), Output("wb-wall-left", "children"), Output("wb-sl-head", "children"),
-        Output("wb-sl-foot", "children"), Output("wb-sl-tile", "className"), Output("wb-wall-right", "children"),
-        Output("wb-wall-foot", "children"), Output(ids.GAUGE, "figure"),
-        Input(ids.STORE, "data"), Input(ids.ROTATION, "data"), State(ids.PAGE + "-store", "data"),
-    )
     clientside_callback(
         ClientsideFunction("wallboard", "renderTeam"),
         Output("wb-team", "children"),

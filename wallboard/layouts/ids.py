@@ -1,8 +1,7 @@
 """Component ids, in one place: the Python layouts and assets/*.js both use these."""
 
 PAGE = "wb-page"  # static page config (selector, language, labels, thresholds) as data-* and a Store
-STORE = "wb-store"  # the view, written by assets/wallboard.js with dash_clientside.set_props
-ROTATION = "wb-rotation"  # index of the screen shown on a rotating TV
+STORE = "wb-store"  # the view's seq (team, manager pages), written by assets/wallboard.js with set_props
 CONTENT = "wb-content"
 GAUGE = "wb-gauge"
 SORT = "wb-sort"

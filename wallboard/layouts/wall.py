@@ -10,13 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 import dash
-from dash import dcc, html
+from dash import html
 
 from wallboard.config import DEFAULT_THRESHOLDS
 from wallboard.layouts import config, ids, page_shell
-
-
-_STATIC_GRAPH: Any = {"displayModeBar": False, "staticPlot": True}
+from wallboard.layouts.i18n import LABELS
 
 
 def _thresholds(queue_ids: list[str]) -> dict[str, Any]:
@@ -42,9 +40,9 @@ def layout(screen: str = "", **_: str) -> html.Div:
             "selector": {"view": "wall", "screens": [r["id"] for r in rotation]}}
     return page_shell(
         page,
-        dcc.Store(id=ids.ROTATION, data=0),
         html.Div(
             [
+                html.Div(LABELS[lang]["connecting"], id="wb-wall-connecting", className="wb-waiting-data"),
                 html.Div(id="wb-wall-head"),
                 html.Div(
                     [
@@ -52,8 +50,7 @@ def layout(screen: str = "", **_: str) -> html.Div:
                         html.Div(
                             [
                                 html.Div(id="wb-sl-head"),
-                                dcc.Graph(id=ids.GAUGE, config=_STATIC_GRAPH,
-                                          className="wb-gauge", responsive=True),
+                                html.Div(id=ids.GAUGE, className="wb-gauge"),  # an SVG drawn by render.js
                                 html.Div(id="wb-sl-foot"),
                             ],
                             id="wb-sl-tile", className="wb-tile wb-tile-sl",
