@@ -144,8 +144,7 @@
       document.getElementById("wb-wall-connecting").className = "wb-hidden";
     }
     var w = wall;
-    setText(w.title, (sc && sc.title) || rot.title);
-    setText(w.clock, window.wallboardClock());
+    setText(w.title, (sc && sc.title) || rot.title);  // the clock is wallboard.js's tick()
     sc = sc || {today: {service_level_pct: {}}, agents: {}, oldest_since: null};
     var th = rot.thresholds, today = sc.today;
     var sl = sc.sl_formula ? today.service_level_pct[sc.sl_formula] : null;

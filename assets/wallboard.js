@@ -129,11 +129,19 @@
   window.wallboardDuration = duration;
   window.wallboardClock = function () { return clockText(Date.now(), false); };
 
+  var clockFormats = {};  // building an Intl formatter costs far more than using one: one per kind
   function clockText(ms, withSeconds) {
-    var opts = {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: page ? page.timezone : undefined};
-    if (withSeconds) { opts.second = "2-digit"; }
-    try { return new Date(ms).toLocaleTimeString(page ? page.lang : "es", opts); }
-    catch (e) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
+    var lang = page ? page.lang : "es", zone = page ? page.timezone : undefined;
+    var key = lang + "|" + zone + "|" + withSeconds;
+    try {
+      var f = clockFormats[key];
+      if (!f) {
+        var opts = {hour: "2-digit", minute: "2-digit", hour12: false, timeZone: zone};
+        if (withSeconds) { opts.second = "2-digit"; }
+        f = clockFormats[key] = new Intl.DateTimeFormat(lang, opts);
+      }
+      return f.format(new Date(ms));
+    } catch (e) { var d = new Date(ms); return pad(d.getHours()) + ":" + pad(d.getMinutes()); }
   }
 
   function staleState() {
