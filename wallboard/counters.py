@@ -8,6 +8,7 @@ fold time against the queue's threshold in force then.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from operator import attrgetter
 from typing import Any
 
 
@@ -78,7 +79,7 @@ class QueueCounters:
             self.max_wait = other.max_wait
 
     def to_list(self) -> list[Any]:
-        return [getattr(self, f.name) for f in fields(self)]
+        return list(_QUEUE_VALUES(self))
 
     @classmethod
     def from_list(cls, values: list[Any]) -> QueueCounters:
@@ -86,6 +87,7 @@ class QueueCounters:
 
 
 _SUMMED_QUEUE_FIELDS = tuple(f.name for f in fields(QueueCounters) if f.name not in ("exits", "max_wait"))
+_QUEUE_VALUES = attrgetter(*(f.name for f in fields(QueueCounters)))
 
 
 @dataclass(slots=True)
@@ -117,7 +119,7 @@ class AgentCounters:
             self.pause_s[reason] = self.pause_s.get(reason, 0.0) + s
 
     def to_list(self) -> list[Any]:
-        return [getattr(self, f.name) for f in fields(self)]
+        return list(_AGENT_VALUES(self))
 
     @classmethod
     def from_list(cls, values: list[Any]) -> AgentCounters:
@@ -125,3 +127,4 @@ class AgentCounters:
 
 
 _SUMMED_AGENT_FIELDS = tuple(f.name for f in fields(AgentCounters) if f.name not in ("state_s", "pause_s"))
+_AGENT_VALUES = attrgetter(*(f.name for f in fields(AgentCounters)))

@@ -9,6 +9,8 @@ What the state keeps, per queue: calls waiting now, counters per local interval
 (by outcome time), and the outcome records of the longest rolling window, so a
 rolling window is exact to the second. Per agent: live state since when, queue
 membership, and counters per interval (calls, handle time, seconds per state).
+A report needs only the queues' interval counters: with ``FoldSettings.live``
+false the rest is not kept (a third of the fold's time).
 """
 
 from __future__ import annotations
@@ -58,13 +60,16 @@ class FoldSettings:
     recent_s: float = 3600.0
     dedup_horizon_s: float = 3600.0
     retain_s: float | None = 2 * 86_400.0
+    #: False: only the queues' interval counters are kept (a report); calls waiting,
+    #: rolling-window records and everything about agents are left out.
+    live: bool = True
 
     def rules_for(self, queue: str) -> QueueRules:
         return self.rules.get(queue, self.default_rules)
 
     @classmethod
     def from_config(cls, config: Config, *, interval_minutes: int | None = None,
-                    retain_s: float | None = 2 * 86_400.0) -> FoldSettings:
+                    retain_s: float | None = 2 * 86_400.0, live: bool = True) -> FoldSettings:
         minutes = interval_minutes or config.interval_minutes
         d = config.queue_defaults
         return cls(
@@ -73,6 +78,7 @@ class FoldSettings:
             default_rules=QueueRules(d.sl_threshold_s, d.short_abandon_s),
             recent_s=max(config.windows) * 60.0,
             retain_s=retain_s,
+            live=live,
         )
 
 
@@ -179,6 +185,8 @@ def _queued(state: CentreState, settings: FoldSettings, e: CallQueued) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
     ts, call_id = e.ts, e.call_id
     q.bucket(settings.intervals.floor(ts)).entered += 1
+    if not settings.live:
+        return
     current = q.waiting.get(call_id)
     if current is not None:
         if ts < current[0]:
@@ -199,10 +207,12 @@ def _leave(q: QueueState, call_id: str, ts: float) -> None:
 
 def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
-    _leave(q, e.call_id, e.ts)
     start = settings.intervals.floor(e.ts)
     within = e.wait_s <= settings.rules_for(e.queue).sl_threshold_s
     q.bucket(start).add_answered(e.wait_s, within)
+    if not settings.live:
+        return
+    _leave(q, e.call_id, e.ts)
     q.recent.append(["a", e.ts, e.wait_s, within])
     ac = state.agent(e.agent).bucket(start)
     ac.answered += 1
@@ -211,24 +221,27 @@ def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> No
 
 def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
-    _leave(q, e.call_id, e.ts)
     rules = settings.rules_for(e.queue)
     within = e.wait_s <= rules.sl_threshold_s
     short = e.wait_s <= rules.short_abandon_s
     q.bucket(settings.intervals.floor(e.ts)).add_abandoned(e.wait_s, within, short)
-    q.recent.append(["b", e.ts, e.wait_s, within, short])
+    if settings.live:
+        _leave(q, e.call_id, e.ts)
+        q.recent.append(["b", e.ts, e.wait_s, within, short])
 
 
 def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
-    _leave(q, e.call_id, e.ts)
     q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason)
-    q.recent.append(["x", e.ts, e.wait_s, e.reason])
+    if settings.live:
+        _leave(q, e.call_id, e.ts)
+        q.recent.append(["x", e.ts, e.wait_s, e.reason])
 
 
 def _lost(state: CentreState, settings: FoldSettings, e: CallLost) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
-    _leave(q, e.call_id, e.ts)
+    if settings.live:
+        _leave(q, e.call_id, e.ts)
 
 
 def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransferred) -> None:
@@ -236,6 +249,8 @@ def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransf
     q = state.queue(e.queue)
     start = settings.intervals.floor(e.ts)
     q.bucket(start).add_ended(e.talk_s, e.hold_s, transferred)
+    if not settings.live:
+        return
     q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
     agent = state.agent(e.agent)
     ac = agent.bucket(start)
@@ -248,10 +263,14 @@ def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransf
 
 
 def _state_changed(state: CentreState, settings: FoldSettings, e: AgentStateChanged) -> None:
+    if not settings.live:
+        return
     _transition(state, settings, e.agent, e.ts, e.state, e.reason, e.direction)
 
 
 def _login(state: CentreState, settings: FoldSettings, e: AgentLogin) -> None:
+    if not settings.live:
+        return
     agent = state.agent(e.agent)
     if e.queue:
         agent.queues.add(e.queue)
@@ -260,6 +279,8 @@ def _login(state: CentreState, settings: FoldSettings, e: AgentLogin) -> None:
 
 
 def _logout(state: CentreState, settings: FoldSettings, e: AgentLogout) -> None:
+    if not settings.live:
+        return
     agent = state.agent(e.agent)
     if e.queue:
         agent.queues.discard(e.queue)

@@ -8,11 +8,13 @@ outcome (answer, abandon, exit), in the configured timezone.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -39,10 +41,29 @@ def _row(c: QueueCounters) -> dict[str, Any]:
     return row
 
 
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """The cyclic garbage collector off for the fold: it creates no cycles, and each full
+    collection would walk every object of a state that only grows (~15 % of a report)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build_report(lines: Iterator[str], config: Config, interval_minutes: int = 15,
                  source: str = "queue_log") -> tuple[dict[str, Any], QueueLogStats]:
     """Fold queue_log lines; return the report object and what the lines contained."""
-    settings = FoldSettings.from_config(config, interval_minutes=interval_minutes, retain_s=None)
+    with _no_cycle_collection():
+        return _build_report(lines, config, interval_minutes, source)
+
+
+def _build_report(lines: Iterator[str], config: Config, interval_minutes: int,
+                  source: str) -> tuple[dict[str, Any], QueueLogStats]:
+    settings = FoldSettings.from_config(config, interval_minutes=interval_minutes, retain_s=None, live=False)
     translator = QueueLogTranslator(source, config.agent_aliases(), config.pause_reason_codes(),
                                     hash_ids=False, agent_events=False)
     state = CentreState()

@@ -11,6 +11,9 @@ Keys (under the configured prefix, ``wb:`` by default):
 - ``cursor:<source>``: a collector's durable position (a file offset, a count).
 
 Replies are decoded here and nowhere else; RESP2 and RESP3 shapes differ.
+XREADGROUP replies are taken as the server sent them (``Streams`` sets that on
+its client): redis-py's parsing builds two tuples and two dicts per entry, a
+sixth of the aggregator's time.
 """
 
 from __future__ import annotations
@@ -23,11 +26,23 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from wallboard.events import Event, encode
+from wallboard.events import PACKED_FIELD, Event, pack
 
 GROUP = "aggregator"
 SNAPSHOT_KEEP = 20
 REJECTED_KEEP = 10_000
+
+# XADD of a whole batch in one command: with one XADD per event, even pipelined, most of a
+# collector's time went to redis-py building the commands and parsing the replies.
+# KEYS[1] the stream, ARGV: maxlen, the field name, then one value per entry.
+_APPEND_SCRIPT = """
+local ids = {}
+for i = 3, #ARGV do
+    ids[i - 2] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', ARGV[2], ARGV[i])
+end
+return ids
+"""
+_APPEND_CHUNK = 10_000
 
 Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
 
@@ -66,20 +81,32 @@ def _json_object(raw: bytes | str) -> dict[str, Any]:
     return value
 
 
+def _as_sent(response: Any, **kwargs: Any) -> Any:
+    return response
+
+
+def _fields(fields: Any) -> dict[str, str] | None:
+    """An entry's fields: a dict as redis-py parses them, or [name, value, …] as sent."""
+    if not fields:
+        return None
+    if isinstance(fields, dict):
+        return dict(fields)
+    if len(fields) == 2:  # an event: one field
+        return {fields[0]: fields[1]}
+    it = iter(fields)
+    return dict(zip(it, it))
+
+
 def _entries(reply: Any) -> list[Entry]:
-    """Entries of a one-stream XREAD/XREADGROUP reply, RESP2 or RESP3."""
+    """Entries of a one-stream XREAD/XREADGROUP reply, RESP2 or RESP3, parsed by redis-py or as sent."""
     if not reply:
         return []
-    if isinstance(reply, dict):  # RESP3 (redis-py): {stream: [[(id, fields), …]]}
+    if isinstance(reply, dict):  # RESP3: {stream: [[(id, fields), …]]} (redis-py) or {stream: [[id, fields], …]}
         streams = [v[0] if v and isinstance(v[0], list) and (not v[0] or not isinstance(v[0][0], str)) else v
                    for v in reply.values()]
     else:  # RESP2: [[stream, [(id, fields), …]]]
         streams = [item[1] for item in reply]
-    out: list[Entry] = []
-    for entries in streams:
-        for entry_id, fields in entries:
-            out.append((entry_id, dict(fields) if fields else None))
-    return out
+    return [(entry_id, _fields(fields)) for entries in streams for entry_id, fields in entries]
 
 
 class Streams:
@@ -94,17 +121,19 @@ class Streams:
         self.snapshots_key = prefix + "snapshots"
         self.checkpoint_key = prefix + "aggregator:checkpoint"
         self.sources_key = prefix + "sources"
+        redis.set_response_callback("XREADGROUP", _as_sent)  # see the module's docstring
+        self._append = redis.register_script(_APPEND_SCRIPT)
 
     # ------------------------------------------------------------ events
 
     async def append(self, events: Sequence[Event]) -> list[str]:
-        """XADD every event (one round trip), trimming the stream approximately."""
-        if not events:
-            return []
-        pipe = self.redis.pipeline(transaction=False)
-        for event in events:
-            pipe.xadd(self.events_key, encode(event), maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
-        ids: list[str] = await pipe.execute()
+        """XADD every event, trimming the stream approximately: one command per 10,000
+        (a script holds Redis while it runs: ~20 ms for that many)."""
+        ids: list[str] = []
+        for i in range(0, len(events), _APPEND_CHUNK):
+            added = await self._append(keys=[self.events_key], args=[
+                self.maxlen, PACKED_FIELD, *[pack(e) for e in events[i:i + _APPEND_CHUNK]]])
+            ids.extend(_str(entry_id) for entry_id in added)
         return ids
 
     async def append_raw(self, fields: dict[str, str]) -> str:

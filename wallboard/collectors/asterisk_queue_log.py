@@ -21,7 +21,7 @@ import asyncio
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -110,7 +110,7 @@ class QueueLogTranslator:
         reports); ``agent_events=False`` leaves out agent events (for queue-only reports)."""
         self.source = source
         self._hash_ids = hash_ids
-        self._agent_events = agent_events
+        self._handlers = _HANDLERS if agent_events else _CALL_HANDLERS
         self.stats = QueueLogStats()
         self._aliases = agent_aliases or {}
         self._pause_codes = pause_codes or {}
@@ -140,16 +140,14 @@ class QueueLogTranslator:
             if not (epoch_text.isascii() and epoch_text.isdigit()):  # isdigit alone takes '²'
                 raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
             ts = float(epoch_text)
-            if not 946_684_800 <= ts < 4_102_444_800:
+            if not 946_684_800.0 <= ts < 4_102_444_800.0:
                 raise QueueLogError(f"time out of range: {epoch_text}")
-            handler = _HANDLERS.get(name)
+            handler = self._handlers.get(name)
             if handler is None:
                 if not name:
                     raise QueueLogError("event name is empty")
                 stats.ignored[name] += 1
                 return []
-            if not self._agent_events and name in _AGENT_ONLY:
-                handler = _CALL_PART.get(name, QueueLogTranslator._no_counts)
             by_event = stats.by_event
             by_event[name] = by_event.get(name, 0) + 1
             if self._hash_ids:
@@ -377,7 +375,9 @@ def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[s
 
 def _complete_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
     talk = _int(f, 6, "talktime")
-    return [CallEnded(base, self.source, ts, _queue(f), _callid(f), self._agent(f), float(talk))]
+    queue, callid, agent = _queue(f), _callid(f), self._agent(f)
+    self._entered.pop((queue, callid), None)  # as _call_done does: the call is over
+    return [CallEnded(base, self.source, ts, queue, callid, agent, float(talk))]
 
 
 def _transfer_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
@@ -392,7 +392,8 @@ _CALL_PART = {"CONNECT": _connect_call_only, "COMPLETEAGENT": _complete_call_onl
               "COMPLETECALLER": _complete_call_only, "BLINDTRANSFER": _transfer_call_only,
               "ATTENDEDTRANSFER": _transfer_call_only, "TRANSFER": _transfer_call_only}
 
-_HANDLERS = {
+_Handler = Callable[[QueueLogTranslator, str, float, list[str]], list[Event]]
+_HANDLERS: dict[str, _Handler] = {
     "ENTERQUEUE": QueueLogTranslator._enterqueue,
     "CONNECT": QueueLogTranslator._connect,
     "COMPLETEAGENT": QueueLogTranslator._complete,
@@ -421,6 +422,11 @@ _HANDLERS = {
     "RINGCANCELED": QueueLogTranslator._no_counts,
     "AGENTDUMP": QueueLogTranslator._no_counts,
     "CONFIGRELOAD": QueueLogTranslator._no_counts,
+}
+#: Without agent events: the call part of the lines that carry both, nothing from agent-only ones.
+_CALL_HANDLERS: dict[str, _Handler] = {
+    name: _CALL_PART.get(name, QueueLogTranslator._no_counts) if name in _AGENT_ONLY else handler
+    for name, handler in _HANDLERS.items()
 }
 
 
