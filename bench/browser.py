@@ -47,9 +47,10 @@ driven by Playwright, headless, 1920×1080, on the TV view ``/wall/bench``.
    (about 7 a second on this box). The page counts each applied WebSocket
    message (wallboard.js pushes each one it applies onto
    ``wallboardMetrics.applied``: the bench wraps that array's ``push``) and the
-   calls of the clientside renderer ``renderWall`` with their time (Dash may
-   run it fewer times than messages when the page falls behind), and a
-   listener on Dash's Redux store counts its dispatches. It runs until
+   calls of the TV's renderer ``window.wallboardRenderWall`` with their time,
+   and a listener on Dash's Redux store counts its dispatches (none on the TV
+   since it draws its DOM itself; the same bench against an older checkout
+   shows what Dash's callbacks cost). It runs until
    ``--updates`` (3 600: an hour of 1 Hz updates, accelerated) have been
    applied. Main-thread time per update = the deltas of CDP
    ``Performance.getMetrics`` TaskDuration (everything the renderer's main
@@ -94,9 +95,9 @@ generators, Redis, the aggregator, the web process, and whatever else runs —
 so the figures are of a crowded box, not of a TV on a network. The "pixel"
 stamp is the DOM change (and the next animation frame), not light on a panel:
 compositing, raster and scan-out come after it. Headless Chromium with
-``--disable-gpu`` composites and rasterises in software: the wall's slow
-anti-burn-in drift (``.wb-shift``, a CSS animation) makes it composite frames
-continuously, a steady share of a core during the pixel runs. Main-thread
+``--disable-gpu`` composites and rasterises in software (the wall's
+anti-burn-in drift used to be a CSS animation that made it composite frames
+continuously; it now moves a pixel a minute). Main-thread
 metrics leave out raster and compositor threads. CPU throttling slows only
 the renderer's main thread and only approximates a slow TV SoC (memory, GPU
 and JIT differ); Chromium implements it by keeping that thread busy, so the
