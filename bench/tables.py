@@ -31,7 +31,8 @@ def fanout_table(results: list[dict[str, Any]]) -> str:
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         if "failed" in r:
-            rows.append(f"| {NAMES[r['system']]} | {n(r['screens'])} | failed: {r['failed']} |" + " |" * 11)
+            reason = r["failed"].removeprefix("failed: ")
+            rows.append(f"| {NAMES[r['system']]} | {n(r['screens'])} | failed: {reason} |" + " |" * 11)
             continue
         sizes = (f"{n(r['bytes_patch_median'])} / {n(r['bytes_full_median'])}" if r.get("bytes_patch_median")
                  else "full view every time")
@@ -44,16 +45,34 @@ def fanout_table(results: list[dict[str, Any]]) -> str:
 
 
 def per_core(results: list[dict[str, Any]]) -> str:
-    rows = ["| system | most screens measured with p99 ≤ 250 ms | web CPU there | screens per core there |",
-            "|---|---:|---:|---:|"]
+    """Screens one core of web process serves, at the largest N that met the target.
+
+    For the pushing systems the target is event → screen p99 ≤ 250 ms. A 1 s poll
+    can never meet it (its staleness alone is up to a second), so for polling
+    the largest N whose responses came back within 250 ms (p99) counts, and
+    "equal freshness" divides by the 4 polls a second it would take.
+    """
     best: dict[str, dict[str, Any]] = {}
     for r in results:
-        if "failed" not in r and r["p99_ms"] <= TARGET_P99_MS and r["lost"] == 0:
-            if r["system"] not in best or r["screens"] > best[r["system"]]["screens"]:
-                best[r["system"]] = r
-    for system, r in best.items():
-        rows.append(f"| {NAMES[system]} | {n(r['screens'])} | {n(100 * r['web_cpu_share'])} % of a core | "
-                    f"{n(r['screens_per_core'])} |")
+        if "failed" in r or r["lost"]:
+            continue
+        ok = r.get("response_p99_ms", 0.0) <= TARGET_P99_MS if r["system"] == "polling" else r["p99_ms"] <= TARGET_P99_MS
+        if ok and (r["system"] not in best or r["screens"] > best[r["system"]]["screens"]):
+            best[r["system"]] = r
+    rows = ["| system | largest N meeting the target | web CPU there | screens per core | wallboard's ratio |",
+            "|---|---:|---:|---:|---:|"]
+    ours = best.get("wallboard", {}).get("screens_per_core")
+    for system in ("wallboard", "dash_ws", "polling"):
+        if system not in best:
+            continue
+        r = best[system]
+        spc = r["screens_per_core"]
+        ratio = f"{ours / spc:.0f}×" if ours and system != "wallboard" else ""
+        label = NAMES[system] + (" (1 s, responses p99 ≤ 250 ms)" if system == "polling" else "")
+        rows.append(f"| {label} | {n(r['screens'])} | {n(100 * r['web_cpu_share'])} % of a core | {n(spc)} | {ratio} |")
+        if system == "polling":
+            rows.append(f"| {NAMES[system]} at equal freshness (4 polls/s) | | | {n(spc / 4)} | "
+                        f"{ours / (spc / 4):.0f}× |" if ours else "")
     return "\n".join(rows)
 
 
