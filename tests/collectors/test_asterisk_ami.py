@@ -626,8 +626,8 @@ async def test_a_pong_behind_a_slow_emit_keeps_the_link_and_its_events(
             await asyncio.sleep(0.15)
         events = await until(streams, lambda ev: sum(e.call_id.startswith("1773129900.")
                                                      for e in of(ev, CallQueued)) == 6, timeout=10)
+        await ami.wait_until(lambda: ami.pings >= 2)  # the keep-alive goes on (how many fell in the burst is timing)
     assert ami.logins == 1, "the link was dropped although the Pong had arrived"
-    assert ami.pings >= 2
     assert len({e.id for e in of(events, CallQueued)}) == len(of(events, CallQueued))
 
 
