@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Coroutine
+from typing import Any
 
 
 def free_port() -> int:
@@ -29,3 +32,13 @@ def rss_mb(pid: int) -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def run_fast(main: Coroutine[Any, Any, None]) -> None:
+    """Run a load generator on uvloop when it is installed (the measuring tool should cost little)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+        return
+    uvloop.run(main)

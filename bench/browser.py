@@ -135,7 +135,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import cpu_seconds, rss_mb  # noqa: E402
+from _util import cpu_seconds, rss_mb, run_fast  # noqa: E402
 from fanout import SCREEN, SUBSCRIBE, Run, q  # noqa: E402
 
 from wallboard.events import CallAbandoned, CallAnswered, CallQueued, Event, encode  # noqa: E402
@@ -878,11 +878,7 @@ def main() -> None:
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        try:  # the load generator is a measuring tool: give it the fastest loop there is
-            import uvloop
-            uvloop.run(load(**json.loads(args.load)))
-        except ImportError:
-            asyncio.run(load(**json.loads(args.load)))
+        run_fast(load(**json.loads(args.load)))
         return
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the finally blocks: stop what we started
 

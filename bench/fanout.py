@@ -49,7 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import cpu_seconds, free_port, rss_mb  # noqa: E402
+from _util import cpu_seconds, free_port, rss_mb, run_fast  # noqa: E402
 
 from wallboard.events import CallQueued, encode  # noqa: E402
 from wallboard.redis_server import EmbeddedRedis  # noqa: E402
@@ -431,11 +431,7 @@ def main() -> None:
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
-        try:  # the load generator is the measuring tool: give it the fastest loop there is
-            import uvloop
-            uvloop.run(load(**json.loads(args.load)))
-        except ImportError:
-            asyncio.run(load(**json.loads(args.load)))
+        run_fast(load(**json.loads(args.load)))
         return
     results: list[dict[str, Any]] = []
     given_up: set[str] = set()

@@ -88,10 +88,10 @@ for _p in (str(ROOT), str(ROOT / "bench")):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from redis.exceptions import ConnectionError as RedisConnectionError  # noqa: E402
-from redis.exceptions import TimeoutError as RedisTimeoutError  # noqa: E402
 
-from wallboard.collect import backoff  # noqa: E402
+from wsclient import masked_frame, split_frames  # noqa: E402
+
+from wallboard.hub import SnapshotReader  # noqa: E402
 from wallboard.messages import Selector, view_of  # noqa: E402
 from wallboard.streams import Streams, connect  # noqa: E402
 
@@ -117,50 +117,20 @@ class Subscription:
         self.wake = asyncio.Event()
 
 
-class SnapshotFeed:
-    """The process's ONE Redis reader: the latest snapshot in memory, each view cut once per snapshot.
+class SnapshotFeed(SnapshotReader):
+    """The process's ONE Redis reader (the hub's, :class:`wallboard.hub.SnapshotReader`): the latest
+    snapshot in memory, each view cut once per snapshot, waiting screens woken."""
 
-    The loop is the hub's (``wallboard.hub.Hub.run``): the newest entry, then
-    ``XREAD BLOCK`` for the next ones, only the newest of a batch kept, never
-    going backwards, reconnecting with backoff.
-    """
+    name = "peer"
 
     def __init__(self, streams: Streams, block_ms: int = 1000) -> None:
-        self.streams = streams
-        self.block_ms = block_ms
-        self.latest: dict[str, Any] | None = None
-        self.connected = False
+        super().__init__(streams, block_ms=block_ms)
         self._views: dict[str, dict[str, Any]] = {}  # selector key -> view of self.latest
         self._subs: set[Subscription] = set()
 
-    async def run(self) -> None:
-        """Follow the snapshots stream for ever."""
-        last_id = "$"
-        attempt = 0
-        while True:
-            try:
-                if self.latest is None or last_id == "$":
-                    latest = await self.streams.latest_snapshot_entry()
-                    self.connected, attempt = True, 0
-                    if latest is not None:
-                        last_id = latest[0]
-                        self._publish(latest[1])
-                entries = await self.streams.snapshots_after(last_id, self.block_ms)
-                if entries:
-                    last_id = entries[-1][0]
-                    self._publish(entries[-1][1])
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                if self.connected or attempt == 0:
-                    log.warning("peer lost Redis (%s); reconnecting", exc)
-                self.connected = False
-                last_id = "$"
-                await asyncio.sleep(backoff(attempt, cap=5.0))
-                attempt += 1
-
-    def _publish(self, snapshot: dict[str, Any]) -> None:
-        if self.latest is not None and snapshot.get("seq", 0) <= self.latest.get("seq", 0):
+    async def publish(self, snapshot: dict[str, Any]) -> None:
+        if not self.newer(snapshot):
             return
-        self.latest = snapshot
         self._views.clear()
         for sub in self._subs:
             sub.wake.set()
@@ -588,22 +558,6 @@ async def polling_screen(host: str, port: int, record: Record, stop: asyncio.Eve
 
 # ------------------------------------------------------------------------------ dash_ws screen
 
-def _frame(opcode: int, payload: bytes) -> bytes:
-    """A client-to-server frame (FIN, masked as clients must: RFC 6455 §5.3)."""
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        header = bytes((0x80 | opcode, 0x80 | n))
-    elif n < 65536:
-        header = struct.pack("!BBH", 0x80 | opcode, 0xFE, n)
-    else:
-        header = struct.pack("!BBQ", 0x80 | opcode, 0xFF, n)
-    if n:
-        key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
-        masked = (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
-    else:
-        masked = b""
-    return header + mask + masked
 
 
 HEARTBEAT_S = 30.0  # dash-ws-worker: heartbeatInterval (the app's websocket_heartbeat_interval)
@@ -645,7 +599,7 @@ class _DashWsConnection(asyncio.Protocol):
 
     def _write(self, opcode: int, payload: bytes) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.transport.write(_frame(opcode, payload))
+            self.transport.write(masked_frame(opcode, payload))
 
     def close(self, code: int = 1000, reason: bytes = b"") -> None:
         self.close_code = code
@@ -678,24 +632,9 @@ class _DashWsConnection(asyncio.Protocol):
             self.beat = self.loop.call_later(HEARTBEAT_S, self._heartbeat)
             if not self.opened.done():
                 self.opened.set_result(None)
-        pos, size = 0, len(buf)
-        while size - pos >= 2:
-            b0, n = buf[pos], buf[pos + 1] & 0x7F
-            head_len = 2
-            if n == 126:
-                if size - pos < 4:
-                    break
-                n, head_len = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif n == 127:
-                if size - pos < 10:
-                    break
-                n, head_len = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if size - pos < head_len + n:
-                break
-            payload = buf[pos + head_len:pos + head_len + n]
-            pos += head_len + n
+        frames, self.buf = split_frames(buf)
+        for b0, payload in frames:
             self._frame_received(b0, payload, now)
-        self.buf = buf[pos:]
 
     def _frame_received(self, b0: int, payload: bytes, now: float) -> None:
         opcode, fin = b0 & 0x0F, b0 & 0x80

@@ -17,18 +17,41 @@ import time
 from collections.abc import Callable
 
 
-def masked_text_frame(payload: bytes) -> bytes:
-    """A client-to-server text frame (clients must mask, RFC 6455 §5.3)."""
+def masked_frame(opcode: int, payload: bytes) -> bytes:
+    """A final client-to-server frame (clients must mask, RFC 6455 §5.3); text is opcode 1."""
     mask = os.urandom(4)
     n = len(payload)
     if n < 126:
-        header = bytes((0x81, 0x80 | n))
+        header = bytes((0x80 | opcode, 0x80 | n))
     elif n < 65536:
-        header = struct.pack("!BBH", 0x81, 0xFE, n)
+        header = struct.pack("!BBH", 0x80 | opcode, 0xFE, n)
     else:
-        header = struct.pack("!BBQ", 0x81, 0xFF, n)
-    body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return header + mask + body
+        header = struct.pack("!BBQ", 0x80 | opcode, 0xFF, n)
+    if not n:
+        return header + mask
+    key = int.from_bytes((mask * (n // 4 + 1))[:n], "big")
+    return header + mask + (int.from_bytes(payload, "big") ^ key).to_bytes(n, "big")
+
+
+def split_frames(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    """The whole server frames at the start of ``buf`` as (first byte, payload), and what is left."""
+    frames: list[tuple[int, bytes]] = []
+    pos, size = 0, len(buf)
+    while size - pos >= 2:
+        n, head = buf[pos + 1] & 0x7F, 2
+        if n == 126:
+            if size - pos < 4:
+                break
+            n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+        elif n == 127:
+            if size - pos < 10:
+                break
+            n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+        if size - pos < head + n:
+            break
+        frames.append((buf[pos], buf[pos + head:pos + head + n]))
+        pos += head + n
+    return frames, buf[pos:]
 
 
 class Screen(asyncio.Protocol):
@@ -38,7 +61,7 @@ class Screen(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         self._request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                          f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
-        self._subscribe = masked_text_frame(subscribe)
+        self._subscribe = masked_frame(0x1, subscribe)
         self._on_open = on_open
         self._buf = b""
         self._open = False
@@ -66,28 +89,14 @@ class Screen(asyncio.Protocol):
             self.transport.write(self._subscribe)
             if self._on_open is not None:
                 self._on_open()
-        pos, size = 0, len(buf)
-        frames = self.frames
-        while size - pos >= 2:
-            opcode, n = buf[pos] & 0x0F, buf[pos + 1] & 0x7F
-            head = 2
-            if n == 126:
-                if size - pos < 4:
-                    break
-                n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
-            elif n == 127:
-                if size - pos < 10:
-                    break
-                n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
-            if size - pos < head + n:
-                break
+        frames, self._buf = split_frames(buf)
+        for first, payload in frames:
+            opcode = first & 0x0F
             if opcode == 1:
-                frames.append((now, buf[pos + head:pos + head + n]))
+                self.frames.append((now, payload))
             elif opcode == 8:
                 assert self.transport is not None
                 self.transport.close()
-            pos += head + n
-        self._buf = buf[pos:]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed.done():

@@ -15,8 +15,10 @@ false the rest is not kept (a third of the fold's time).
 
 from __future__ import annotations
 
+import gc
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -459,3 +461,20 @@ def from_dict(data: Mapping[str, Any]) -> CentreState:
             buckets={int(k): AgentCounters.from_list(v) for k, v in a["buckets"].items()},
         )
     return state
+
+
+@contextmanager
+def cycle_collection_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused around a fold of many events.
+
+    Folding makes no reference cycles, but its many short-lived objects outlive young
+    collections and bring on full ones, each walking the whole state (measured: a sixth of
+    the aggregator's time, about 15 % of a report).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()

@@ -54,26 +54,20 @@ class Subscriber:
         self.replaced = 0  # snapshots never sent because a newer one came first
 
 
-class Hub:
-    """Reads ``snapshots`` from Redis once and pushes each to every subscriber."""
+class SnapshotReader:
+    """One reader of the ``snapshots`` stream: the newest entry, then ``XREAD BLOCK`` for the next
+    ones, only the newest of a batch, reconnecting by itself after Redis failures.
 
-    def __init__(self, streams: Streams, *, block_ms: int = 1000, heartbeat_s: float = 5.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    Subclasses decide what to do with each snapshot in :meth:`publish`.
+    """
+
+    name = "snapshot reader"
+
+    def __init__(self, streams: Streams, *, block_ms: int = 1000) -> None:
         self.streams = streams
         self.block_ms = block_ms
-        self.heartbeat_s = heartbeat_s
-        self.clock = clock
         self.latest: dict[str, Any] | None = None
-        self.subscribers: dict[Subscriber, None] = {}  # insertion-ordered set
         self.connected = False
-        self._encoded: dict[tuple[str, int | None, int], tuple[Message, int]] = {}  # message, full bytes
-        self._views: dict[tuple[str, int], dict[str, Any]] = {}
-        self.bytes_full = 0
-        self.bytes_sent = 0
-        self.messages_sent = 0
-        self.replaced = 0
-
-    # ---------------------------------------------------------- listening
 
     async def run(self) -> None:
         """Follow the snapshot stream for ever, reconnecting after Redis failures."""
@@ -84,7 +78,7 @@ class Hub:
                 if self.latest is None or last_id == "$":
                     latest = await self.streams.latest_snapshot_entry()
                     if not self.connected:
-                        log.info("hub reading snapshots from Redis")
+                        log.info("%s reading snapshots from Redis", self.name)
                         self.connected = True
                     attempt = 0
                     if latest is not None:
@@ -96,17 +90,45 @@ class Hub:
                     await self.publish(entries[-1][1])  # only the newest matters
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 if self.connected or attempt == 0:
-                    log.warning("hub lost Redis (%s); reconnecting", exc)
+                    log.warning("%s lost Redis (%s); reconnecting", self.name, exc)
                 self.connected = False
                 last_id = "$"
                 await asyncio.sleep(backoff(attempt, cap=5.0))
                 attempt += 1
 
+    def newer(self, snapshot: dict[str, Any]) -> bool:
+        """Make ``snapshot`` the latest if it is newer (never going backwards); whether it was."""
+        if self.latest is not None and snapshot.get("seq", 0) <= self.latest.get("seq", 0):
+            return False
+        self.latest = snapshot
+        return True
+
+    async def publish(self, snapshot: dict[str, Any]) -> None:
+        self.newer(snapshot)
+
+
+class Hub(SnapshotReader):
+    """Reads ``snapshots`` from Redis once and pushes each to every subscriber."""
+
+    name = "hub"
+
+    def __init__(self, streams: Streams, *, block_ms: int = 1000, heartbeat_s: float = 5.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(streams, block_ms=block_ms)
+        self.heartbeat_s = heartbeat_s
+        self.clock = clock
+        self.subscribers: dict[Subscriber, None] = {}  # insertion-ordered set
+        self._encoded: dict[tuple[str, int | None, int], tuple[Message, int]] = {}  # message, full bytes
+        self._views: dict[tuple[str, int], dict[str, Any]] = {}
+        self.bytes_full = 0
+        self.bytes_sent = 0
+        self.messages_sent = 0
+        self.replaced = 0
+
     async def publish(self, snapshot: dict[str, Any]) -> None:
         """Make ``snapshot`` the latest and push it to every screen (never going backwards)."""
-        if self.latest is not None and snapshot.get("seq", 0) <= self.latest.get("seq", 0):
+        if not self.newer(snapshot):
             return
-        self.latest = snapshot
         self._encoded.clear()
         self._views.clear()
         for i, sub in enumerate(list(self.subscribers)):

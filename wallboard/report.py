@@ -8,13 +8,11 @@ outcome (answer, abandon, exit), in the configured timezone.
 from __future__ import annotations
 
 import csv
-import gc
 import io
 import json
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -22,7 +20,7 @@ from wallboard.collectors.asterisk_queue_log import QueueLogStats, QueueLogTrans
 from wallboard.config import Config
 from wallboard.counters import QueueCounters
 from wallboard.events import EXIT_REASONS
-from wallboard.fold import CentreState, FoldSettings, apply
+from wallboard.fold import CentreState, FoldSettings, apply, cycle_collection_paused
 from wallboard.kpi import queue_kpis
 
 REPORT_KEYS = (
@@ -41,23 +39,10 @@ def _row(c: QueueCounters) -> dict[str, Any]:
     return row
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """The cyclic garbage collector off for the fold: it creates no cycles, and each full
-    collection would walk every object of a state that only grows (~15 % of a report)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def build_report(lines: Iterator[str], config: Config, interval_minutes: int = 15,
                  source: str = "queue_log") -> tuple[dict[str, Any], QueueLogStats]:
     """Fold queue_log lines; return the report object and what the lines contained."""
-    with _no_cycle_collection():
+    with cycle_collection_paused():
         return _build_report(lines, config, interval_minutes, source)
 
 
