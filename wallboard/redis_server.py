@@ -6,7 +6,10 @@ only, keeps its data (append-only file) under the project's data folder, and
 records its address in ``server.json`` there, so other ``wallboard`` commands
 (``snapshot``, ``collect``) find the running one. It runs in its own session:
 Ctrl-C in the terminal stops the wallboard's processes first, and the server
-last, after they have saved their checkpoints.
+last, after they have saved their checkpoints. With ``maxmemory`` it refuses
+writes once full (``noeviction``: an error, never an event silently evicted).
+``wallboard run`` supervises it: :meth:`EmbeddedRedis.launch` starts it again
+on the same port with the same data.
 """
 
 from __future__ import annotations
@@ -101,10 +104,12 @@ def find_running(data_dir: Path) -> str | None:
 class EmbeddedRedis:
     """Start and stop one real Redis server on loopback (a context manager)."""
 
-    def __init__(self, data_dir: Path, *, persist: bool = True, port: int = 0) -> None:
+    def __init__(self, data_dir: Path, *, persist: bool = True, port: int = 0,
+                 maxmemory: str | None = None) -> None:
         self.data_dir = data_dir
         self.persist = persist
         self.port = port
+        self.maxmemory = maxmemory
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -112,28 +117,20 @@ class EmbeddedRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 15.0) -> str:
+        """Start the server and wait until it answers (on a free port unless one was given)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         binary = server_binary()
         last_error = ""
         for _attempt in range(5):
             port = self.port or _free_port()
-            args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-                    "--dir", str(self.data_dir.resolve()), "--logfile", "redis.log", "--daemonize", "no",
-                    "--save", ""]
-            if self.persist:
-                args += ["--appendonly", "yes", "--appendfsync", "everysec"]
-            else:
-                args += ["--appendonly", "no"]
-            self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            stderr=subprocess.DEVNULL, start_new_session=True,
-                                            preexec_fn=_stop_with_parent)
+            self.process = self._spawn(binary, port)
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     break
                 if _ping(port, 0.2):
                     self.port = port
-                    (self.data_dir / _INFO_FILE).write_text(json.dumps({"port": port, "pid": self.process.pid}))
+                    self._write_info()
                     log.info("embedded Redis (%s) at %s, data in %s", binary, self.url, self.data_dir)
                     return self.url
                 time.sleep(0.05)
@@ -142,6 +139,33 @@ class EmbeddedRedis:
             if self.port:  # a fixed port that will not come up: no point retrying
                 break
         raise EmbeddedRedisError(f"embedded Redis did not start: {last_error or 'no answer to PING'}")
+
+    def launch(self) -> subprocess.Popen[bytes]:
+        """Start the server again on its port, with its data, without waiting for it (a restart:
+        clients keep their URL, and the append-only file brings the data back)."""
+        if not self.port:
+            raise EmbeddedRedisError("launch() restarts a server on its port: start() it first")
+        self.process = self._spawn(server_binary(), self.port)
+        self._write_info()
+        return self.process
+
+    def _spawn(self, binary: str, port: int) -> subprocess.Popen[bytes]:
+        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
+                "--dir", str(self.data_dir.resolve()), "--logfile", "redis.log", "--daemonize", "no",
+                "--save", ""]
+        if self.persist:
+            args += ["--appendonly", "yes", "--appendfsync", "everysec"]
+        else:
+            args += ["--appendonly", "no"]
+        if self.maxmemory:
+            args += ["--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction"]
+        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True,
+                                preexec_fn=_stop_with_parent)
+
+    def _write_info(self) -> None:
+        assert self.process is not None
+        (self.data_dir / _INFO_FILE).write_text(json.dumps({"port": self.port, "pid": self.process.pid}))
 
     def _log_tail(self) -> str:
         try:
