@@ -51,3 +51,74 @@ def test_fall_back_has_two_distinct_local_one_o_clock_hours() -> None:
     assert hours.iso(first) == "2026-10-25T02:00:00+02:00"
     assert hours.iso(second) == "2026-10-25T02:00:00+01:00"
     assert hours.next(first) == second
+
+
+# Intervals longer than an hour tile the local day from day_start by wall-clock time.
+# Madrid 2026: spring forward on Sunday 29 March at 01:00Z (02:00 CET → 03:00 CEST),
+# fall back on Sunday 25 October at 01:00Z (03:00 CEST → 02:00 CET).
+
+
+def test_a_day_is_one_interval_from_local_midnight_on_the_spring_forward_day() -> None:
+    days = LocalIntervals(MADRID, 86_400)
+    day = utc(2026, 3, 28, 23)  # 00:00 CET on the 29th
+    # 00:30 CET, 14:00 CEST and 23:30 CEST of the 29th are one day, whatever their offset
+    for ts in (utc(2026, 3, 28, 23, 30), utc(2026, 3, 29, 12), utc(2026, 3, 29, 21, 30)):
+        assert days.floor(ts) == day
+    assert days.iso(day) == "2026-03-29T00:00:00+01:00"
+    assert days.next(day) == utc(2026, 3, 29, 22)  # 23 hours later: 00:00 CEST on the 30th
+    assert days.floor(utc(2026, 3, 29, 22, 30)) == utc(2026, 3, 29, 22)
+    assert days.floor(utc(2026, 3, 28, 22, 59, 59)) == utc(2026, 3, 27, 23)  # 23:59:59 CET on the 28th
+
+
+def test_a_day_is_25_hours_on_the_fall_back_day() -> None:
+    days = LocalIntervals(MADRID, 86_400)
+    day = utc(2026, 10, 24, 22)  # 00:00 CEST on the 25th
+    for ts in (utc(2026, 10, 24, 22), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30), utc(2026, 10, 25, 22, 59)):
+        assert days.floor(ts) == day
+    assert days.next(day) - day == 25 * 3600
+    assert days.iso(days.next(day)) == "2026-10-26T00:00:00+01:00"
+
+
+def test_a_day_starts_at_day_start_across_dst() -> None:
+    days = LocalIntervals(MADRID, 86_400, time(6))
+    # the day of the 28th runs 06:00 CET (05:00Z) to 06:00 CEST on the 29th (04:00Z): 23 hours
+    assert days.floor(utc(2026, 3, 29, 3, 30)) == utc(2026, 3, 28, 5)  # 05:30 CEST, still the 28th's day
+    assert days.floor(utc(2026, 3, 29, 4, 30)) == utc(2026, 3, 29, 4)  # 06:30 CEST
+    assert days.next(utc(2026, 3, 28, 5)) == utc(2026, 3, 29, 4)
+    assert days.iso(utc(2026, 3, 29, 4)) == "2026-03-29T06:00:00+02:00"
+    # the day of the 24th October runs 06:00 CEST (04:00Z) to 06:00 CET on the 25th (05:00Z): 25 hours
+    assert days.floor(utc(2026, 10, 25, 4, 59)) == utc(2026, 10, 24, 4)  # 05:59 CET
+    assert days.floor(utc(2026, 10, 25, 5)) == utc(2026, 10, 25, 5)
+    assert days.next(utc(2026, 10, 24, 4)) == utc(2026, 10, 25, 5)
+
+
+def test_two_hour_intervals_on_the_spring_forward_night() -> None:
+    hours = LocalIntervals(MADRID, 7200)
+    # walls 00:00, 02:00 (in the gap: the instant after it, 03:00 CEST), 04:00 CEST, …
+    assert hours.floor(utc(2026, 3, 29, 0, 30)) == utc(2026, 3, 28, 23)  # 01:30 CET
+    assert hours.floor(utc(2026, 3, 29, 1, 30)) == utc(2026, 3, 29, 1)  # 03:30 CEST
+    assert hours.iso(utc(2026, 3, 29, 1)) == "2026-03-29T03:00:00+02:00"
+    assert hours.next(utc(2026, 3, 28, 23)) == utc(2026, 3, 29, 1)  # 2 real hours
+    assert hours.next(utc(2026, 3, 29, 1)) == utc(2026, 3, 29, 2)  # 1 real hour (to 04:00 CEST)
+    assert hours.floor(utc(2026, 3, 29, 21, 59)) == utc(2026, 3, 29, 20)  # 22:00 CEST
+    assert hours.next(utc(2026, 3, 29, 20)) == utc(2026, 3, 29, 22)  # 00:00 of the 30th
+
+
+def test_three_hour_intervals_on_the_fall_back_night() -> None:
+    hours = LocalIntervals(MADRID, 3 * 3600)
+    # 00:00 CEST (22:00Z) to 03:00 CET (02:00Z) holds four real hours: 02:00–03:00 comes twice
+    for ts in (utc(2026, 10, 24, 22), utc(2026, 10, 25, 0, 30), utc(2026, 10, 25, 1, 30)):
+        assert hours.floor(ts) == utc(2026, 10, 24, 22)
+    assert hours.next(utc(2026, 10, 24, 22)) == utc(2026, 10, 25, 2)
+    assert hours.iso(utc(2026, 10, 25, 2)) == "2026-10-25T03:00:00+01:00"
+    assert hours.floor(utc(2026, 10, 25, 2, 30)) == utc(2026, 10, 25, 2)
+
+
+def test_intervals_longer_than_an_hour_must_tile_the_day() -> None:
+    for seconds in (7 * 3600, 2 * 86_400, 0):
+        try:
+            LocalIntervals(MADRID, seconds)
+        except ValueError as exc:
+            assert f"got {seconds} s" in str(exc)
+        else:
+            raise AssertionError(f"{seconds} s accepted")

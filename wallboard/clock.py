@@ -5,6 +5,7 @@ Pure functions of POSIX seconds and a zone: no clock is read here.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -34,20 +35,33 @@ def _local_instant(day: date, start: time, zone: ZoneInfo) -> float:
 
 
 class LocalIntervals:
-    """Floors POSIX seconds to the start of their local interval (15 min, 1 h, …).
+    """Floors POSIX seconds to the start of their local interval (15 min, 1 h, 1 day, …).
+
+    Up to an hour, intervals follow the local clock (a quarter hour starts at :00,
+    :15, …; the two 02:00 hours of a fall-back night are two intervals). Longer
+    intervals tile each local day from ``day_start`` by wall-clock time, so a
+    daily interval runs from one local ``day_start`` to the next (23 or 25 hours
+    on DST days) and a 3-hour one from 00:00, 03:00, … local. A boundary that
+    falls in a spring-forward gap is the instant after the gap, as for
+    :func:`day_start_at`.
 
     Offsets are cached per quarter hour, so flooring costs a dict look-up, not a
     zoneinfo call, on the hot path of the fold.
     """
 
-    __slots__ = ("zone", "seconds", "_offsets", "_from", "_to", "_start", "_utc_aligned")
+    __slots__ = ("zone", "seconds", "day_start", "_offsets", "_from", "_to", "_start", "_utc_aligned", "_days")
 
-    def __init__(self, zone: ZoneInfo, seconds: int) -> None:
+    def __init__(self, zone: ZoneInfo, seconds: int, day_start: time = time(0)) -> None:
+        if seconds <= 0 or (seconds > 3600 and (seconds > 86_400 or 86_400 % seconds)):
+            raise ValueError(f"an interval longer than an hour must divide a day into whole intervals, "
+                             f"got {seconds} s")
         self.zone = zone
         self.seconds = seconds
+        self.day_start = day_start
         self._offsets: dict[int, int] = {}
-        # The last answer of floor() and the span of times it holds for.
+        # The last answer of floor(), the span of times it holds for ([_from, _to)).
         self._from, self._to, self._start = 0.0, 0.0, 0
+        self._days: dict[int, tuple[int, ...]] = {}  # day start -> its interval starts and the next day's
         # Where the interval divides a quarter hour and the zone's offsets are whole
         # quarter hours (every zone since the 1980s), local floors are UTC floors.
         self._utc_aligned = _OFFSET_BLOCK_S % seconds == 0 and all(
@@ -73,6 +87,8 @@ class LocalIntervals:
             return its - its % self.seconds
         if self._from <= ts < self._to:
             return self._start
+        if self.seconds > 3600:
+            return self._floor_in_day(ts)
         its = int(ts // 1)
         start = its - (its + self.offset(its)) % self.seconds
         # Valid for the rest of this interval within this quarter hour (offset constant).
@@ -80,8 +96,36 @@ class LocalIntervals:
         self._from, self._to, self._start = max(start, block), min(start + self.seconds, block + _OFFSET_BLOCK_S), start
         return start
 
+    def _floor_in_day(self, ts: float) -> int:
+        # Not start - (start + offset) % seconds: a day or a 3-hour interval spans offset
+        # changes, and each event's own offset would put it into a different interval.
+        day = int(day_start_at(ts, self.zone, self.day_start))
+        starts = self._days.get(day)
+        if starts is None:
+            starts = self._day_starts(day)
+        i = bisect_right(starts, ts) - 1
+        self._from, self._to, self._start = starts[i], starts[i + 1], starts[i]
+        return starts[i]
+
+    def _day_starts(self, day: int) -> tuple[int, ...]:
+        """Interval starts of the local day starting at ``day``, and the next day's start."""
+        local_day = datetime.fromtimestamp(day, self.zone).date()
+        first = datetime.combine(local_day, self.day_start)
+        starts = [day]
+        for k in range(1, 86_400 // self.seconds):
+            wall = first + timedelta(seconds=k * self.seconds)
+            starts.append(int(_local_instant(wall.date(), wall.time(), self.zone)))
+        starts.append(int(_local_instant(local_day + timedelta(days=1), self.day_start, self.zone)))
+        if len(self._days) > 1_000:
+            self._days.clear()
+        self._days[day] = result = tuple(starts)
+        return result
+
     def next(self, start: int) -> int:
         """Start of the interval after the one starting at ``start``."""
+        if self.seconds > 3600 and not self._utc_aligned:
+            self.floor(start)
+            return int(self._to)
         return self.floor(start + self.seconds)
 
     def iso(self, ts: float) -> str:
