@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -104,7 +105,7 @@ def _redis_for(config: Config) -> Iterator[str]:
         return
     from wallboard.redis_server import EmbeddedRedis
 
-    server = EmbeddedRedis(config.redis_data_dir())
+    server = EmbeddedRedis(config.redis_data_dir(), maxmemory=config.redis.maxmemory)
     server.start()
     try:
         yield server.url
@@ -302,62 +303,46 @@ def _summary(snap: dict[str, Any]) -> str:
 
 
 def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
-    """Everything in one process group: embedded Redis, aggregator, web, one process per collector."""
-    with _redis_for(config) as url:
-        _supervise(config, path, args, url)
+    """Everything: embedded Redis, aggregator, web, one process per collector, each kept alive."""
+    from wallboard.redis_server import EmbeddedRedis
+    from wallboard.supervisor import ChildSpec, Supervisor
+
+    url = redis_url(config)
+    server: EmbeddedRedis | None = None
+    specs: list[ChildSpec] = []
+    running: dict[str, subprocess.Popen[bytes]] = {}
+    if url:
+        log.info("using Redis at %s", url)
+    else:
+        # Started here, before the others, so they get its port; restarted on that port.
+        server = EmbeddedRedis(config.redis_data_dir(), maxmemory=config.redis.maxmemory)
+        url = server.start()
+        assert server.process is not None
+        specs.append(ChildSpec("embedded Redis", server.launch, stops_last=True))
+        running["embedded Redis"] = server.process
+    env = dict(os.environ, **{ENV_REDIS_URL: url})
+    for name, command in _child_commands(config, path, args).items():
+        specs.append(ChildSpec(name, functools.partial(subprocess.Popen, command, env=env)))
+    host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
+    try:
+        Supervisor(specs).run(running, on_started=lambda: log.info(
+            "wallboard running: open http://%s:%d/  (Ctrl-C stops everything)", host, config.web.port))
+    finally:
+        if server is not None:
+            server.stop()  # stopped by the supervisor already, last: this forgets its address
     log.info("wallboard stopped")
     return 0
 
 
-def _supervise(config: Config, path: Path, args: argparse.Namespace, url: str) -> None:
-    """Start the children on Redis ``url``, restart any that dies, stop them all on a signal."""
-    env = dict(os.environ, **{ENV_REDIS_URL: url})
-    options = ["--config", str(path.resolve()), "--log-level", args.log_level]
-    base = [sys.executable, "-m", "wallboard"]
-    specs = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
+def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dict[str, list[str]]:
+    """The command line of each process ``wallboard run`` keeps alive besides Redis."""
     from wallboard.collectors.http import served_by_web
 
+    options = ["--config", str(path.resolve()), "--log-level", args.log_level]
+    base = [sys.executable, "-m", "wallboard"]
+    commands = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
     web_served = {c.source for c in served_by_web(config)}  # the web process serves these
     for c in config.collectors:
         if c.enabled and c.source not in web_served:
-            specs[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]
-    children: dict[str, subprocess.Popen[bytes]] = {}
-    restarts: dict[str, int] = {}
-    stopping = False
-
-    def stop_all(signum: int, frame: Any) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop_all)
-    signal.signal(signal.SIGTERM, stop_all)
-    try:
-        for name, cmd in specs.items():
-            children[name] = subprocess.Popen(cmd, env=env)
-            log.info("started %s (pid %d)", name, children[name].pid)
-        host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
-        log.info("wallboard running: open http://%s:%d/  (Ctrl-C stops everything)", host, config.web.port)
-        while not stopping:
-            time.sleep(0.2)
-            for name, proc in list(children.items()):
-                code = proc.poll()
-                if code is not None and not stopping:
-                    restarts[name] = restarts.get(name, 0) + 1
-                    delay = min(30.0, 0.5 * 2 ** restarts[name])
-                    log.error("%s exited with status %s; restarting in %.1f s", name, code, delay)
-                    deadline = time.monotonic() + delay
-                    while not stopping and time.monotonic() < deadline:
-                        time.sleep(0.1)
-                    if not stopping:
-                        children[name] = subprocess.Popen(specs[name], env=env)
-    finally:
-        for proc in children.values():
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for name, proc in children.items():
-            try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                log.warning("%s did not stop in time; killing it", name)
-                proc.kill()
+            commands[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]
+    return commands
