@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard import collectors
@@ -44,6 +45,18 @@ def being_cancelled() -> bool:
     return task is not None and task.cancelling() > 0
 
 
+def redis_full(exc: BaseException) -> bool:
+    """True for Redis refusing a write because it reached ``maxmemory`` (an OOM error).
+
+    redis-py raises OutOfMemoryError for a command, with the ``OOM`` code taken off
+    its message; a write refused inside a script comes back as a plain script error
+    that quotes ``-OOM``.
+    """
+    if isinstance(exc, OutOfMemoryError):
+        return True
+    return isinstance(exc, ResponseError) and (str(exc).startswith("OOM ") or "-OOM " in str(exc))
+
+
 def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
     """Capped exponential backoff with full jitter."""
     return float(random.uniform(0, min(cap, base * 2 ** min(attempt, 16))))
@@ -54,6 +67,7 @@ class Health:
     """A source's health as screens and /healthz see it."""
 
     connected: bool = True
+    redis_full: bool = False  # Redis refuses our writes (maxmemory): events are held, not dropped
     started_at: float = field(default_factory=time.time)
     last_event_at: float | None = None
     events_total: int = 0
@@ -67,8 +81,9 @@ class Health:
         rate = sum(n for _, n in self.rate_window) / 10.0
         return {
             "kind": kind,
-            "status": "ok" if self.connected else "down",
+            "status": "redis_full" if self.redis_full else "ok" if self.connected else "down",
             "connected": self.connected,
+            "redis_full": self.redis_full,
             "heartbeat_at": now,
             "started_at": self.started_at,
             "last_event_at": self.last_event_at,
@@ -97,23 +112,36 @@ class CollectorContext:
         self._link_reported = False
 
     async def _until_done(self, what: str, operation: Callable[[], Awaitable[Any]]) -> None:
-        """Run a Redis operation, retrying with backoff until Redis takes it (logged once)."""
+        """Run a Redis operation, retrying with backoff until Redis takes it (logged once).
+
+        A full Redis (maxmemory reached) is handled like an unreachable one: the events
+        are held and retried, never dropped, and the source's health says ``redis_full``.
+        """
         attempt = 0
         while True:
             try:
                 await operation()
                 break
-            except _REDIS_ERRORS as exc:
+            except (*_REDIS_ERRORS, ResponseError) as exc:
+                full = redis_full(exc)
+                if not full and isinstance(exc, ResponseError):
+                    raise
                 if being_cancelled():
                     raise asyncio.CancelledError from exc
                 if not self._redis_down:
-                    self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
+                    if full:  # a refused pipeline quotes its command and data: keep them out of the log
+                        self.log.warning("Redis is full (maxmemory reached, writes refused); holding %s "
+                                         "and retrying", what)
+                    else:
+                        self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
                     self._redis_down = True
+                self.health.redis_full = full
                 await asyncio.sleep(backoff(attempt))
                 attempt += 1
         if self._redis_down:
             self.log.info("Redis reachable again; events flowing")
             self._redis_down = False
+            self.health.redis_full = False
 
     async def emit(self, events: Sequence[Event]) -> None:
         """Append events to the stream, retrying until Redis takes them."""
@@ -152,8 +180,11 @@ class CollectorContext:
         self._last_heartbeat = now
         try:
             await self.streams.set_source_health(self.source, self.health.as_dict(self.collector.kind))
-        except _REDIS_ERRORS:
-            pass  # emit() reports Redis trouble; health is refreshed on the next beat
+        except (*_REDIS_ERRORS, ResponseError) as exc:
+            # emit() reports Redis trouble (a full one refuses this write too: the heartbeat
+            # task must not die of it); health is refreshed on the next beat
+            if isinstance(exc, ResponseError) and not redis_full(exc):
+                raise
 
     async def load_cursor(self) -> dict[str, Any]:
         return await self.streams.load_cursor(self.source)
