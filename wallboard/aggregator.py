@@ -28,7 +28,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.clock import utc_iso
-from wallboard.collect import backoff
+from wallboard.collect import backoff, redis_full
 from wallboard.config import Config
 from wallboard.events import EventError, decode
 from wallboard.fold import CentreState, FoldSettings, apply, cycle_collection_paused, from_dict, to_dict
@@ -247,6 +247,13 @@ class Aggregator:
                     await asyncio.sleep(backoff(attempt))
                     attempt += 1
                 except ResponseError as exc:
+                    if redis_full(exc):  # maxmemory: a checkpoint or snapshot refused; nothing is lost
+                        if attempt == 0:  # (its message quotes the checkpoint: not logged)
+                            log.warning("Redis is full (maxmemory reached, writes refused); retrying")
+                        ready = False  # the entries since the checkpoint stay pending: read again
+                        await asyncio.sleep(backoff(attempt))
+                        attempt += 1
+                        continue
                     if "NOGROUP" not in str(exc):
                         raise
                     log.warning("consumer group vanished (Redis restarted without data?); recreating it")
