@@ -136,9 +136,14 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
 
 
 def parse_header(line: bytes) -> tuple[str, str]:
-    """``Key: Value`` → (key, value); :class:`ProtocolError` naming the line otherwise."""
+    """``Key: Value`` → (key, value); :class:`ProtocolError` saying what is wrong otherwise.
+
+    The error never quotes the line: a garbled line may hold a caller's number or an agent's name,
+    and the reason ends up in logs and on /healthz.
+    """
     text = line.decode("utf-8", "replace")
     key, sep, value = text.partition(":")
     if not sep or not key or key != key.strip():
-        raise ProtocolError(f"not a 'Key: Value' line: {text[:80]!r}")
+        what = "no ':'" if not sep else "nothing before the ':'" if not key else "space around the key"
+        raise ProtocolError(f"not a 'Key: Value' line ({what}; {len(line)} bytes)")
     return key, value.strip()

@@ -289,6 +289,20 @@ def _device(m: Message) -> int | None:
     return int(raw)
 
 
+def _stored_number(value: object, low: float, high: float) -> float | None:
+    """A number read back from the cursor (JSON), or None if it is not one in [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if isinstance(value, int) and not low <= value <= high:  # (a huge int would overflow float())
+        return None
+    number = float(value)
+    return number if low <= number <= high else None
+
+
+def _stored_time(value: object) -> float | None:
+    return _stored_number(value, -_TS_MAX, _TS_MAX)
+
+
 def _event_time(m: Message, received: float) -> float:
     raw = m.get("timestamp")
     if raw:
@@ -384,8 +398,8 @@ class AmiTranslator:
                         reasons[agent_id] = code
                 elif name.lower() != "queueparams":
                     self.stats.ignored[f"{name[:60]} (in QueueStatus)"] += 1
-            except AmiError as exc:
-                self._reject(f"QueueStatus {name}: {exc}")
+            except (AmiError, ValueError) as exc:  # ValueError: a field no check foresaw; counted, never fatal
+                self._reject(f"QueueStatus {name[:60]}: {exc}")
         out: list[Event] = []
         self._resync_members(rows, devices, reasons, now, out)
         for (queue, uid), wait in entries.items():
@@ -459,18 +473,18 @@ class AmiTranslator:
         calls = data.get("calls")
         for row in calls if isinstance(calls, list) else []:
             if not (isinstance(row, list) and len(row) in (4, 7) and isinstance(row[0], str)
-                    and isinstance(row[1], str) and isinstance(row[2], int)
-                    and (row[3] is None or isinstance(row[3], (int, float)))):
+                    and isinstance(row[1], str) and type(row[2]) is int
+                    and (row[3] is None or _stored_time(row[3]) is not None)):
                 continue
             queue, uid, n, joined = row[:4]
-            self._entries[(queue, uid)] = max(0, n - 1)
-            call = self._open(queue, uid, None if joined is None else float(joined))
+            self._entries[(queue, uid)] = max(0, min(n, _MAX_TRACKED_CALLS) - 1)
+            call = self._open(queue, uid, _stored_time(joined))
             left, abandoned, hung_up = row[4:] if len(row) == 7 else (None, None, False)
-            if isinstance(left, (int, float)):
-                call.left = float(left)
-            if (isinstance(abandoned, list) and len(abandoned) == 2
-                    and all(isinstance(v, (int, float)) for v in abandoned)):
-                call.abandoned = (float(abandoned[0]), float(abandoned[1]))
+            call.left = _stored_time(left)
+            if isinstance(abandoned, list) and len(abandoned) == 2:
+                ts, wait = _stored_time(abandoned[0]), _stored_number(abandoned[1], 0.0, _MAX_DURATION_S)
+                if ts is not None and wait is not None:
+                    call.abandoned = (ts, wait)
             call.hung_up = hung_up is True
             if not call.waiting:  # decided when the grace is over, counting from the restart
                 call.due = time.time() + self._grace
@@ -498,7 +512,9 @@ class AmiTranslator:
     def _call_key(self, queue: str, uid: str, n: int) -> str:
         key = f"{self.source}:{queue}:{uid}" + (f"#{n}" if n > 1 else "")
         if len(key) > 200:  # event ids are at most 256 characters
-            key = f"{self.source}:" + hashlib.blake2b(key.encode(), digest_size=12).hexdigest()
+            # surrogatepass: a str with a lone surrogate (never off the wire) must not crash the hash
+            key = f"{self.source}:" + hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
+                                                      digest_size=12).hexdigest()
         return key
 
     def _open(self, queue: str, uid: str, joined: float | None) -> _Call:
@@ -967,7 +983,8 @@ class _Link:
             self._reject(f"malformed AMI message ({name[:40]}) skipped: {problem}")
             return None
         if "event" not in fields and "response" not in fields:
-            self._reject(f"AMI message with neither Event nor Response skipped: {sorted(fields)[:5]}")
+            # (the count, not the keys: a garbled line's key may be anything, a caller's number too)
+            self._reject(f"AMI message with neither Event nor Response skipped ({len(fields)} fields)")
             return None
         return fields
 

@@ -117,6 +117,7 @@ _MAX_DURATION_S = 30 * 86_400.0
 _TS_MIN, _TS_MAX = 946_684_800.0, 4_102_444_800.0
 _MAX_TRACKED_CALLS = 100_000
 _LENGTH = re.compile(r"[0-9]{1,12}")
+_MICROS = re.compile(r"[0-9]{1,19}")  # epoch microseconds: 16 digits until 2286
 _EPOCH = re.compile(r"[0-9]{1,12}(\.[0-9]{1,6})?")
 
 LOGGED_OUT, AVAILABLE, ON_DEMAND, ON_BREAK = "Logged Out", "Available", "Available (On Demand)", "On Break"
@@ -204,6 +205,14 @@ def _duration(start: float, end: float, name: str) -> float:
     return seconds
 
 
+def _epoch_column(value: str | None, name: str) -> int:
+    """A table's optional epoch column: 0 when empty or 0, else whole epoch seconds (CallcenterError if not)."""
+    number = _int(value, name)
+    if number != 0 and not _TS_MIN <= number < _TS_MAX:  # it becomes an event's time
+        raise CallcenterError(f"{name} is not epoch seconds: {number}")
+    return number
+
+
 def _int(value: str | None, name: str) -> int:
     if not value:
         return 0
@@ -232,7 +241,9 @@ class CallcenterTranslator:
 
     def call_event_id(self, queue: str, call_id: str, gen: str, kind: str) -> str:
         """The id of a call event: the same in every run for the same call and kind."""
-        key = "\x1f".join((queue, call_id, gen, kind)).encode("utf-8", "surrogateescape")
+        # surrogatepass: the same bytes as before for any text off the wire (which holds no surrogate),
+        # and no crash on a str that does
+        key = "\x1f".join((queue, call_id, gen, kind)).encode("utf-8", "surrogatepass")
         return f"{self.source}:cc:{hashlib.blake2b(key, digest_size=12).hexdigest()}"
 
     def _agent_event_id(self) -> str:
@@ -305,11 +316,12 @@ class CallcenterTranslator:
         """Calls believed waiting, as ``[queue, call_id, generation, since]`` (the durable cursor)."""
         return [[c.queue, c.call_id, c.gen, c.since] for c in self._calls.values() if not c.answered]
 
-    def restore(self, entries: Iterable[Any]) -> None:
-        """Believe waiting the calls a previous run saved with :meth:`waiting` (bad entries skipped)."""
-        for e in entries:
+    def restore(self, entries: Any) -> None:
+        """Believe waiting the calls a previous run saved with :meth:`waiting` (anything malformed is skipped)."""
+        for e in entries if isinstance(entries, list) else []:
             if (isinstance(e, list) and len(e) == 4 and all(isinstance(x, str) for x in e[:3])
-                    and isinstance(e[3], (int, float))):
+                    and not isinstance(e[3], bool) and isinstance(e[3], (int, float))
+                    and -_TS_MAX < e[3] < _TS_MAX):  # (compared as it is: a huge int would overflow float())
                 self._calls[(e[0], e[1])] = _Call(e[0], e[1], e[2], float(e[3]))
 
     def _remember(self, call: _Call) -> None:
@@ -350,7 +362,8 @@ class CallcenterTranslator:
             raise CallcenterError(f"unknown CC-Action {action[:60]!r}" if action else "CC-Action is missing")
         stamp = h.get("Event-Date-Timestamp")
         if stamp:
-            if not stamp.isascii() or not stamp.isdigit() or not _TS_MIN <= int(stamp) / 1e6 < _TS_MAX:
+            # (a regex, not str.isdigit, which takes '²'; and bounded, as a 400-digit int overflows a float)
+            if not _MICROS.fullmatch(stamp) or not _TS_MIN <= int(stamp) / 1e6 < _TS_MAX:
                 raise CallcenterError(f"Event-Date-Timestamp is not epoch microseconds: {stamp[:40]!r}")
             ts = int(stamp) / 1e6
         else:
@@ -550,7 +563,7 @@ class CallcenterTranslator:
         call_id = _text(row.get("uuid"), "uuid")
         state = row.get("state", "")
         joined = _epoch(row.get("joined_epoch"), "joined_epoch")
-        rejoined = _int(row.get("rejoined_epoch"), "rejoined_epoch")
+        rejoined = _epoch_column(row.get("rejoined_epoch"), "rejoined_epoch")
         gen = str(rejoined) if rejoined > 0 else ""
         since = float(rejoined) if rejoined > 0 else joined
         key = (queue, call_id)
@@ -569,7 +582,7 @@ class CallcenterTranslator:
             if c.answered:
                 return
             agent = row.get("serving_agent", "")
-            bridged = _int(row.get("bridge_epoch"), "bridge_epoch")
+            bridged = _epoch_column(row.get("bridge_epoch"), "bridge_epoch")
             if agent and bridged > 0:
                 agent_id = _text(self.agent_id(agent), "serving_agent")
                 out.append(self._answered(c, agent_id, float(bridged), since, float(bridged)))
@@ -584,9 +597,9 @@ class CallcenterTranslator:
         listed.add(agent_id)  # a malformed row leaves the agent as it was, not logged out
         status, state = row.get("status", ""), row.get("state", "")
         if status not in _STATUSES:
-            raise CallcenterError(f"agent {agent_id!r}: unknown status {status[:40]!r}")
+            raise CallcenterError(f"unknown status {status[:40]!r}")  # (not the agent's name: personal data)
         if state not in _STATES:
-            raise CallcenterError(f"agent {agent_id!r}: unknown state {state[:40]!r}")
+            raise CallcenterError(f"unknown state {state[:40]!r}")
         wrap = _int(row.get("wrap_up_time"), "wrap_up_time")
         bridge_end = _int(row.get("last_bridge_end"), "last_bridge_end")
         status_change = _int(row.get("last_status_change"), "last_status_change")
@@ -669,7 +682,7 @@ async def read_message(reader: LineReader) -> Message:
     if problem:
         raise BadMessage(problem)
     if "Content-Type" not in headers:
-        raise BadMessage(f"a message without Content-Type (headers {sorted(headers)[:5]})")
+        raise BadMessage(f"a message without Content-Type ({len(headers)} headers)")
     return Message(headers, body)
 
 
@@ -692,12 +705,18 @@ def parse_event(body: bytes) -> dict[str, str]:
     if not sep:
         raise CallcenterError(f"truncated event body: no blank line after its headers ({len(body)} bytes)")
     headers: dict[str, str] = {}
-    for line in head.split("\n"):
+    for n, line in enumerate(head.split("\n"), 1):
         key, sep, value = line.rstrip("\r").partition(": ")
-        if not sep or not key or key != key.strip():
-            raise CallcenterError(f"event line is not 'Name: value': {line[:60]!r}")
+        if not sep or not key or key != key.strip():  # (never quoted: it may hold a caller's number)
+            raise CallcenterError(f"event line {n} is not 'Name: value' ({len(line)} characters)")
         headers[key] = unquote(value)
     return headers
+
+
+def _reply_line(body: bytes) -> str:
+    """The ``+OK``/``-ERR`` line of a reply body, else only its size: a body may be a table of agents."""
+    first = body.decode("utf-8", "replace").strip().split("\n", 1)[0]
+    return first if first.startswith(("+OK", "-ERR", "-USAGE")) else f"a body of {len(body)} bytes"
 
 
 def parse_table(body: str, what: str, required: Iterable[str], free_text: str = "") -> tuple[
@@ -730,7 +749,8 @@ def parse_table(body: str, what: str, required: Iterable[str], free_text: str = 
             i = header.index(free_text)
             fields[i:i + extra + 1] = ["|".join(fields[i:i + extra + 1])]
         if len(fields) != len(header):
-            errors.append(f"{what}: a row of {len(fields)} fields under {len(header)} columns: {line[:80]!r}")
+            # (the row itself is not quoted: it holds callers' numbers and names, agents' names)
+            errors.append(f"{what}: a row of {len(fields)} fields under {len(header)} columns skipped")
             continue
         out.append({k: "" if v == "(null)" else v for k, v in zip(header, fields)})
     return out, errors
@@ -843,7 +863,7 @@ class _Session:
                     self.ctx.reject(f"event: {exc}")
             elif ct in ("command/reply", "api/response", "auth/request", "text/disconnect-notice",
                         "text/rude-rejection"):
-                detail = item.headers.get("Reply-Text") or item.body.decode("utf-8", "replace").strip()
+                detail = item.headers.get("Reply-Text") or _reply_line(item.body)
                 raise ProtocolError(f"expected {content_type} to {what}, got {ct}: {detail[:120]!r}")
 
     async def _handshake(self) -> None:
