@@ -2,7 +2,9 @@
 
 The lines go through the same translator and the same fold as live data, so a
 report and the wallboard agree by construction. Intervals are those of the
-outcome (answer, abandon, exit), in the configured timezone.
+outcome (answer, abandon, exit), in the configured timezone; intervals longer
+than an hour tile each local day from ``day_start`` (a 1440-minute row is one
+local day, 23 or 25 hours long on DST days).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import IO, Any
 
+from wallboard.clock import LocalIntervals
 from wallboard.collectors.asterisk_queue_log import QueueLogStats, QueueLogTranslator
 from wallboard.config import Config
 from wallboard.counters import QueueCounters
@@ -49,6 +53,8 @@ def build_report(lines: Iterator[str], config: Config, interval_minutes: int = 1
 def _build_report(lines: Iterator[str], config: Config, interval_minutes: int,
                   source: str) -> tuple[dict[str, Any], QueueLogStats]:
     settings = FoldSettings.from_config(config, interval_minutes=interval_minutes, retain_s=None, live=False)
+    # Daily (and multi-hour) rows start at the configured day start, not at midnight.
+    settings = replace(settings, intervals=LocalIntervals(config.zone, interval_minutes * 60, config.day_start_time))
     translator = QueueLogTranslator(source, config.agent_aliases(), config.pause_reason_codes(),
                                     hash_ids=False, agent_events=False)
     state = CentreState()
@@ -138,15 +144,17 @@ def render(report: dict[str, Any], fmt: str) -> str:
 
 
 def describe_stats(stats: QueueLogStats, seconds: float) -> str:
-    """A short summary for stderr: counts, rate, and the first bad lines."""
+    """A short summary for stderr: counts, rate, and the first bad lines (number and reason, never their text)."""
     rate = stats.lines / seconds if seconds > 0 else 0.0
     parts = [f"{stats.lines:,} lines ({stats.blank} blank, {stats.malformed} malformed), "
              f"{stats.events:,} events in {seconds:.2f} s ({rate:,.0f} lines/s)"]
     if stats.ignored:
         parts.append("opaque events kept out of the counts: " +
                      ", ".join(f"{k}×{v}" for k, v in stats.ignored.most_common(8)))
-    for lineno, reason, line in stats.errors[:10]:
-        parts.append(f"line {lineno}: {reason}: {line[:100]!r}")
+    if stats.repeated:
+        parts.append("entries and outcomes logged again, counted once: " +
+                     ", ".join(f"{k}×{v}" for k, v in stats.repeated.most_common(8)))
+    parts.extend(str(bad) for bad in stats.errors[:10])
     if stats.malformed > 10:
         parts.append(f"… {stats.malformed - 10} more malformed lines")
     return "\n".join(parts)

@@ -117,12 +117,19 @@ def test_units_and_fields() -> None:
     ("line", "reason"),
     [
         ("garbage", "expected at least 5"),
-        ("17731296xx|c1|ventas|NONE|ENTERQUEUE||1|1", "time is not epoch seconds"),
-        ("177312960²|c1|ventas|NONE|ENTERQUEUE||1|1", "time is not epoch seconds"),  # '²'.isdigit() is True
-        ("12|c1|ventas|NONE|ENTERQUEUE||1|1", "time out of range"),
-        (f"{T}|c1|ventas|PJSIP/201|CONNECT|soon|x|1", "holdtime is not a whole number: 'soon'"),
-        (f"{T}|c1|ventas|PJSIP/201|CONNECT", "missing data field 1 (holdtime)"),
-        (f"{T}|c1|ventas|NONE|ABANDON|1|1|-4", "waittime is negative"),
+        ("17731296xx|c1|ventas|NONE|ENTERQUEUE||1|1", "time (field 1) is not whole epoch seconds"),
+        ("177312960²|c1|ventas|NONE|ENTERQUEUE||1|1", "time (field 1) is not whole epoch seconds"),  # '²' isdigit
+        ("1773129600.5|c1|ventas|NONE|ENTERQUEUE||1|1", "time (field 1) is not whole epoch seconds"),
+        ("12|c1|ventas|NONE|ENTERQUEUE||1|1", "time is in 1970, before 2000-01-01: the PBX clock was wrong"),
+        ("946684799|c1|ventas|NONE|ENTERQUEUE||1|1", "time is in 1999, before 2000-01-01"),  # 23:59:59Z
+        ("4102444800|c1|ventas|NONE|ENTERQUEUE||1|1", "time is after 2100-01-01"),
+        (f"{T}|c1|ventas|PJSIP/201|CONNECT|soon|x|1", "CONNECT: holdtime (data field 1) is not a number of seconds"),
+        (f"{T}|c1|ventas|PJSIP/201|CONNECT|1e3|x|1", "CONNECT: holdtime (data field 1) is not a number of seconds"),
+        (f"{T}|c1|ventas|PJSIP/201|CONNECT|nan|x|1", "CONNECT: holdtime (data field 1) is not a number of seconds"),
+        (f"{T}|c1|ventas|PJSIP/201|CONNECT|45.|x|1", "CONNECT: holdtime (data field 1) is not a number of seconds"),
+        (f"{T}|c1|ventas|PJSIP/201|CONNECT", "CONNECT: missing data field 1 (holdtime)"),
+        (f"{T}|c1|ventas|NONE|ABANDON|1|1|-4", "ABANDON: waittime (data field 3) is negative"),
+        (f"{T}|c1|ventas|NONE|ABANDON|1|1|-4.5", "ABANDON: waittime (data field 3) is negative"),
         (f"{T}|c1|NONE|NONE|ENTERQUEUE||1|1", "ENTERQUEUE without a queue"),
         (f"{T}|c1|ventas|NONE|CONNECT|5|x|1", "CONNECT without a member"),
         (f"{T}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000", "needs holdtime, talktime and position"),
@@ -139,8 +146,132 @@ def test_malformed_lines_are_counted_never_fatal(line: str, reason: str | None) 
         return
     assert events == []
     assert tr.stats.malformed == 1
-    lineno, why, shown = tr.stats.errors[0]
-    assert lineno == 42 and reason in why and len(shown) <= 200
+    (bad,) = tr.stats.errors
+    assert bad.lineno == 42 and reason in bad.reason
+    assert tr.stats.last_error == f"line 42: {bad.reason}"
+
+
+# Every field a line can carry that may be personal data: caller numbers and names, members.
+PERSONAL = ("600123456", "Cliente Uno", "PJSIP/201", "Ana López")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "600123456|c1|ventas|NONE|ENTERQUEUE||600123456|1",  # a cut line: a caller number where the time is
+        "0600123456|c1|ventas|NONE|ENTERQUEUE||1|1",
+        "600123456x|c1|ventas|NONE|ENTERQUEUE||1|1",
+        f"{T}|c1|ventas|PJSIP/201|CONNECT|600123456x|Cliente Uno|1",  # shifted: the caller in holdtime
+        f"{T}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|Ana López|1",
+        f"{T}|c1|ventas|NONE|ABANDON|1|1|-600123456",
+        f"{T}|c1|ventas|NONE|CONNECT|PJSIP/201|x|1",  # no member
+        f"{T}|c1|ventas|PJSIP/201|BLINDTRANSFER|Cliente Uno",
+        "Cliente Uno|600123456|PJSIP/201",
+    ],
+)
+def test_errors_carry_line_number_and_reason_never_the_line(line: str) -> None:
+    tr = QueueLogTranslator("pbx")
+    assert tr.feed(line, 7) == []
+    (bad,) = tr.stats.errors
+    assert bad.lineno == 7 and tr.stats.last_error.startswith("line 7: ")
+    for text in (bad.reason, tr.stats.last_error, str(bad)):
+        assert not any(p in text for p in PERSONAL), text
+
+
+def test_opaque_event_names_that_are_not_words_are_not_kept() -> None:
+    tr = QueueLogTranslator("pbx")
+    for line in (f"{T}|c1|ventas|NONE|600123456|x", f"{T}|c1|ventas|NONE|Ana López|x",
+                 f"{T}|c1|ventas|NONE|PJSIP/201|x", f"{T}|c1|ventas|NONE|DID|600123456"):
+        assert tr.feed(line) == []
+    assert dict(tr.stats.ignored) == {"(not an upper-case word)": 3, "DID": 1}
+    assert tr.stats.malformed == 0
+
+
+def test_decimal_waits_are_seconds() -> None:
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
+    answered = tr.feed(f"{T}|c1|ventas|PJSIP/201|CONNECT|45.0|c1-agent|1")[1]
+    assert isinstance(answered, CallAnswered) and answered.wait_s == 45.0
+    ended = tr.feed(f"{T + 180}|c1|ventas|PJSIP/201|COMPLETEAGENT|45.0|180.5|1")[0]
+    assert isinstance(ended, CallEnded) and ended.talk_s == 180.5
+    abandoned = tr.feed(f"{T}|c2|ventas|NONE|ABANDON|1|1|12.25")[0]
+    assert isinstance(abandoned, CallAbandoned) and abandoned.wait_s == 12.25
+    exited = tr.feed(f"{T}|c3|ventas|NONE|EXITWITHKEY|5|1|1|0.5")[0]
+    assert isinstance(exited, CallExited) and exited.wait_s == 0.5
+    moved = tr.feed(f"{T}|c4|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|10.0|60.0|1")[0]
+    assert isinstance(moved, CallTransferred) and moved.talk_s == 60.0
+    assert tr.stats.malformed == 0
+
+
+def test_the_first_year_2000_second_is_accepted() -> None:
+    tr = QueueLogTranslator("pbx")
+    (queued,) = tr.feed("946684800|c1|ventas|NONE|ENTERQUEUE||1|1")
+    assert queued.ts == 946_684_800.0 and tr.stats.malformed == 0
+
+
+# ------------------------------------------------- lines logged again
+
+RELOGGED = DATA / "queue_log_relogged.txt"
+
+
+def test_an_outcome_logged_again_gives_no_event() -> None:
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
+    assert [type(e) for e in tr.feed(f"{T}|c1|ventas|PJSIP/201|CONNECT|12|c1-agent|3")] == [
+        AgentLogin, CallAnswered, AgentStateChanged]
+    assert tr.feed(f"{T}|c1|ventas|PJSIP/201|CONNECT|12|c1-agent|3|0") == []
+    first = tr.feed(f"{T + 180}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|180")
+    assert [type(e) for e in first] == [CallEnded, AgentStateChanged]
+    # the same handling again: a trailing field more, the other verb, other values a second later
+    assert tr.feed(f"{T + 180}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|180|1") == []
+    assert tr.feed(f"{T + 181}|c1|ventas|PJSIP/201|COMPLETECALLER|12|181|1") == []
+    assert tr.feed(f"{T + 181}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|12|181|1") == []
+    assert dict(tr.stats.repeated) == {"CONNECT": 1, "COMPLETEAGENT": 1, "COMPLETECALLER": 1, "BLINDTRANSFER": 1}
+    ended = first[0]
+    assert isinstance(ended, CallEnded) and ended.talk_s == 180.0  # the first line's values
+
+
+def test_a_call_in_the_same_queue_again_counts_again() -> None:
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
+    kinds = []
+    for line in (f"{T}|c1|ventas|NONE|ENTERQUEUE||600|1", f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
+                 f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60|1",  # logged again
+                 f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1",  # the dialplan puts it back: a new entry
+                 f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1|Cliente Uno",  # … logged again
+                 f"{T + 120}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
+                 f"{T + 120}|c1|ventas|NONE|ENTERQUEUE||600|1",
+                 f"{T + 130}|c1|ventas|PJSIP/201|CONNECT|10|c1-agent|1",
+                 f"{T + 130}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|10|0|1",
+                 f"{T + 131}|c1|ventas|NONE|ENTERQUEUE||600|1",  # transferred back into the queue
+                 f"{T + 140}|c1|ventas|PJSIP/202|CONNECT|9|c1-agent|1",
+                 f"{T + 200}|c1|ventas|PJSIP/202|COMPLETECALLER|9|60|1"):
+        kinds.append([type(e).__name__ for e in tr.feed(line) if not type(e).__name__.startswith("Agent")])
+    assert kinds == [["CallQueued"], ["CallExited"], [], ["CallQueued"], [], ["CallExited"], ["CallQueued"],
+                     ["CallAnswered"], ["CallTransferred"], ["CallQueued"], ["CallAnswered"], ["CallEnded"]]
+
+
+def test_an_outcome_before_the_file_and_its_relog() -> None:
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())  # the file starts after c1 was answered
+    assert [type(e) for e in tr.feed(f"{T}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|180")][:1] == [CallEnded]
+    assert tr.feed(f"{T}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|180|1") == []
+
+
+def test_an_asterisk_restart_forgets_the_calls() -> None:
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
+    tr.feed(f"{T}|c1|ventas|NONE|ENTERQUEUE||600|1")
+    tr.feed(f"{T + 5}|NONE|NONE|NONE|QUEUESTART|")
+    # the same callid after the restart is another call (uniqueids restart too)
+    assert [type(e) for e in tr.feed(f"{T + 9}|c1|ventas|NONE|ENTERQUEUE||600|1")] == [CallQueued]
+
+
+def test_a_late_relog_does_not_free_the_member_on_the_next_call() -> None:
+    settings = FoldSettings.from_config(CONFIG)
+    state = CentreState()
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases(), CONFIG.pause_reason_codes())
+    apply_all(state, settings, tr.translate(RELOGGED.read_text().splitlines()))
+    # ana (PJSIP/201) is on r6 when r1's COMPLETEAGENT is logged once more
+    assert state.agents["ana"].state == "on_call"
+    assert state.agents["luis"].state == "available" and state.agents["marta"].state == "available"
+    handled = {a: sum(c.handled for c in state.agents[a].buckets.values()) for a in ("ana", "luis", "marta")}
+    assert handled == {"ana": 1, "luis": 1, "marta": 1}
 
 
 # ------------------------------------------------------ the whole file
@@ -197,8 +328,10 @@ def test_report_counts_what_it_skipped() -> None:
     _, stats = report()
     assert stats.blank == 1
     assert stats.malformed == 2
-    assert sorted(r for _, r, _ in stats.errors) == [
-        "expected at least 5 '|'-separated fields, found 1", "holdtime is not a whole number: 'soon'"]
+    assert [tuple(bad) for bad in stats.errors] == [
+        (49, "expected at least 5 '|'-separated fields, found 1"),
+        (50, "CONNECT: holdtime (data field 1) is not a number of seconds")]
+    assert dict(stats.repeated) == {"ABANDON": 1}  # c3's duplicated line
     # opaque: dialplan events, a custom one, and the half-written last line
     assert dict(stats.ignored) == {"DID": 1, "INFO": 1, "MYCUSTOMEVENT": 1, "ENTERQ": 1}
 

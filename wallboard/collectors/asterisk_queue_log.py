@@ -5,12 +5,15 @@
 states and the wait of a ``SYSCOMPAT``; call state is keyed on queue + callid
 because a call may re-enter another queue with the same callid.
 
-Dirty input as real files have it: blank lines are skipped, duplicated lines
-give events with the same id (the fold counts them once), unknown events
-(``DID``, ``INFO``, dialplan ``QueueLog()``) are kept as opaque counts, and a
-malformed line is counted with its line number and reason, never fatal.
+Dirty input as real files have it: blank lines are skipped, an entry or an
+outcome of a call logged again (a duplicated line, or a re-log that differs in
+a trailing field) counts once, unknown events (``DID``, ``INFO``, dialplan
+``QueueLog()``) are kept as opaque counts, and a malformed line is counted
+with its line number and reason, never fatal. Reasons never quote the line:
+it holds caller numbers and member names.
 
-Units: CONNECT/ABANDON/EXIT* waits are seconds; RINGNOANSWER/RINGCANCELED are
+Units: CONNECT/ABANDON/EXIT* waits are seconds (whole, or decimal as tools
+that rewrite logs write them); RINGNOANSWER/RINGCANCELED are
 milliseconds and do not affect counts. queue_log knows no on-hold time: the
 talk time it reports includes hold, so ``hold_s`` is 0 for this source.
 """
@@ -19,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -50,10 +54,27 @@ if TYPE_CHECKING:
 _MAX_ERRORS_KEPT = 50
 _MAX_TRACKED_CALLS = 100_000
 _CARRY_WAITING_S = 4 * 3600.0
+_MAX_OPAQUE_NAMES = 100
+#: Lines before this are refused: Asterisk's queue_log is younger, so a time before
+#: 2000-01-01 is a PBX whose clock was wrong (often reset to 1970) or not a time at all.
+MIN_EPOCH = 946_684_800
+MAX_EPOCH = 4_102_444_800  # 2100-01-01
+_EVENT_NAME = re.compile(r"[A-Z][A-Z0-9_]{0,39}")
+_DECIMAL = re.compile(r"(-?)[0-9]+(?:\.[0-9]+)?")
 
 
 class QueueLogError(ValueError):
     """A line that cannot be understood; the message says why."""
+
+
+class BadLine(NamedTuple):
+    """A malformed line: where and why, never its text (it holds caller numbers and member names)."""
+
+    lineno: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"line {self.lineno}: {self.reason}"
 
 
 @dataclass(slots=True)
@@ -65,16 +86,31 @@ class QueueLogStats:
     events: int = 0
     malformed: int = 0
     by_event: dict[str, int] = field(default_factory=dict)
+    #: Opaque event names (anything not an upper-case word is counted under one placeholder).
     ignored: Counter[str] = field(default_factory=Counter)
-    errors: list[tuple[int, str, str]] = field(default_factory=list)  # (line number, reason, line)
+    #: Lines that logged again an entry or outcome already counted, by event name.
+    repeated: Counter[str] = field(default_factory=Counter)
+    errors: list[BadLine] = field(default_factory=list)
 
     last_error: str = ""
 
-    def reject(self, lineno: int, reason: str, line: str) -> None:
+    def reject(self, lineno: int, reason: str) -> None:
         self.malformed += 1
-        self.last_error = f"line {lineno}: {reason}: {line[:120]!r}"
+        bad = BadLine(lineno, reason)
+        self.last_error = str(bad)
         if len(self.errors) < _MAX_ERRORS_KEPT:
-            self.errors.append((lineno, reason, line[:200]))
+            self.errors.append(bad)
+
+
+@dataclass(slots=True)
+class _Call:
+    """What the lines so far said about one call in one queue, to tell a re-log from a new fact."""
+
+    entered: bool = False  # the latest entry was logged (False: it lies before the file)
+    answered: bool = False  # … and was answered
+    left: bool = False  # … and left the queue unanswered (abandon, timeout, …)
+    open_answers: int = 0  # answers whose end of handling is still to come (of any entry)
+    handled_seen: bool = False  # an answer or an end of handling was seen
 
 
 @dataclass(slots=True)
@@ -86,18 +122,21 @@ class _Member:
     queues: set[str] = field(default_factory=set)
 
 
-def _int(fields: list[str], index: int, name: str) -> int:
+def _seconds(fields: list[str], index: int, name: str) -> float:
+    """A duration field: whole seconds as Asterisk writes them, or decimal ("45.0", "12.5")."""
     try:
         text = fields[index]
     except IndexError:
-        raise QueueLogError(f"missing data field {index - 4} ({name})") from None
-    try:
-        value = int(text)
-    except ValueError:
-        raise QueueLogError(f"{name} is not a whole number: {text!r}") from None
-    if value < 0:
-        raise QueueLogError(f"{name} is negative: {text!r}")
-    return value
+        raise QueueLogError(f"{fields[4]}: missing data field {index - 4} ({name})") from None
+    if text.isascii() and text.isdigit():  # isdigit alone takes '²'
+        return float(text)
+    match = _DECIMAL.fullmatch(text)
+    # The value is not quoted: a shifted or hand-made line may hold a caller number there.
+    if match is None:
+        raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is not a number of seconds")
+    if match.group(1):
+        raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is negative")
+    return float(text)
 
 
 class QueueLogTranslator:
@@ -115,6 +154,7 @@ class QueueLogTranslator:
         self._aliases = agent_aliases or {}
         self._pause_codes = pause_codes or {}
         self._entered: dict[tuple[str, str], float] = {}
+        self._calls: dict[tuple[str, str], _Call] = {}
         self._members: dict[str, _Member] = {}
 
     # ------------------------------------------------------------ public
@@ -137,16 +177,21 @@ class QueueLogTranslator:
             if len(f) < 5:
                 raise QueueLogError(f"expected at least 5 '|'-separated fields, found {len(f)}")
             epoch_text, name = f[0], f[4]
+            # Times are not quoted either: the first field of a cut line can be a caller number.
             if not (epoch_text.isascii() and epoch_text.isdigit()):  # isdigit alone takes '²'
-                raise QueueLogError(f"time is not epoch seconds: {epoch_text[:20]!r}")
+                raise QueueLogError("time (field 1) is not whole epoch seconds")
             ts = float(epoch_text)
-            if not 946_684_800.0 <= ts < 4_102_444_800.0:
-                raise QueueLogError(f"time out of range: {epoch_text}")
+            if ts < MIN_EPOCH:
+                year = time.gmtime(ts).tm_year
+                raise QueueLogError(f"time is in {year}, before 2000-01-01: the PBX clock was wrong when it "
+                                    f"was written (or field 1 is not a time)")
+            if ts >= MAX_EPOCH:
+                raise QueueLogError("time is after 2100-01-01: field 1 is not epoch seconds")
             handler = self._handlers.get(name)
             if handler is None:
                 if not name:
                     raise QueueLogError("event name is empty")
-                stats.ignored[name] += 1
+                self._opaque(name)
                 return []
             by_event = stats.by_event
             by_event[name] = by_event.get(name, 0) + 1
@@ -157,7 +202,7 @@ class QueueLogTranslator:
                 base = line
             events = handler(self, base, ts, f)
         except QueueLogError as exc:
-            stats.reject(lineno, str(exc), line)
+            stats.reject(lineno, str(exc))
             return []
         stats.events += len(events)
         return events
@@ -216,6 +261,59 @@ class QueueLogTranslator:
             m.queues.add(queue)
             out.append(AgentLogin(_sub(base, len(out)), self.source, ts, agent, queue))
 
+    def _opaque(self, name: str) -> None:
+        ignored = self.stats.ignored
+        if not _EVENT_NAME.fullmatch(name):  # the field of a shifted line: maybe a number or a name
+            name = "(not an upper-case word)"
+        elif name not in ignored and len(ignored) >= _MAX_OPAQUE_NAMES:
+            name = "(other names)"
+        ignored[name] += 1
+
+    def _claim(self, f: list[str], queue: str, callid: str, what: str) -> bool:
+        """True if the line is the first to log this entry or outcome of the call in the queue.
+
+        Asterisk logs some outcomes more than once, the later line differing in a
+        trailing field (``COMPLETEAGENT|12|180`` then ``COMPLETEAGENT|12|180|1``);
+        by line they would be two handlings. Here a repeat gives no event at all
+        (counted in ``stats.repeated``), so it neither counts nor moves the member's
+        state, even if it comes after the member's next call. The first line wins:
+        a live board has counted it the moment it was read and the fold only adds,
+        so a later line could only change the report, and the report and the board
+        would disagree. In tests/data/queue_log_relogged.txt three calls talk 180, 240
+        and 300 s and are logged by 3, 2 and 1 COMPLETE* lines: handled 3, AHT
+        (180 + 240 + 300) / 3 = 240 s, not handled 6, AHT 1320 / 6 = 220 s. The ids
+        stay those of the lines (not of the call), so a restart that re-sends lines
+        gives the same ids; a genuine second time (the call timed out, the dialplan
+        put it in the same queue again) follows a new ENTERQUEUE and counts again.
+        """
+        key = (queue, callid)
+        call = self._calls.get(key)
+        if call is None:
+            if len(self._calls) >= _MAX_TRACKED_CALLS:
+                for old in list(self._calls)[: _MAX_TRACKED_CALLS // 10]:
+                    del self._calls[old]
+            call = self._calls[key] = _Call()
+        if what == "entered":  # a new entry only once the last one has an outcome
+            new = not call.entered or call.answered or call.left
+            if new:
+                call.entered, call.answered, call.left = True, False, False
+        elif what == "answered":
+            new = not call.answered
+            if new:
+                call.answered, call.handled_seen = True, True
+                call.open_answers += 1
+        elif what == "left":
+            new = not call.left
+            call.left = True
+        else:  # ended: one per answer (or one for an answer before the file)
+            new = call.open_answers > 0 or not call.handled_seen
+            if new:
+                call.open_answers = max(0, call.open_answers - 1)
+                call.handled_seen = True
+        if not new:
+            self.stats.repeated[f[4]] += 1
+        return new
+
     def _remember_entry(self, key: tuple[str, str], ts: float) -> None:
         if len(self._entered) >= _MAX_TRACKED_CALLS:
             for old in list(self._entered)[: _MAX_TRACKED_CALLS // 10]:
@@ -227,40 +325,46 @@ class QueueLogTranslator:
 
     def _enterqueue(self, base: str, ts: float, f: list[str]) -> list[Event]:
         queue, callid = _queue(f), _callid(f)
+        if not self._claim(f, queue, callid, "entered"):
+            return []
         self._remember_entry((queue, callid), ts)
         return [CallQueued(base, self.source, ts, queue, callid)]
 
     def _connect(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        wait = _int(f, 5, "holdtime")
+        wait = _seconds(f, 5, "holdtime")
         queue, callid, agent = _queue(f), _callid(f), self._agent(f)
+        if not self._claim(f, queue, callid, "answered"):
+            return []
         out: list[Event] = []
         m = self._member(agent)
         self._ensure_member_of(base, ts, agent, m, queue, out)
-        out.append(CallAnswered(_sub(base, len(out)), self.source, ts, queue, callid, agent, float(wait)))
+        out.append(CallAnswered(_sub(base, len(out)), self.source, ts, queue, callid, agent, wait))
         m.in_call = True
         self._state_events(base, ts, agent, m, out)
         return out
 
     def _complete(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        return self._call_done(base, ts, f, _int(f, 6, "talktime"), None)
+        return self._call_done(base, ts, f, _seconds(f, 6, "talktime"), None)
 
     def _transfer(self, base: str, ts: float, f: list[str]) -> list[Event]:
         # holdtime, talktime, orig_position are always the last three fields;
         # ATTENDEDTRANSFER has a variable number of method fields before them.
         if len(f) < 8:
             raise QueueLogError(f"{f[4]} needs holdtime, talktime and position, found {len(f) - 5} fields")
-        talk = _int(f, len(f) - 2, "talktime")
+        talk = _seconds(f, len(f) - 2, "talktime")
         target = f"{f[5]}@{f[6]}" if f[4] in ("BLINDTRANSFER", "TRANSFER") else f[5]
         return self._call_done(base, ts, f, talk, target)
 
-    def _call_done(self, base: str, ts: float, f: list[str], talk: int, target: str | None) -> list[Event]:
+    def _call_done(self, base: str, ts: float, f: list[str], talk: float, target: str | None) -> list[Event]:
         queue, callid, agent = _queue(f), _callid(f), self._agent(f)
+        if not self._claim(f, queue, callid, "ended"):
+            return []
         self._entered.pop((queue, callid), None)
         event: Event
         if target is None:
-            event = CallEnded(base, self.source, ts, queue, callid, agent, float(talk))
+            event = CallEnded(base, self.source, ts, queue, callid, agent, talk)
         else:
-            event = CallTransferred(base, self.source, ts, queue, callid, agent, float(talk), 0.0, target)
+            event = CallTransferred(base, self.source, ts, queue, callid, agent, talk, 0.0, target)
         out: list[Event] = [event]
         m = self._member(agent)
         m.in_call = False
@@ -268,23 +372,29 @@ class QueueLogTranslator:
         return out
 
     def _abandon(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        wait = _int(f, 7, "waittime")
+        wait = _seconds(f, 7, "waittime")
         queue, callid = _queue(f), _callid(f)
+        if not self._claim(f, queue, callid, "left"):
+            return []
         self._entered.pop((queue, callid), None)
-        return [CallAbandoned(base, self.source, ts, queue, callid, float(wait))]
+        return [CallAbandoned(base, self.source, ts, queue, callid, wait)]
 
     def _syscompat(self, base: str, ts: float, f: list[str]) -> list[Event]:
         queue, callid = _queue(f), _callid(f)
+        if not self._claim(f, queue, callid, "left"):
+            return []
         entered = self._entered.pop((queue, callid), None)
         wait = max(0.0, ts - entered) if entered is not None else 0.0
         return [CallAbandoned(base, self.source, ts, queue, callid, wait)]
 
     def _exit(self, base: str, ts: float, f: list[str]) -> list[Event]:
         reason, index = _EXITS[f[4]]
-        wait = _int(f, index, "waittime")
+        wait = _seconds(f, index, "waittime")
         queue, callid = _queue(f), _callid(f)
+        if not self._claim(f, queue, callid, "left"):
+            return []
         self._entered.pop((queue, callid), None)
-        return [CallExited(base, self.source, ts, queue, callid, float(wait), reason)]
+        return [CallExited(base, self.source, ts, queue, callid, wait, reason)]
 
     def _addmember(self, base: str, ts: float, f: list[str]) -> list[Event]:
         agent, queue = self._agent(f), _queue(f)
@@ -338,6 +448,7 @@ class QueueLogTranslator:
     def _queuestart(self, base: str, ts: float, f: list[str]) -> list[Event]:
         # Asterisk (re)started: calls it had waiting are gone, members are re-added.
         self._entered.clear()
+        self._calls.clear()
         for m in self._members.values():
             m.in_call = False
         return [SourceReset(base, self.source, ts)]
@@ -369,15 +480,20 @@ _EXITS = {"EXITWITHTIMEOUT": ("timeout", 7), "EXITEMPTY": ("empty", 7), "EXITWIT
           "WITHDRAW": ("withdraw", 7)}
 
 def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
-    wait = _int(f, 5, "holdtime")
-    return [CallAnswered(base, self.source, ts, _queue(f), _callid(f), self._agent(f), float(wait))]
+    wait = _seconds(f, 5, "holdtime")
+    queue, callid, agent = _queue(f), _callid(f), self._agent(f)
+    if not self._claim(f, queue, callid, "answered"):
+        return []
+    return [CallAnswered(base, self.source, ts, queue, callid, agent, wait)]
 
 
 def _complete_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
-    talk = _int(f, 6, "talktime")
+    talk = _seconds(f, 6, "talktime")
     queue, callid, agent = _queue(f), _callid(f), self._agent(f)
+    if not self._claim(f, queue, callid, "ended"):
+        return []
     self._entered.pop((queue, callid), None)  # as _call_done does: the call is over
-    return [CallEnded(base, self.source, ts, queue, callid, agent, float(talk))]
+    return [CallEnded(base, self.source, ts, queue, callid, agent, talk)]
 
 
 def _transfer_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
