@@ -27,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -100,6 +101,15 @@ class QueueLogStats:
         self.last_error = str(bad)
         if len(self.errors) < _MAX_ERRORS_KEPT:
             self.errors.append(bad)
+
+
+class _Step(Enum):
+    """What a line says happened to a call in a queue."""
+
+    ENTERED = "entered"
+    ANSWERED = "answered"
+    LEFT = "left"  # unanswered: abandon, timeout, empty, key, withdraw
+    ENDED = "ended"  # end of handling: complete or transfer
 
 
 @dataclass(slots=True)
@@ -269,7 +279,7 @@ class QueueLogTranslator:
             name = "(other names)"
         ignored[name] += 1
 
-    def _claim(self, f: list[str], queue: str, callid: str, what: str) -> bool:
+    def _claim(self, f: list[str], queue: str, callid: str, what: _Step) -> bool:
         """True if the line is the first to log this entry or outcome of the call in the queue.
 
         Asterisk logs some outcomes more than once, the later line differing in a
@@ -293,16 +303,16 @@ class QueueLogTranslator:
                 for old in list(self._calls)[: _MAX_TRACKED_CALLS // 10]:
                     del self._calls[old]
             call = self._calls[key] = _Call()
-        if what == "entered":  # a new entry only once the last one has an outcome
+        if what is _Step.ENTERED:  # a new entry only once the last one has an outcome
             new = not call.entered or call.answered or call.left
             if new:
                 call.entered, call.answered, call.left = True, False, False
-        elif what == "answered":
+        elif what is _Step.ANSWERED:
             new = not call.answered
             if new:
                 call.answered, call.handled_seen = True, True
                 call.open_answers += 1
-        elif what == "left":
+        elif what is _Step.LEFT:
             new = not call.left
             call.left = True
         else:  # ended: one per answer (or one for an answer before the file)
@@ -325,7 +335,7 @@ class QueueLogTranslator:
 
     def _enterqueue(self, base: str, ts: float, f: list[str]) -> list[Event]:
         queue, callid = _queue(f), _callid(f)
-        if not self._claim(f, queue, callid, "entered"):
+        if not self._claim(f, queue, callid, _Step.ENTERED):
             return []
         self._remember_entry((queue, callid), ts)
         return [CallQueued(base, self.source, ts, queue, callid)]
@@ -333,7 +343,7 @@ class QueueLogTranslator:
     def _connect(self, base: str, ts: float, f: list[str]) -> list[Event]:
         wait = _seconds(f, 5, "holdtime")
         queue, callid, agent = _queue(f), _callid(f), self._agent(f)
-        if not self._claim(f, queue, callid, "answered"):
+        if not self._claim(f, queue, callid, _Step.ANSWERED):
             return []
         out: list[Event] = []
         m = self._member(agent)
@@ -357,7 +367,7 @@ class QueueLogTranslator:
 
     def _call_done(self, base: str, ts: float, f: list[str], talk: float, target: str | None) -> list[Event]:
         queue, callid, agent = _queue(f), _callid(f), self._agent(f)
-        if not self._claim(f, queue, callid, "ended"):
+        if not self._claim(f, queue, callid, _Step.ENDED):
             return []
         self._entered.pop((queue, callid), None)
         event: Event
@@ -374,14 +384,14 @@ class QueueLogTranslator:
     def _abandon(self, base: str, ts: float, f: list[str]) -> list[Event]:
         wait = _seconds(f, 7, "waittime")
         queue, callid = _queue(f), _callid(f)
-        if not self._claim(f, queue, callid, "left"):
+        if not self._claim(f, queue, callid, _Step.LEFT):
             return []
         self._entered.pop((queue, callid), None)
         return [CallAbandoned(base, self.source, ts, queue, callid, wait)]
 
     def _syscompat(self, base: str, ts: float, f: list[str]) -> list[Event]:
         queue, callid = _queue(f), _callid(f)
-        if not self._claim(f, queue, callid, "left"):
+        if not self._claim(f, queue, callid, _Step.LEFT):
             return []
         entered = self._entered.pop((queue, callid), None)
         wait = max(0.0, ts - entered) if entered is not None else 0.0
@@ -391,7 +401,7 @@ class QueueLogTranslator:
         reason, index = _EXITS[f[4]]
         wait = _seconds(f, index, "waittime")
         queue, callid = _queue(f), _callid(f)
-        if not self._claim(f, queue, callid, "left"):
+        if not self._claim(f, queue, callid, _Step.LEFT):
             return []
         self._entered.pop((queue, callid), None)
         return [CallExited(base, self.source, ts, queue, callid, wait, reason)]
@@ -482,7 +492,7 @@ _EXITS = {"EXITWITHTIMEOUT": ("timeout", 7), "EXITEMPTY": ("empty", 7), "EXITWIT
 def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
     wait = _seconds(f, 5, "holdtime")
     queue, callid, agent = _queue(f), _callid(f), self._agent(f)
-    if not self._claim(f, queue, callid, "answered"):
+    if not self._claim(f, queue, callid, _Step.ANSWERED):
         return []
     return [CallAnswered(base, self.source, ts, queue, callid, agent, wait)]
 
@@ -490,7 +500,7 @@ def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[s
 def _complete_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
     talk = _seconds(f, 6, "talktime")
     queue, callid, agent = _queue(f), _callid(f), self._agent(f)
-    if not self._claim(f, queue, callid, "ended"):
+    if not self._claim(f, queue, callid, _Step.ENDED):
         return []
     self._entered.pop((queue, callid), None)  # as _call_done does: the call is over
     return [CallEnded(base, self.source, ts, queue, callid, agent, talk)]
