@@ -87,6 +87,10 @@ BAD_MESSAGES: list[dict[str, str]] = [
     {"event": "QueueMemberPause", "queue": "ventas", "membername": FAKE_NAME, "stateinterface": FAKE_NUMBER},
     {"event": "QueueMemberRemoved", "membername": FAKE_NAME, "interface": f"SIP/{FAKE_NUMBER}"},
     {"calleridnum": FAKE_NUMBER, "calleridname": FAKE_NAME},
+    # a number field holding one: long values are not quoted either
+    {"event": "AgentConnect", "queue": "ventas", "uniqueid": "c1", "membername": "a", "holdtime": FAKE_NUMBER},
+    {"event": "QueueMemberStatus", "queue": "ventas", "membername": "a", "status": FAKE_NAME},
+    {"event": "QueueMemberStatus", "queue": "ventas", "membername": "a", "wrapuptime": FAKE_NAME},
 ]
 BAD_WIRE = (
     f"Event: QueueCallerJoin\r\nCallerIDNum {FAKE_NUMBER}\r\nQueue: q\r\n\r\n"

@@ -135,6 +135,15 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
         attempt += 1
 
 
+def shown(value: str) -> str:
+    """A bad value for a rejection reason: quoted if short, else only its length.
+
+    Reasons go to logs and /healthz; a value too short to be a phone number or a full name is safe
+    to show, and shows what was wrong (``'x'``, ``'-5'``, ``'²'``).
+    """
+    return repr(value) if len(value) <= 8 else f"({len(value)} characters)"
+
+
 def parse_header(line: bytes) -> tuple[str, str]:
     """``Key: Value`` → (key, value); :class:`ProtocolError` saying what is wrong otherwise.
 

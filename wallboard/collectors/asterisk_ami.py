@@ -107,7 +107,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from redis.exceptions import RedisError
 
-from wallboard.collectors._link import LineReader, LineTooLong, ProtocolError, keep_linked, parse_header
+from wallboard.collectors._link import LineReader, LineTooLong, ProtocolError, keep_linked, parse_header, shown
 from wallboard.events import (
     AgentLogin,
     AgentLogout,
@@ -257,9 +257,9 @@ def _seconds(m: Message, key: str, *, required: bool = True) -> float | None:
     try:
         value = float(raw)
     except ValueError:
-        raise AmiError(f"{key} is not a number: {raw[:40]!r}") from None
+        raise AmiError(f"{key} is not a number: {shown(raw)}") from None
     if not math.isfinite(value) or not 0.0 <= value <= _MAX_DURATION_S:
-        raise AmiError(f"{key} out of range: {raw[:40]!r}")
+        raise AmiError(f"{key} out of range: {shown(raw)}")
     return value
 
 
@@ -276,7 +276,7 @@ def _flag(m: Message, key: str, *, required: bool = False) -> bool | None:
             raise AmiError(f"missing {key}")
         return None
     if raw not in ("0", "1"):
-        raise AmiError(f"{key} is not 0 or 1: {raw[:40]!r}")
+        raise AmiError(f"{key} is not 0 or 1: {shown(raw)}")
     return raw == "1"
 
 
@@ -285,7 +285,7 @@ def _device(m: Message) -> int | None:
     if not raw:
         return None
     if len(raw) != 1 or raw not in "012345678":  # (str.isdigit also takes '²', which int() refuses)
-        raise AmiError(f"Status is not a device state 0-8: {raw[:40]!r}")
+        raise AmiError(f"Status is not a device state 0-8: {shown(raw)}")
     return int(raw)
 
 

@@ -93,7 +93,7 @@ from urllib.parse import unquote
 from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
-from wallboard.collectors._link import LineReader, LineTooLong, ProtocolError, keep_linked, parse_header
+from wallboard.collectors._link import LineReader, LineTooLong, ProtocolError, keep_linked, parse_header, shown
 from wallboard.events import (
     AgentLogin,
     AgentLogout,
@@ -189,7 +189,7 @@ def _epoch(value: str | None, name: str) -> float:
     if value is None or value == "":
         raise CallcenterError(f"{name} is missing")
     if not _EPOCH.fullmatch(value) or not _TS_MIN <= float(value) < _TS_MAX:
-        raise CallcenterError(f"{name} is not epoch seconds: {value[:40]!r}")
+        raise CallcenterError(f"{name} is not epoch seconds: {shown(value)}")
     return float(value)
 
 
@@ -217,7 +217,7 @@ def _int(value: str | None, name: str) -> int:
     if not value:
         return 0
     if not re.fullmatch(r"-?[0-9]{1,15}", value):
-        raise CallcenterError(f"{name} is not a whole number: {value[:40]!r}")
+        raise CallcenterError(f"{name} is not a whole number: {shown(value)}")
     return int(value)
 
 
@@ -364,7 +364,7 @@ class CallcenterTranslator:
         if stamp:
             # (a regex, not str.isdigit, which takes '²'; and bounded, as a 400-digit int overflows a float)
             if not _MICROS.fullmatch(stamp) or not _TS_MIN <= int(stamp) / 1e6 < _TS_MAX:
-                raise CallcenterError(f"Event-Date-Timestamp is not epoch microseconds: {stamp[:40]!r}")
+                raise CallcenterError(f"Event-Date-Timestamp is not epoch microseconds: {shown(stamp)}")
             ts = int(stamp) / 1e6
         else:
             ts = time.time() if now is None else now
@@ -441,7 +441,7 @@ class CallcenterTranslator:
         if cause == "Terminated":
             return self._terminated(h, ts, c or _Call(queue, call_id, "", ts), known=c is not None)
         if cause != "Cancel":
-            raise CallcenterError(f"unknown CC-Cause {cause[:40]!r}" if cause else "CC-Cause is missing")
+            raise CallcenterError(f"unknown CC-Cause {shown(cause)}" if cause else "CC-Cause is missing")
         leaving = _epoch_or(h, "CC-Member-Leaving-Time", ts)
         if c is None:
             joined = _epoch(h.get("CC-Member-Joined-Time"), "CC-Member-Joined-Time")
@@ -490,7 +490,7 @@ class CallcenterTranslator:
         agent_id, a = self._agent_of(h.get("CC-Agent"))
         status = h.get("CC-Agent-Status", "")
         if status not in _STATUSES:
-            raise CallcenterError(f"unknown CC-Agent-Status {status[:40]!r}" if status
+            raise CallcenterError(f"unknown CC-Agent-Status {shown(status)}" if status
                                   else "CC-Agent-Status is missing")
         out = self.expire(ts)
         a.status, a.after_call = status, False
@@ -501,7 +501,7 @@ class CallcenterTranslator:
         agent_id, a = self._agent_of(h.get("CC-Agent"))
         state = h.get("CC-Agent-State", "")
         if state not in _STATES:
-            raise CallcenterError(f"unknown CC-Agent-State {state[:40]!r}" if state else "CC-Agent-State is missing")
+            raise CallcenterError(f"unknown CC-Agent-State {shown(state)}" if state else "CC-Agent-State is missing")
         out = self.expire(ts)
         self._set_state(a, state)
         self._show(agent_id, a, ts, out)
@@ -597,9 +597,9 @@ class CallcenterTranslator:
         listed.add(agent_id)  # a malformed row leaves the agent as it was, not logged out
         status, state = row.get("status", ""), row.get("state", "")
         if status not in _STATUSES:
-            raise CallcenterError(f"unknown status {status[:40]!r}")  # (not the agent's name: personal data)
+            raise CallcenterError(f"unknown status {shown(status)}")  # (not the agent's name: personal data)
         if state not in _STATES:
-            raise CallcenterError(f"unknown state {state[:40]!r}")
+            raise CallcenterError(f"unknown state {shown(state)}")
         wrap = _int(row.get("wrap_up_time"), "wrap_up_time")
         bridge_end = _int(row.get("last_bridge_end"), "last_bridge_end")
         status_change = _int(row.get("last_status_change"), "last_status_change")
@@ -670,9 +670,9 @@ async def read_message(reader: LineReader) -> Message:
     if length is not None:
         if not _LENGTH.fullmatch(length):
             if headers.get("Content-Type") != "text/event-plain":
-                raise ProtocolError(f"bad Content-Length {length[:40]!r}: message framing lost")
+                raise ProtocolError(f"bad Content-Length {shown(length)}: message framing lost")
             await _skip_block(reader)  # an event body ends with a blank line
-            raise BadMessage(f"bad Content-Length {length[:40]!r}; the event was skipped")
+            raise BadMessage(f"bad Content-Length {shown(length)}; the event was skipped")
         n = int(length)
         if n > MAX_BODY:
             while n > 0:  # skip without keeping it
