@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from wallboard.config import ConfigError, load_config, parse_config
+from wallboard.config import ConfigError, QueueDefaults, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -136,3 +136,19 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
     (tmp_path / "broken.yaml").write_text("queues: [unclosed\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(tmp_path / "broken.yaml")
+
+
+@pytest.mark.parametrize(("key", "value"), [("sl_threshold_s", 45), ("sl_target_pct", 90.0),
+                                            ("short_abandon_s", 12), ("sl_formula", "offered")])
+def test_queue_defaults_apply_to_every_listed_queue_that_does_not_set_the_key(key: str, value: object) -> None:
+    config = parse_config({"queue_defaults": {key: value},
+                           "queues": [{"id": "plain"}, {"id": "own", key: QueueDefaults().model_dump()[key]}]},
+                          env={})
+    assert getattr(config.queue("plain"), key) == value
+    assert getattr(config.queue("own"), key) == QueueDefaults().model_dump()[key]  # its own value wins
+    assert getattr(config.queue("unlisted"), key) == value
+
+
+def test_a_bad_queue_default_is_named_by_its_path() -> None:
+    with pytest.raises(ConfigError, match=r"queue_defaults\.sl_threshold_s"):
+        parse_config({"queue_defaults": {"sl_threshold_s": 0}, "queues": [{"id": "q"}]}, env={})

@@ -31,13 +31,33 @@ from wallboard.clock import utc_iso
 from wallboard.collect import backoff, redis_full
 from wallboard.config import Config
 from wallboard.events import EventError, decode
-from wallboard.fold import CentreState, FoldSettings, apply, cycle_collection_paused, from_dict, to_dict
+from wallboard.fold import (
+    REFUSALS,
+    CentreState,
+    FoldSettings,
+    Verdict,
+    apply,
+    cycle_collection_paused,
+    from_dict,
+    to_dict,
+)
 from wallboard.snapshot import build_view
 from wallboard.streams import Entry, Streams, id_tuple
 
 log = logging.getLogger("wallboard.aggregator")
 
 SOURCE_STALE_S = 10.0
+
+
+def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
+    """Why an event was refused, for the rejected stream (names no value but a time)."""
+    if verdict is Verdict.FUTURE:
+        return f"future: event time {utc_iso(ts)} is {ts - now:.0f} s ahead of the aggregator's clock"
+    if verdict is Verdict.LATE:
+        return f"late: event time {utc_iso(ts)} is older than the retained history"
+    if verdict is Verdict.UNCONFIGURED_QUEUE:
+        return "unconfigured_queue: the event names a queue the config does not list"
+    return "unconfigured_agent: the event names an agent the config does not list"
 
 
 class Aggregator:
@@ -61,6 +81,7 @@ class Aggregator:
         self.last_id = "0-0"
         self.seq = 0
         self.rejected = 0
+        self.refusals_logged = 0
         self._to_ack: list[str] = []
         self._dirty = True
         self._last_publish = 0.0
@@ -114,6 +135,8 @@ class Aggregator:
         """Apply entries (in stream order); returns how many changed the state."""
         changed = 0
         state, settings, to_ack = self.state, self.settings, self._to_ack
+        now = self.clock()  # the aggregator's clock is "now"; event time only places an event
+        refused: list[tuple[str, dict[str, str], str]] = []
         # Only entries read again after a restart can be inside the checkpoint: the first ones.
         last, inside = id_tuple(self.last_id), 0
         while inside < len(entries) and id_tuple(entries[inside][0]) <= last:
@@ -135,11 +158,26 @@ class Aggregator:
                     log.warning("rejected entry %s (#%d): %s", entry_id, self.rejected, exc)
                 await self.streams.reject(entry_id, fields, str(exc))
                 continue
-            if apply(state, settings, event):
+            verdict = apply(state, settings, event, now)
+            if verdict:
                 changed += 1
+            elif verdict in REFUSALS:
+                refused.append((entry_id, fields, _refusal_reason(verdict, event.ts, now)))
+        if refused:
+            self._log_refusals(refused)
+            await self.streams.reject_many(refused)
+            self._dirty = True  # the sources' refusal counts changed
         if changed:
             self._dirty = True
         return changed
+
+    def _log_refusals(self, refused: list[tuple[str, dict[str, str], str]]) -> None:
+        """One line per batch with refusals, for the first ones and then every 1000th."""
+        before = self.refusals_logged
+        self.refusals_logged += len(refused)
+        if before < 10 or before // 1000 != self.refusals_logged // 1000:
+            log.warning("refused %d events (%d so far), e.g. entry %s: %s", len(refused), self.refusals_logged,
+                        refused[0][0], refused[0][2])
 
     async def commit(self) -> None:
         """Checkpoint the state and acknowledge every entry folded into it."""
@@ -157,6 +195,7 @@ class Aggregator:
         view = build_view(self.state, self.config, self.settings, now)
         health = await self.streams.source_health()
         sources: dict[str, Any] = {}
+        errors: dict[str, str] = {}
         for collector in self.config.collectors:
             if collector.enabled:
                 sources[collector.source] = None
@@ -174,8 +213,10 @@ class Aggregator:
                 "events_per_s": (h or {}).get("events_per_s"),
                 "events_total": (h or {}).get("events_total", 0),
                 "errors_total": (h or {}).get("errors_total", 0),
-                "last_error": (h or {}).get("last_error", ""),
+                "refused": dict(self.state.refused.get(name, {})),
             }
+            # Error texts are for the operator (/healthz), never for the screens.
+            errors[name] = (h or {}).get("last_error", "")
         return {
             "seq": self.seq,
             "generated_at": utc_iso(now),
@@ -183,7 +224,14 @@ class Aggregator:
             "ticker": await self.streams.tickers(),
             "sources": sources,
             "pipeline": {"applied": self.state.applied, "duplicates": self.state.duplicates,
-                         "rejected": self.rejected, "last_id": self.last_id},
+                         "rejected": self.rejected, "last_id": self.last_id,
+                         "refused": {src: sum(c.values()) for src, c in self.state.refused.items()},
+                         "source_errors": errors,
+                         # Queue names are configuration, not personal data: listed. Agents: counted.
+                         "unconfigured_queues": dict(self.state.unconfigured_queues),
+                         "unconfigured_agents": len(self.state.unconfigured_agents),
+                         "discovered": {"queues": len(self.state.discovered_queues),
+                                        "agents": len(self.state.discovered_agents)}},
         }
 
     async def publish(self) -> None:

@@ -138,6 +138,8 @@ class CollectorConfig(_Frozen):
     kind: str
     name: str = ""
     enabled: bool = True
+    #: Admit events naming queues and agents the config does not list (up to ``events``' caps).
+    discover: bool = False
     options: dict[str, Any] = {}
 
     @property
@@ -174,6 +176,14 @@ class WebSettings(_Frozen):
     display_keys: tuple[DisplayKey, ...] = ()
 
 
+class EventRules(_Frozen):
+    """What the aggregator admits: how far ahead of its clock, and how many unconfigured names."""
+
+    max_clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
+    max_discovered_queues: int = Field(default=50, ge=0, le=10_000)
+    max_discovered_agents: int = Field(default=500, ge=0, le=100_000)
+
+
 class Config(_Frozen):
     redis: RedisSettings = RedisSettings()
     timezone: str = "UTC"
@@ -183,6 +193,7 @@ class Config(_Frozen):
     interval_minutes: int = Field(default=15, ge=1, le=60)
     queue_defaults: QueueDefaults = QueueDefaults()
     queues: tuple[QueueConfig, ...] = ()
+    events: EventRules = EventRules()
     teams: tuple[TeamConfig, ...] = ()
     agents: tuple[AgentConfig, ...] = ()
     pause_reasons: tuple[PauseReason, ...] = ()
@@ -379,6 +390,7 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path = Path(".")
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(raw).__name__}")
     tree = _interpolate(raw, env if env is not None else os.environ, source, "")
+    _apply_queue_defaults(tree)
     tree["base_dir"] = base_dir
     try:
         config = Config.model_validate(tree)
@@ -386,6 +398,19 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path = Path(".")
         raise ConfigError(_format_errors(source, exc, tree)) from None
     _check_collectors(config, source)
     return config
+
+
+def _apply_queue_defaults(tree: dict[str, Any]) -> None:
+    """Every key of ``queue_defaults`` goes to each queue that does not set it itself."""
+    defaults, queues = tree.get("queue_defaults"), tree.get("queues")
+    if not isinstance(defaults, dict) or not isinstance(queues, list):
+        return  # validation reports what is wrong with them
+    known = set(QueueDefaults.model_fields)
+    for queue in queues:
+        if isinstance(queue, dict):
+            for key, value in defaults.items():
+                if key in known:
+                    queue.setdefault(key, value)
 
 
 def _interpolate(node: Any, env: Mapping[str, str], source: str, path: str) -> Any:

@@ -2,8 +2,21 @@
 
 State depends only on the events applied (and their order only where BRIEF
 allows it to), so a checkpoint of it plus the events after the checkpoint gives
-exactly the state of an uninterrupted run. Housekeeping (forgetting old ids,
-old records) is driven by the newest event time, never by a clock.
+exactly the state of an uninterrupted run.
+
+Time: the caller's clock is "now" (the aggregator passes its own). Event time
+only places an event in its interval: an event later than now plus
+``FoldSettings.max_skew_s`` is refused (a wrong clock at the source must not
+become the centre's now), one older than the retained history is refused as
+late, and housekeeping (forgetting old ids, old records, old intervals) follows
+the given clock, never an event's time. Without a clock (a report of a file)
+the newest event time stands in for it.
+
+Names: when ``FoldSettings.queues``/``agents`` are given (the live wallboard),
+an event naming a queue or agent outside them is refused, unless its source may
+discover names (then under a hard cap), so no source can grow the state beyond
+what the config bounds. A call event whose queue is known but whose agent is
+not still counts for the queue; only the agent's part is left out.
 
 What the state keeps, per queue: calls waiting now, counters per local interval
 (by outcome time), and the outcome records of the longest rolling window, so a
@@ -20,6 +33,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from wallboard.clock import LocalIntervals
@@ -40,8 +54,30 @@ from wallboard.events import (
     SourceReset,
 )
 
-STATE_VERSION = 2
+STATE_VERSION = 3
+_READABLE_VERSIONS = (2, 3)  # version 2 lacks the clock and refusal fields: they start empty
 _PRUNE_EVERY_S = 60.0
+#: Unconfigured names remembered for health (each counted); further ones are only counted.
+NAMES_KEPT = 20
+
+
+class Verdict(StrEnum):
+    """What :func:`apply` did with an event; true only when the event was applied."""
+
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    FUTURE = "future"
+    LATE = "late"
+    UNCONFIGURED_QUEUE = "unconfigured_queue"
+    UNCONFIGURED_AGENT = "unconfigured_agent"
+
+    def __bool__(self) -> bool:
+        return self is Verdict.APPLIED
+
+
+#: The verdicts that refuse an event (counted per source in ``CentreState.refused``).
+REFUSALS: tuple[Verdict, ...] = (Verdict.FUTURE, Verdict.LATE, Verdict.UNCONFIGURED_QUEUE,
+                                 Verdict.UNCONFIGURED_AGENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +101,15 @@ class FoldSettings:
     #: False: only the queues' interval counters are kept (a report); calls waiting,
     #: rolling-window records and everything about agents are left out.
     live: bool = True
+    #: How far an event may be ahead of the clock given to :func:`apply` (sources' clocks drift).
+    max_skew_s: float = 120.0
+    #: The queues and agents events may name; None: any (a report of a file).
+    queues: frozenset[str] | None = None
+    agents: frozenset[str] | None = None
+    #: Sources whose unconfigured names are admitted, up to the caps below, in all.
+    discover: frozenset[str] = frozenset()
+    max_discovered_queues: int = 50
+    max_discovered_agents: int = 500
 
     def rules_for(self, queue: str) -> QueueRules:
         return self.rules.get(queue, self.default_rules)
@@ -74,6 +119,7 @@ class FoldSettings:
                     retain_s: float | None = 2 * 86_400.0, live: bool = True) -> FoldSettings:
         minutes = interval_minutes or config.interval_minutes
         d = config.queue_defaults
+        e = config.events
         return cls(
             intervals=LocalIntervals(config.zone, minutes * 60),
             rules={q.id: QueueRules(q.sl_threshold_s, q.short_abandon_s) for q in config.queues},
@@ -81,6 +127,12 @@ class FoldSettings:
             recent_s=max(config.windows) * 60.0,
             retain_s=retain_s,
             live=live,
+            max_skew_s=e.max_clock_skew_s,
+            queues=frozenset(q.id for q in config.queues) if live else None,
+            agents=frozenset(a.id for a in config.agents) if live else None,
+            discover=frozenset(c.source for c in config.collectors if c.discover),
+            max_discovered_queues=e.max_discovered_queues,
+            max_discovered_agents=e.max_discovered_agents,
         )
 
 
@@ -135,9 +187,17 @@ class CentreState:
     generation_start: float = 0.0
     sources: dict[str, float] = field(default_factory=dict)  # source -> newest event ts
     max_ts: float = 0.0
+    #: The newest clock given to apply (or, without one, the newest event time): housekeeping follows it.
+    now: float = 0.0
     pruned_at: float = 0.0
     applied: int = 0
     duplicates: int = 0
+    refused: dict[str, dict[str, int]] = field(default_factory=dict)  # source -> verdict -> count
+    # Names that were refused (at most NAMES_KEPT of each), with how often, and those discovered.
+    unconfigured_queues: dict[str, int] = field(default_factory=dict)
+    unconfigured_agents: dict[str, int] = field(default_factory=dict)
+    discovered_queues: set[str] = field(default_factory=set)
+    discovered_agents: set[str] = field(default_factory=set)
 
     def queue(self, queue_id: str) -> QueueState:
         q = self.queues.get(queue_id)
@@ -155,30 +215,98 @@ class CentreState:
 # ------------------------------------------------------------------ the fold
 
 
-def apply(state: CentreState, settings: FoldSettings, event: Event) -> bool:
-    """Fold one event into ``state``; False if it was a duplicate (same id seen)."""
+def apply(state: CentreState, settings: FoldSettings, event: Event, now: float | None = None) -> Verdict:
+    """Fold one event into ``state`` at clock ``now``; the verdict is true only if it was applied.
+
+    A refused event (see :data:`REFUSALS`) changes nothing but its source's refusal
+    count; a duplicate (same id seen) only the duplicate count.
+    """
+    ts = event.ts
+    if now is None:
+        clock = ts if ts > state.now else state.now
+    else:
+        clock = now
+        if ts > now + settings.max_skew_s:
+            return _refuse(state, event.source, Verdict.FUTURE)
+        if settings.retain_s is not None and ts < now - settings.retain_s:
+            return _refuse(state, event.source, Verdict.LATE)
+    if settings.queues is not None:
+        verdict = _names_admitted(state, settings, event)
+        if verdict is not Verdict.APPLIED:
+            return _refuse(state, event.source, verdict)
     eid, seen = event.id, state.seen
     if eid in seen or eid in state.seen_old:
         state.duplicates += 1
-        return False
+        return Verdict.DUPLICATE
     seen.add(eid)
     state.applied += 1
-    ts, sources = event.ts, state.sources
+    sources = state.sources
     if ts > state.max_ts:
         state.max_ts = ts
     if ts > sources.get(event.source, 0.0):
         sources[event.source] = ts
+    if now is not None or clock > state.now:
+        state.now = clock  # a given clock is trusted even when it steps back
     _HANDLERS[type(event)](state, settings, event)
-    if state.max_ts - state.pruned_at >= _PRUNE_EVERY_S:
+    if not 0.0 <= state.now - state.pruned_at < _PRUNE_EVERY_S:
         prune(state, settings)
-    return True
+    return Verdict.APPLIED
 
 
-def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event]) -> int:
-    """Fold many events; returns how many were new."""
+def _refuse(state: CentreState, source: str, verdict: Verdict) -> Verdict:
+    counts = state.refused.get(source)
+    if counts is None:
+        counts = state.refused[source] = {}
+    counts[verdict.value] = counts.get(verdict.value, 0) + 1
+    return verdict
+
+
+_AGENT_ONLY = (AgentStateChanged, AgentLogin, AgentLogout)
+
+
+def _names_admitted(state: CentreState, settings: FoldSettings, event: Event) -> Verdict:
+    """APPLIED if the event names only known (or discoverable) queues and agents."""
+    queue = getattr(event, "queue", "")
+    if queue and not _known(state, settings, queue, event.source, agent=False):
+        return Verdict.UNCONFIGURED_QUEUE
+    if isinstance(event, _AGENT_ONLY) and not _known(state, settings, event.agent, event.source, agent=True):
+        return Verdict.UNCONFIGURED_AGENT
+    return Verdict.APPLIED
+
+
+def _known(state: CentreState, settings: FoldSettings, name: str, source: str, *, agent: bool) -> bool:
+    configured = settings.agents if agent else settings.queues
+    if configured is None or name in configured:
+        return True
+    discovered = state.discovered_agents if agent else state.discovered_queues
+    if name in discovered:
+        return True
+    cap = settings.max_discovered_agents if agent else settings.max_discovered_queues
+    if source in settings.discover and len(discovered) < cap:
+        discovered.add(name)
+        return True
+    named = state.unconfigured_agents if agent else state.unconfigured_queues
+    if name in named or len(named) < NAMES_KEPT:
+        named[name] = named.get(name, 0) + 1
+    return False
+
+
+def _agent_of_call(state: CentreState, settings: FoldSettings,
+                   e: CallAnswered | CallEnded | CallTransferred) -> AgentState | None:
+    """The agent of a call event, or None when the agent is not one the config admits
+    (the queue still counts the call: refusing it would leave it waiting for ever)."""
+    if settings.agents is not None and not _known(state, settings, e.agent, e.source, agent=True):
+        _refuse(state, e.source, Verdict.UNCONFIGURED_AGENT)
+        return None
+    return state.agent(e.agent)
+
+
+def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event],
+              now: float | None = None) -> int:
+    """Fold many events; returns how many were applied."""
     n = 0
     for event in events:
-        if apply(state, settings, event):
+        if apply(state, settings, event, now):
             n += 1
     return n
 
@@ -216,9 +344,11 @@ def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> No
         return
     _leave(q, e.call_id, e.ts)
     q.recent.append(["a", e.ts, e.wait_s, within])
-    ac = state.agent(e.agent).bucket(start)
-    ac.answered += 1
-    ac.answer_wait_sum += e.wait_s
+    agent = _agent_of_call(state, settings, e)
+    if agent is not None:
+        ac = agent.bucket(start)
+        ac.answered += 1
+        ac.answer_wait_sum += e.wait_s
 
 
 def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> None:
@@ -254,7 +384,9 @@ def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransf
     if not settings.live:
         return
     q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
-    agent = state.agent(e.agent)
+    agent = _agent_of_call(state, settings, e)
+    if agent is None:
+        return
     ac = agent.bucket(start)
     ac.handled += 1
     ac.talk_sum += e.talk_s
@@ -363,11 +495,13 @@ def _attribute_wrap(state: CentreState, agent: AgentState, wrap: float) -> None:
 
 
 def prune(state: CentreState, settings: FoldSettings) -> None:
-    """Forget what no window can need any more, judged by the newest event time."""
-    now = state.max_ts
+    """Forget what no window can need any more, judged by the state's clock."""
+    now = state.now
     new_hour = int(now // 3600) != int(state.pruned_at // 3600)
     state.pruned_at = now
-    rotate = now - state.generation_start >= settings.dedup_horizon_s
+    # (A generation started "in the future" — a clock that stepped back, or a state saved
+    # before event times stopped driving the clock — rotates too, or ids would never expire.)
+    rotate = not 0.0 <= now - state.generation_start < settings.dedup_horizon_s
     if rotate:
         state.seen_old, state.seen = state.seen, set()
         state.generation_start = now
@@ -422,15 +556,21 @@ def to_dict(state: CentreState) -> dict[str, Any]:
         "generation_start": state.generation_start,
         "sources": state.sources,
         "max_ts": state.max_ts,
+        "now": state.now,
         "pruned_at": state.pruned_at,
         "applied": state.applied,
         "duplicates": state.duplicates,
+        "refused": state.refused,
+        "unconfigured_queues": state.unconfigured_queues,
+        "unconfigured_agents": state.unconfigured_agents,
+        "discovered_queues": sorted(state.discovered_queues),
+        "discovered_agents": sorted(state.discovered_agents),
     }
 
 
 def from_dict(data: Mapping[str, Any]) -> CentreState:
     """Rebuild a state saved by :func:`to_dict`."""
-    if data.get("version") != STATE_VERSION:
+    if data.get("version") not in _READABLE_VERSIONS:
         raise ValueError(f"checkpoint version {data.get('version')!r} is not {STATE_VERSION}")
     state = CentreState(
         seen=set(data["seen"]),
@@ -438,9 +578,16 @@ def from_dict(data: Mapping[str, Any]) -> CentreState:
         generation_start=data["generation_start"],
         sources=dict(data["sources"]),
         max_ts=data["max_ts"],
+        # A version-2 state was pruned by event time: its newest event time is its clock.
+        now=data.get("now", data["max_ts"]),
         pruned_at=data["pruned_at"],
         applied=data["applied"],
         duplicates=data["duplicates"],
+        refused={src: dict(counts) for src, counts in data.get("refused", {}).items()},
+        unconfigured_queues=dict(data.get("unconfigured_queues", {})),
+        unconfigured_agents=dict(data.get("unconfigured_agents", {})),
+        discovered_queues=set(data.get("discovered_queues", ())),
+        discovered_agents=set(data.get("discovered_agents", ())),
     )
     for qid, q in data["queues"].items():
         state.queues[qid] = QueueState(

@@ -193,6 +193,15 @@ class Streams:
                                   "fields": json.dumps(fields or {}, ensure_ascii=False)}
         await self.redis.xadd(self.rejected_key, record, maxlen=REJECTED_KEEP, approximate=True)
 
+    async def reject_many(self, refused: Sequence[tuple[str, dict[str, str] | None, str]]) -> None:
+        """Keep refused entries ``(id, fields, reason)`` on the rejected stream, in one round trip."""
+        pipe = self.redis.pipeline(transaction=False)
+        for entry_id, fields, reason in refused:
+            pipe.xadd(self.rejected_key, {"id": entry_id, "reason": reason,
+                                          "fields": json.dumps(fields or {}, ensure_ascii=False)},
+                      maxlen=REJECTED_KEEP, approximate=True)
+        await pipe.execute()
+
     async def group_info(self) -> dict[str, Any]:
         """Pending count and lag of the aggregator's group (0 when all is consumed)."""
         for group in await self.redis.xinfo_groups(self.events_key):
