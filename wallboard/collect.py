@@ -216,7 +216,8 @@ async def run_collector(config: Config, collector: CollectorConfig, streams: Str
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a source bug must not stop the service: log, back off, restart
-                ctx.set_connected(False, f"{type(exc).__name__}: {exc}")
+                # Health names the kind of failure only: an exception's text can quote source data.
+                ctx.set_connected(False, f"collector crashed ({type(exc).__name__}); restarting")
                 ctx.log.exception("collector crashed; restarting")
                 await asyncio.sleep(backoff(attempt, base=1.0))
                 attempt += 1
