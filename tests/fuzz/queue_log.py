@@ -56,7 +56,8 @@ def scenario(kind: int, k: int) -> list[Step]:
                                     [expected("call.abandoned", t + 9, queue=Q, call_id=cid, wait_s=9)])]
     if kind == 2:
         return [(enter, [queued]), (line(t + 30, cid, Q, "NONE", "EXITWITHTIMEOUT", 1, 1, 30),
-                                    [expected("call.exited", t + 30, queue=Q, call_id=cid, wait_s=30, reason="timeout")])]
+                                    [expected("call.exited", t + 30, queue=Q, call_id=cid, wait_s=30,
+                                              reason="timeout")])]
     if kind == 3:
         return [(enter, [queued]), (line(t + 12, cid, Q, "NONE", "EXITWITHKEY", 5, 1, 1, 12),
                                     [expected("call.exited", t + 12, queue=Q, call_id=cid, wait_s=12,
@@ -65,7 +66,8 @@ def scenario(kind: int, k: int) -> list[Step]:
         (line(t, "NONE", Q, agent, "ADDMEMBER", ""), [expected("agent.login", t, agent=agent, queue=Q)]),
         (line(t + 1, "NONE", Q, agent, "PAUSE", "Almuerzo"),
          [expected("agent.state", t + 1, agent=agent, state="not_ready", reason="lunch")]),
-        (line(t + 2, "NONE", Q, agent, "UNPAUSE", ""), [expected("agent.state", t + 2, agent=agent, state="available")]),
+        (line(t + 2, "NONE", Q, agent, "UNPAUSE", ""),
+         [expected("agent.state", t + 2, agent=agent, state="available")]),
         (line(t + 3, "NONE", Q, agent, "REMOVEMEMBER", ""), [expected("agent.logout", t + 3, agent=agent, queue=Q)]),
     ]
 

@@ -63,6 +63,15 @@ def test_a_corrupt_cursor_is_skipped_not_fatal(row: list[Any]) -> None:
         assert 946_684_800 <= e.ts < 4_102_444_800
 
 
+def test_names_too_long_for_an_event_are_not_taken_back_from_the_cursor() -> None:
+    # A member or queue name over 256 characters in the cursor became an AgentLogout the stream refuses.
+    tr = AmiTranslator("pbx")
+    tr.restore({"version": 1, "calls": [["q" * 257, "u", 1, 1.7e9], ["q", "", 1, 1.7e9]],
+                "members": {"a" * 257: ["q"], "b": ["q" * 257, ""]}})
+    assert tr.waiting() == [] and tr.members() == {}
+    assert tr.resync([], 1.8e9) == []
+
+
 # ------------------------------------------------------------ personal data
 
 

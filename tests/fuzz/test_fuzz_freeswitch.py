@@ -73,7 +73,8 @@ def test_member_row_times_are_checked_before_they_become_event_times(column: str
 
 
 @pytest.mark.parametrize("cursor", [5, "x", {"a": 1}, [[1, 2, 3, 4]], [["q", "u", "", 10**400]],
-                                    [["q", "u", "", True]], [["q", "u", "", float("nan")]]])
+                                    [["q", "u", "", True]], [["q", "u", "", float("nan")]],
+                                    [["q" * 257, "u", "", 1.7e9]], [["", "u", "", 1.7e9]]])
 def test_a_corrupt_cursor_is_skipped_not_fatal(cursor: Any) -> None:
     tr = CallcenterTranslator("fs")
     tr.restore(cursor)

@@ -289,6 +289,11 @@ def _device(m: Message) -> int | None:
     return int(raw)
 
 
+def _stored_text(value: object) -> bool:
+    """A name read back from the cursor is usable in an event (non-empty, at most 256 characters)."""
+    return isinstance(value, str) and 0 < len(value) <= _MAX_TEXT
+
+
 def _stored_number(value: object, low: float, high: float) -> float | None:
     """A number read back from the cursor (JSON), or None if it is not one in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -472,8 +477,8 @@ class AmiTranslator:
             return
         calls = data.get("calls")
         for row in calls if isinstance(calls, list) else []:
-            if not (isinstance(row, list) and len(row) in (4, 7) and isinstance(row[0], str)
-                    and isinstance(row[1], str) and type(row[2]) is int
+            if not (isinstance(row, list) and len(row) in (4, 7) and _stored_text(row[0])
+                    and _stored_text(row[1]) and type(row[2]) is int
                     and (row[3] is None or _stored_time(row[3]) is not None)):
                 continue
             queue, uid, n, joined = row[:4]
@@ -490,10 +495,10 @@ class AmiTranslator:
                 call.due = time.time() + self._grace
         members = data.get("members")
         for agent_id, queues in (members.items() if isinstance(members, dict) else []):
-            if isinstance(agent_id, str) and isinstance(queues, list):
+            if _stored_text(agent_id) and isinstance(queues, list):
                 a = self._agent(agent_id)
                 for queue in queues:
-                    if isinstance(queue, str):
+                    if _stored_text(queue):
                         a.queues.setdefault(queue, _Membership())
         self.dirty = False
 

@@ -319,7 +319,8 @@ class CallcenterTranslator:
     def restore(self, entries: Any) -> None:
         """Believe waiting the calls a previous run saved with :meth:`waiting` (anything malformed is skipped)."""
         for e in entries if isinstance(entries, list) else []:
-            if (isinstance(e, list) and len(e) == 4 and all(isinstance(x, str) for x in e[:3])
+            if (isinstance(e, list) and len(e) == 4
+                    and all(isinstance(x, str) and len(x) <= _MAX_TEXT for x in e[:3]) and e[0] and e[1]
                     and not isinstance(e[3], bool) and isinstance(e[3], (int, float))
                     and -_TS_MAX < e[3] < _TS_MAX):  # (compared as it is: a huge int would overflow float())
                 self._calls[(e[0], e[1])] = _Call(e[0], e[1], e[2], float(e[3]))
