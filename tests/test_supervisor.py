@@ -211,8 +211,10 @@ def _healthz(port: int) -> int:
 def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> None:
     config = demo_config(tmp_path, speed=1.0)  # real time: the events stay within the aggregator's clock
     port = yaml.safe_load(config.read_text())["web"]["port"]
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    log = tmp_path / "run.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, env=ENV)
     seen: list[int] = []
     try:
         def newer(seq: int) -> Callable[[], dict[str, Any] | None]:
@@ -256,8 +258,10 @@ def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> N
         assert _healthz(port) == 200
     finally:
         proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, output
+        proc.wait(60)
+        output = log.read_text()
+        print(output)  # shown when the test fails
+    assert proc.returncode == 0
     for name in ("embedded Redis", "aggregator", "web", "collector simulador"):
         deaths = [line for line in output.splitlines() if f"supervisor[{proc.pid}]: {name} " in line]
         assert len(deaths) == 1 and "was killed by SIGKILL" in deaths[0], output

@@ -134,6 +134,7 @@ class Supervisor:
         self._stopping = False
 
     def request_stop(self, signum: int = 0, frame: FrameType | None = None) -> None:
+        """Stop restarting children and stop them all (the SIGINT/SIGTERM handler)."""
         self._stopping = True
 
     def run(self, running: Mapping[str, Process] | None = None, on_started: Callable[[], None] | None = None) -> None:
