@@ -137,3 +137,9 @@ def test_packed_entries_tolerate_newer_trailing_fields() -> None:
     e = SAMPLES[0]
     packed = encode(e)["e"][:-1] + ',"future-field"]'
     assert decode({"e": packed}) == e
+
+
+@pytest.mark.parametrize("value", [10**309, 10**5000, -(10**400)], ids=["310 digits", "5001 digits", "-401 digits"])
+def test_a_number_too_big_for_a_float_is_a_named_error(value: int) -> None:
+    with pytest.raises(EventError, match=r"field 'ts': must be finite, got '\d+-digit number'"):
+        decode({"kind": "source.reset", "id": "a", "source": "s", "ts": value})

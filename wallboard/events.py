@@ -54,6 +54,8 @@ class EventError(ValueError):
     """An event that cannot be accepted; says which field and why."""
 
     def __init__(self, field: str, reason: str, value: object = None) -> None:
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 64:
+            value = f"{_digits(value)}-digit number"  # repr() of a huge int is refused past 4300 digits
         shown = "" if value is None else f", got {value!r}"[: 120]
         super().__init__(f"field {field!r}: {reason}{shown}")
         self.field = field
@@ -253,7 +255,10 @@ def _number(name: str, value: Any) -> float:
     if isinstance(value, bool):
         raise EventError(name, "must be a number", value)
     if isinstance(value, (int, float)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int of more than ~309 digits (JSON allows it)
+            raise EventError(name, "must be finite", f"{_digits(value)}-digit number") from None
     elif isinstance(value, str):
         try:
             number = float(value)
@@ -264,6 +269,10 @@ def _number(name: str, value: Any) -> float:
     if not math.isfinite(number):
         raise EventError(name, "must be finite", value)
     return number
+
+
+def _digits(value: int) -> int:
+    return value.bit_length() * 30103 // 100000 + 1  # str() of a huge int is refused (and slow)
 
 
 def _timestamp(name: str, value: Any) -> float:
