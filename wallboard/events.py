@@ -44,8 +44,10 @@ CALL_DIRECTIONS: tuple[str, ...] = ("", "inbound", "outbound", "internal")
 
 # Plausible epoch range: 2000-01-01 .. 2100-01-01.
 _TS_MIN, _TS_MAX = 946_684_800.0, 4_102_444_800.0
-_MAX_DURATION_S = 30 * 86_400.0
-_MAX_TEXT = 256
+#: The longest duration and the longest text an event may carry (sources check against these).
+MAX_DURATION_S = 30 * 86_400.0
+MAX_TEXT = 256
+_MAX_DURATION_S, _MAX_TEXT = MAX_DURATION_S, MAX_TEXT
 #: The one field of a stream entry holding an event (see :func:`encode`).
 PACKED_FIELD = "e"
 

@@ -36,6 +36,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from wallboard.clock import day_start_at
 from wallboard.collectors._tail import Line, Position, Tail, find_rotated
 from wallboard.events import (
+    MAX_DURATION_S,
+    MAX_TEXT,
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
@@ -138,7 +140,7 @@ def _seconds(fields: list[str], index: int, name: str) -> float:
         text = fields[index]
     except IndexError:
         raise QueueLogError(f"{fields[4]}: missing data field {index - 4} ({name})") from None
-    if text.isascii() and text.isdigit():  # isdigit alone takes '²'
+    if text.isascii() and text.isdigit() and len(text) < 7:  # isdigit alone takes '²'; 6 digits: < 30 days
         return float(text)
     match = _DECIMAL.fullmatch(text)
     # The value is not quoted: a shifted or hand-made line may hold a caller number there.
@@ -146,7 +148,10 @@ def _seconds(fields: list[str], index: int, name: str) -> float:
         raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is not a number of seconds")
     if match.group(1):
         raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is negative")
-    return float(text)
+    seconds = float(text)
+    if seconds > MAX_DURATION_S:
+        raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is over 30 days")
+    return seconds
 
 
 class QueueLogTranslator:
@@ -206,7 +211,9 @@ class QueueLogTranslator:
             by_event = stats.by_event
             by_event[name] = by_event.get(name, 0) + 1
             if self._hash_ids:
-                digest = hashlib.blake2b(line.encode("utf-8", "surrogateescape"), digest_size=9).hexdigest()
+                # surrogatepass: a lone surrogate (only from a caller's str, never from a file
+                # decoded with errors="replace") must not crash the hash.
+                digest = hashlib.blake2b(line.encode("utf-8", "surrogatepass"), digest_size=9).hexdigest()
                 base = f"{self.source}:{digest}"
             else:
                 base = line
@@ -241,10 +248,14 @@ class QueueLogTranslator:
         member = f[3]
         if not member or member == "NONE":
             raise QueueLogError(f"{f[4]} without a member")
-        return self._aliases.get(member, member)
+        agent = self._aliases.get(member, member)
+        if len(agent) > MAX_TEXT:
+            raise QueueLogError(f"{f[4]}: member name longer than {MAX_TEXT} characters")
+        return agent
 
     def _pause_code(self, text: str) -> str:
-        return self._pause_codes.get(text.casefold(), text)
+        # An unmapped pause text is shown as the reason: cut to what an event may carry.
+        return self._pause_codes.get(text.casefold(), text[:MAX_TEXT])
 
     def _state_events(self, base: str, ts: float, agent: str, m: _Member, out: list[Event]) -> None:
         """Emit the member's derived state if it changed."""
@@ -363,7 +374,7 @@ class QueueLogTranslator:
             raise QueueLogError(f"{f[4]} needs holdtime, talktime and position, found {len(f) - 5} fields")
         talk = _seconds(f, len(f) - 2, "talktime")
         target = f"{f[5]}@{f[6]}" if f[4] in ("BLINDTRANSFER", "TRANSFER") else f[5]
-        return self._call_done(base, ts, f, talk, target)
+        return self._call_done(base, ts, f, talk, target[:MAX_TEXT])  # where it went: informative, cut
 
     def _call_done(self, base: str, ts: float, f: list[str], talk: float, target: str | None) -> list[Event]:
         queue, callid, agent = _queue(f), _callid(f), self._agent(f)
@@ -476,6 +487,8 @@ def _queue(f: list[str]) -> str:
     queue = f[2]
     if not queue or queue == "NONE":
         raise QueueLogError(f"{f[4]} without a queue")
+    if len(queue) > MAX_TEXT:
+        raise QueueLogError(f"{f[4]}: queue name longer than {MAX_TEXT} characters")
     return queue
 
 
@@ -483,6 +496,8 @@ def _callid(f: list[str]) -> str:
     callid = f[1]
     if not callid or callid == "NONE":
         raise QueueLogError(f"{f[4]} without a call id")
+    if len(callid) > MAX_TEXT:
+        raise QueueLogError(f"{f[4]}: call id longer than {MAX_TEXT} characters")
     return callid
 
 
