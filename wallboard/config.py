@@ -174,6 +174,14 @@ class WebSettings(_Frozen):
     stale_after_s: float = Field(default=5.0, gt=0, le=600)
     #: Empty: screens open to anyone who can reach the web process (a local demo).
     display_keys: tuple[DisplayKey, ...] = ()
+    #: Open connections the web process holds at most (lowered at start to leave open files spare).
+    max_connections: int = Field(default=15_000, ge=16, le=1_000_000)
+    #: Open connections from one client address (screens behind one NAT share an address).
+    max_connections_per_client: int = Field(default=500, ge=1, le=1_000_000)
+    #: A connection that has not sent a whole request by then is closed.
+    handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    #: A ``/ws`` that has not sent its subscribe message by then is closed (code 1008).
+    subscribe_timeout_s: float = Field(default=10.0, gt=0, le=300)
 
 
 class EventRules(_Frozen):

@@ -11,12 +11,19 @@ Message shapes (JSON objects, always with ``seq`` and ``generated_at``):
 - ``{"type": "full", "seq", "generated_at", "view": {...}}``
 - ``{"type": "patch", "seq", "generated_at", "base": seq, "set": {key: value | {…nested changes}}, "del": [[key, …]]}``
 - ``{"type": "hb", "seq", "generated_at", "server_time"}`` (heartbeat)
+
+A screen sends one message, first: ``{"subscribe": {...}}`` (:func:`parse_subscribe`).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+#: A subscribe message is well under this (20 screen ids); anything larger is not one.
+MAX_SUBSCRIBE_BYTES = 4096
 
 _HEADER = ("seq", "generated_at", "now", "day_start", "timezone", "windows", "interval_s")
 
@@ -50,6 +57,41 @@ class Selector:
         if not isinstance(team, str) or (view == "team" and not team):
             raise ValueError("a team view needs a team id")
         return cls(view, tuple(screens), team)
+
+
+class SubscribeError(ValueError):
+    """A first ``/ws`` message that is not a valid subscription: the close code, a fixed phrase
+    saying what is wrong (for counters and the log), and the detail for the client."""
+
+    def __init__(self, code: int, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}" if detail else reason)
+        self.code = code
+        self.reason = reason
+
+
+def parse_subscribe(message: Mapping[str, Any]) -> Selector:
+    """The selector in a screen's first message (an ASGI ``websocket.receive``).
+
+    :class:`SubscribeError` carries the close code: 1003 for binary, 1009 over
+    :data:`MAX_SUBSCRIBE_BYTES`, 1008 for text that is not a subscription.
+    """
+    text = message.get("text")
+    if not isinstance(text, str):
+        raise SubscribeError(1003, "binary message", "send the subscribe message as JSON text")
+    if len(text) > MAX_SUBSCRIBE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_SUBSCRIBE_BYTES:
+        raise SubscribeError(1009, "message too large", f"a subscribe message is under {MAX_SUBSCRIBE_BYTES} bytes")
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise SubscribeError(1008, "not JSON", "nested too deeply") from None
+    except ValueError:
+        raise SubscribeError(1008, "not JSON") from None
+    if not isinstance(data, dict) or "subscribe" not in data:
+        raise SubscribeError(1008, "not a subscribe message", 'expected {"subscribe": {...}}')
+    try:
+        return Selector.parse(data["subscribe"])
+    except ValueError as exc:
+        raise SubscribeError(1008, "bad subscription", str(exc)) from None
 
 
 def _without(d: dict[str, Any], *keys: str) -> dict[str, Any]:

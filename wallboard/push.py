@@ -14,6 +14,11 @@ the transport takes more; when its buffer passes the high-water mark it is
 not, and the hub keeps only that screen's newest snapshot until the sink calls
 back (``on_ready``). Any other ASGI server gets :class:`AsgiSink`: the same
 contract over ``websocket.send``, one message in flight at a time.
+
+:class:`PushProtocol` also tells an :class:`Observer` (the web process's
+connection guard) when a connection ends and when it closed one for a frame no
+screen sends: text that is not UTF-8 (1007, where uvicorn's own protocol logs
+a traceback), a message over ``ws_max_size`` (1009), a broken frame (1002).
 """
 
 from __future__ import annotations
@@ -53,6 +58,18 @@ class Message:
         self.text = text
         self.frame = text_frame(data)
         self.size = len(data)
+
+
+class Observer(Protocol):
+    def closed(self, transport: asyncio.BaseTransport) -> None:
+        """The connection on ``transport`` is gone."""
+
+    def frame_refused(self, code: int, reason: str) -> None:
+        """The connection was closed with ``code`` for a frame no screen sends."""
+
+
+#: Why the protocol closed a connection, by close code (RFC 6455 §7.4.1).
+_FRAME_REASONS = {1002: "broken frame", 1007: "text is not UTF-8", 1009: "message too large"}
 
 
 class Sink(Protocol):
@@ -96,6 +113,29 @@ class PushProtocol(WebSocketsSansIOProtocol):
     """uvicorn's WebSocket protocol, offering a :class:`TransportSink` in the ASGI scope."""
 
     sink: TransportSink | None = None
+    observer: Observer | None = None  # set on a subclass (wallboard.guard.protocols)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        super().connection_lost(exc)
+        if self.observer is not None:
+            self.observer.closed(self.transport)
+
+    def send_receive_event_to_app(self) -> None:
+        if self.curr_msg_data_type == "text" and not self.close_sent:
+            try:
+                b"".join(self.frames).decode()
+            except UnicodeDecodeError:  # uvicorn would log it with a traceback
+                self.frames = []
+                self.conn.send_close(1007, "text is not UTF-8")
+                self.handle_parser_exception()
+                return
+        super().send_receive_event_to_app()
+
+    def handle_parser_exception(self) -> None:
+        sent = self.conn.close_sent
+        if self.observer is not None and sent is not None:
+            self.observer.frame_refused(sent.code, _FRAME_REASONS.get(sent.code, "protocol error"))
+        super().handle_parser_exception()
 
     def handle_connect(self, event: Request) -> None:
         super().handle_connect(event)

@@ -8,7 +8,9 @@ Keys (under the configured prefix, ``wb:`` by default):
   one, or block for the next);
 - ``aggregator:checkpoint``: the folded state and the last stream id in it;
 - ``sources``: a hash of collector health, one JSON value per source;
-- ``cursor:<source>``: a collector's durable position (a file offset, a count).
+- ``cursor:<source>``: a collector's durable position (a file offset, a count);
+- ``seen:<store>`` and ``seen:<store>:0..3``: a bounded store of remembered ids
+  (the ingest API's idempotency): a clock hash and a ring of four sets.
 
 Replies are decoded here and nowhere else; RESP2 and RESP3 shapes differ.
 XREADGROUP replies are taken as the server sent them (``Streams`` sets that on
@@ -43,6 +45,47 @@ end
 return ids
 """
 _APPEND_CHUNK = 10_000
+
+# Remembered ids in a ring of sets, one per span of time, all changed in one script so that of
+# two concurrent claims of an id exactly one wins. An id is fresh if no set of the ring holds
+# it; it goes into the current set. The ring turns when the current set's span is over or it
+# holds its share of the cap (then the oldest set is emptied), so the store never holds more
+# than the cap, and an id is remembered for (ring - 1) to ring spans unless the store is full.
+# KEYS[1] the clock hash {slot, started}, KEYS[2..] the sets;
+# ARGV: now (s), span (s), ids per set, expiry (ms), then the ids. Returns {early turns, {fresh indexes}}.
+_CLAIM_SCRIPT = """
+local ring = #KEYS - 1
+local now, span, cap, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local slot = tonumber(redis.call('HGET', KEYS[1], 'slot') or '0')
+local started = tonumber(redis.call('HGET', KEYS[1], 'started') or ARGV[1])
+local early = 0
+local function turn()
+    slot = (slot + 1) % ring
+    redis.call('DEL', KEYS[slot + 2])
+    started = now
+end
+local due = math.floor((now - started) / span)
+for _ = 1, math.min(due, ring) do turn() end
+local fresh = {}
+for i = 5, #ARGV do
+    local seen = false
+    for k = 2, #KEYS do
+        if redis.call('SISMEMBER', KEYS[k], ARGV[i]) == 1 then seen = true break end
+    end
+    if not seen then
+        if redis.call('SCARD', KEYS[slot + 2]) >= cap then
+            turn()
+            early = early + 1
+        end
+        redis.call('SADD', KEYS[slot + 2], ARGV[i])
+        fresh[#fresh + 1] = i - 4
+    end
+end
+redis.call('HSET', KEYS[1], 'slot', slot, 'started', started)
+for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
+return {early, fresh}
+"""
+ID_STORE_RING = 4
 
 Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
 
@@ -123,6 +166,7 @@ class Streams:
         self.sources_key = prefix + "sources"
         redis.set_response_callback("XREADGROUP", _as_sent)  # see the module's docstring
         self._append = redis.register_script(_APPEND_SCRIPT)
+        self._claim = redis.register_script(_CLAIM_SCRIPT)
 
     # ------------------------------------------------------------ events
 
@@ -233,6 +277,41 @@ class Streams:
         entries = await self.redis.xrevrange(self.snapshots_key, count=1)
         fields = entries[0][1] if entries else None
         return None if not fields else _json_object(fields["json"])
+
+    # ------------------------------------------------------ remembered ids
+
+    def id_store_keys(self, store: str) -> list[str]:
+        """The clock hash, then the ring of sets, of the id store ``store``."""
+        base = f"{self.prefix}seen:{store}"
+        return [base, *(f"{base}:{k}" for k in range(ID_STORE_RING))]
+
+    async def claim_ids(self, store: str, ids: Sequence[bytes], *, now: float, horizon_s: float,
+                        max_ids: int) -> tuple[list[int], int]:
+        """Remember ``ids`` (distinct) in a store bounded to ``max_ids``, for at least ``horizon_s``
+        unless it is full: the indexes of those it did not hold yet (claimed now, atomically), and
+        how many times it had to forget its oldest quarter early because it was full."""
+        if not ids:
+            return [], 0
+        span = horizon_s / (ID_STORE_RING - 1)
+        expiry_ms = int((horizon_s + span) * 1000) + 1000
+        early, fresh = await self._claim(keys=self.id_store_keys(store), args=[
+            repr(now), repr(span), max(1, max_ids // ID_STORE_RING), expiry_ms, *ids])
+        return [int(i) - 1 for i in fresh], int(early)
+
+    async def release_ids(self, store: str, ids: Sequence[bytes]) -> None:
+        """Forget ids claimed by :meth:`claim_ids` (what they stood for was not taken after all)."""
+        if ids:
+            pipe = self.redis.pipeline(transaction=True)
+            for key in self.id_store_keys(store)[1:]:
+                pipe.srem(key, *ids)
+            await pipe.execute()
+
+    async def id_store_size(self, store: str) -> int:
+        """How many ids the store holds."""
+        pipe = self.redis.pipeline(transaction=False)
+        for key in self.id_store_keys(store)[1:]:
+            pipe.scard(key)
+        return sum(int(n) for n in await pipe.execute())
 
     # ------------------------------------------------------------- ticker
 

@@ -4,17 +4,22 @@ Starlette owns the lifespan (the hub's Redis reader starts and stops with it)
 and routes ``/ws`` and ``/healthz`` itself; everything else goes to Dash on its
 FastAPI backend, mounted at ``/``. Screens never call back into the server once
 a page has loaded: the hub pushes, the browser renders.
+
+Under uvicorn (:func:`server_config`) every connection goes through the
+connection guard first (:mod:`wallboard.guard`: a cap in all and per address,
+idle connections closed); a ``/ws`` that does not subscribe in time, or whose
+first message is not a subscription, is closed with a code and counted, with one
+log line per reason a minute at most.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,14 +31,16 @@ from wallboard.collect import CollectorContext
 from wallboard.collectors import http
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
+from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
-from wallboard.messages import Selector
-from wallboard.push import PushProtocol, sink_for
+from wallboard.messages import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
+from wallboard.push import sink_for
 from wallboard.streams import Streams, connect
 
-log = logging.getLogger("wallboard.web")
+if TYPE_CHECKING:
+    import uvicorn
 
-SUBSCRIBE_TIMEOUT_S = 10.0
+log = logging.getLogger("wallboard.web")
 
 
 def create_app(config: Config, redis_url: str) -> Starlette:
@@ -43,6 +50,9 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     dash_app = build_dash(config)
     teams = {t.id for t in config.teams}
     screens = {s.id for s in config.screens} | {"all"}
+    web = config.web
+    guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client,
+                                       web.handshake_timeout_s))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,29 +98,43 @@ def create_app(config: Config, redis_url: str) -> Starlette:
             "bytes_if_full": hub.bytes_full,
             "messages_sent": hub.messages_sent,
             "messages_replaced": hub.replaced,
+            "connections": guard.stats(),
         }
         return JSONResponse(body, status_code=200 if fresh else 503)
+
+    def subscription(message: Mapping[str, Any]) -> Selector:
+        selector = parse_subscribe(message)
+        if selector.view == "team" and selector.team not in teams:
+            raise SubscribeError(1008, "unknown team", f"no team {selector.team!r}")
+        if selector.view == "wall" and not set(selector.screens) <= screens:
+            raise SubscribeError(1008, "unknown screen")
+        return selector
 
     async def ws_endpoint(websocket: WebSocket) -> None:
         hub: Hub = websocket.app.state.hub
         await websocket.accept()
         try:
-            first = await asyncio.wait_for(websocket.receive_text(), SUBSCRIBE_TIMEOUT_S)
-            selector = Selector.parse(json.loads(first).get("subscribe"))
-            if selector.view == "team" and selector.team not in teams:
-                raise ValueError(f"unknown team {selector.team!r}")
-            if selector.view == "wall" and not set(selector.screens) <= screens:
-                raise ValueError("unknown screen")
-        except (ValueError, AttributeError, TimeoutError) as exc:
-            await websocket.close(code=1008, reason=str(exc)[:100] or "subscribe first")
+            first = await asyncio.wait_for(websocket.receive(), web.subscribe_timeout_s)
+            if first["type"] == "websocket.disconnect":
+                return
+            selector = subscription(first)
+        except (TimeoutError, SubscribeError) as exc:
+            if isinstance(exc, SubscribeError):
+                code, reason, told = exc.code, exc.reason, str(exc)
+            else:
+                code, reason = 1008, "no subscribe in time"
+                told = f"no subscribe message within {web.subscribe_timeout_s:g} s"
+            guard.frame_refused(code, reason)
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # (it may be gone already)
+                await websocket.close(code=code, reason=told[:100])
             return
-        except WebSocketDisconnect:
+        except (WebSocketDisconnect, RuntimeError, OSError):
             return
         sink = sink_for(websocket)
         sub = hub.subscribe(selector, sink)
-        try:  # the hub writes; the client only talks to subscribe, so read until it goes away
-            while True:
-                await websocket.receive_text()
+        try:  # the hub writes; the client only talks to subscribe, so read (and drop) until it goes away
+            while (await websocket.receive())["type"] != "websocket.disconnect":
+                pass
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass
         finally:
@@ -128,6 +152,7 @@ def create_app(config: Config, redis_url: str) -> Starlette:
         Mount("/", app=dash_app.server),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.guard = guard
     if config.web.display_keys:
         app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys)
     return app
@@ -154,14 +179,26 @@ class _DashIndex:
         await self.dash_asgi({**scope, "path": "/", "raw_path": b"/"}, receive, send)
 
 
+def server_config(config: Config, redis_url: str) -> uvicorn.Config:
+    """uvicorn's settings for the web process (``wallboard web``, the tests, the benchmarks)."""
+    import uvicorn
+
+    app = create_app(config, redis_url)
+    http, ws = protocols(app.state.guard)
+    return uvicorn.Config(
+        app, host=config.web.host, port=config.web.port, log_level="warning",
+        http=http,  # uvicorn's own, behind the connection guard (wallboard.guard)
+        ws=ws,  # the hub writes one shared frame to every socket (wallboard.push)
+        ws_max_size=MAX_SUBSCRIBE_BYTES,  # a screen only ever sends its subscribe message
+        ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
+        ws_ping_interval=None,  # our own heartbeat carries data the page uses
+        timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
+        lifespan="on")
+
+
 def serve(config: Config, redis_url: str) -> None:
     """Run the web process with uvicorn until interrupted."""
     import uvicorn
 
-    app = create_app(config, redis_url)
-    uvicorn.run(app, host=config.web.host, port=config.web.port, log_level="warning",
-                ws=PushProtocol,  # the hub writes one shared frame to every socket (wallboard.push)
-                ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
-                ws_ping_interval=None,  # our own heartbeat carries data the page uses
-                timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
-                lifespan="on")
+    raise_open_file_limit()  # before the limits are set: they leave a tenth of it spare
+    uvicorn.Server(server_config(config, redis_url)).run()

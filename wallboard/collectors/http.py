@@ -14,10 +14,13 @@ The contract, strict and predictable for the client:
   gets ``200 {"accepted": n, "duplicates": d}``.
 - ``400`` unreadable body, ``401`` no or unknown token, ``413`` body or batch
   too large, ``415`` not JSON, ``429`` over the source's rate (with
-  ``Retry-After``).
+  ``Retry-After``). Text that is not valid Unicode (a lone surrogate such as
+  ``"\\ud800"``, which JSON can spell but UTF-8 cannot) is a ``422`` naming the field.
 - Idempotent: ids are the client's, namespaced by source; an id accepted in the
   last ``dedup_hours`` is acknowledged as a duplicate and not appended again,
-  so a retried batch counts once (and the fold drops repeats as well).
+  so a retried batch counts once (and the fold drops repeats as well). The ids
+  are remembered as 16-byte digests in a store bounded to ``dedup_max_ids``
+  (:meth:`wallboard.streams.Streams.claim_ids`): memory is capped whatever the rate.
 
 The web process serves the route (:func:`routes`); with ``options.port`` set,
 ``wallboard collect`` runs it alone on that port instead (:func:`run`).
@@ -30,6 +33,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +48,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from wallboard.events import _SPECS, EVENT_TYPES, AnyEvent, EventError, decode
+from wallboard.ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
     from wallboard.collect import CollectorContext
@@ -69,7 +74,10 @@ class Options(BaseModel):
     #: Sustained events per second for this source, and the burst above it.
     rate_per_s: float = Field(default=2_000.0, gt=0)
     burst: int = Field(default=20_000, ge=1)
-    dedup_hours: float = Field(default=24.0, ge=0, le=24 * 30)
+    #: How long an accepted id is remembered (0: not at all; the fold still drops repeats within an hour).
+    dedup_hours: float = Field(default=3.0, ge=0, le=24 * 7)
+    #: At most this many ids are remembered (about 60 bytes each in Redis); when full, the oldest quarter goes.
+    dedup_max_ids: int = Field(default=2_000_000, ge=1_000, le=100_000_000)
     #: Serve the API alone on this port (``wallboard collect``); empty: the web process serves it.
     host: str = "127.0.0.1"
     port: int | None = Field(default=None, ge=1, le=65535)
@@ -177,8 +185,8 @@ class Ingest:
             for err in errors[:10]:
                 ctx.reject(f"HTTP 422: event {err['index']}: field {err['field']!r}: {err['reason']}")
             ctx.health.errors_total += max(0, len(errors) - 10)
-            return JSONResponse({"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0,
-                                 "errors": errors}, status_code=422)
+            return _Json({"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0,
+                          "errors": errors}, status_code=422)
         if len(events) > opts.burst:
             ctx.reject(f"HTTP 413: batch of {len(events)} events over the burst of {opts.burst}")
             return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
@@ -187,18 +195,18 @@ class Ingest:
             return self._over_rate(ctx, opts, wait)
         try:
             async with asyncio.timeout(_REDIS_WAIT_S):
-                fresh = await self._claim(events, opts.dedup_hours)
+                fresh = await self._claim(ctx, events, opts)
                 try:
                     await ctx.emit(fresh)
                 except BaseException:
                     with contextlib.suppress(Exception):  # let a retry take them
-                        await asyncio.shield(self._release(fresh, opts.dedup_hours))
+                        await asyncio.shield(self._release(ctx, fresh, opts))
                     raise
         except (TimeoutError, RedisError, OSError) as exc:
             ctx.reject(f"HTTP 503: Redis unavailable ({type(exc).__name__})")
             return _error(503, "the wallboard's Redis is unavailable; nothing was taken, retry later",
                           {"Retry-After": "5"})
-        return JSONResponse({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
+        return _Json({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
 
     @staticmethod
     def _over_rate(ctx: CollectorContext, opts: Options, wait: float) -> Response:
@@ -206,26 +214,57 @@ class Ingest:
         return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
                       {"Retry-After": str(max(1, int(wait + 0.999)))})
 
-    def _seen_key(self, event_id: str) -> str:
-        return f"{self.streams.prefix}ingest:{event_id}"  # ids are already "<source>:<client id>"
-
-    async def _claim(self, events: list[AnyEvent], hours: float) -> list[AnyEvent]:
-        """The events not taken before, each id claimed at once (SET NX): of two concurrent
-        retries of a batch, only one appends it."""
+    async def _claim(self, ctx: CollectorContext, events: list[AnyEvent], opts: Options) -> list[AnyEvent]:
+        """The events not taken before, each id claimed at once in the source's id store: of two
+        concurrent retries of a batch, only one appends it."""
         unique: dict[str, AnyEvent] = {}
         for e in events:
             unique.setdefault(e.id, e)
-        if hours <= 0:
+        if opts.dedup_hours <= 0:
             return list(unique.values())
-        pipe = self.streams.redis.pipeline(transaction=False)
-        for eid in unique:
-            pipe.set(self._seen_key(eid), 1, nx=True, ex=max(1, int(hours * 3600)))
-        claimed = await pipe.execute()
-        return [e for e, ok in zip(unique.values(), claimed, strict=True) if ok]
+        kept = list(unique.values())
+        fresh, early = await self.streams.claim_ids(id_store(ctx.source), [_digest(e.id) for e in kept],
+                                                    now=time.time(), horizon_s=opts.dedup_hours * 3600,
+                                                    max_ids=opts.dedup_max_ids)
+        if early:
+            _full.warning("ingest id store full", f"source {ctx.source!r} holds dedup_max_ids={opts.dedup_max_ids}; "
+                                                  f"ids are remembered for less than dedup_hours={opts.dedup_hours:g}")
+        return [kept[i] for i in fresh]
 
-    async def _release(self, events: list[AnyEvent], hours: float) -> None:
-        if hours > 0 and events:
-            await self.streams.redis.delete(*(self._seen_key(e.id) for e in events))
+    async def _release(self, ctx: CollectorContext, events: list[AnyEvent], opts: Options) -> None:
+        if opts.dedup_hours > 0 and events:
+            await self.streams.release_ids(id_store(ctx.source), [_digest(e.id) for e in events])
+
+
+def id_store(source: str) -> str:
+    """The name of a source's store of accepted ids (see :meth:`Streams.claim_ids`)."""
+    return f"ingest:{source}"
+
+
+def _digest(event_id: str) -> bytes:
+    # 16 bytes whatever the id's length: a collision between two of even 10^9 remembered ids
+    # has a probability of about 10^-21.
+    return hashlib.blake2b(event_id.encode(), digest_size=16).digest()
+
+
+_full = RateLimitedLog(logging.getLogger("wallboard.ingest"))
+
+
+def _printable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: a lone surrogate shown as its escape (``\\ud800``)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _not_unicode(item: dict[Any, Any]) -> str | None:
+    """The first field of ``item`` whose name or text value is not valid Unicode (a lone surrogate)."""
+    for key, value in item.items():
+        for text in (key, value):
+            if isinstance(text, str):
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return _printable(key)
+    return None
 
 
 def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
@@ -236,6 +275,11 @@ def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[st
         try:
             if not isinstance(item, dict):
                 raise EventError("(event)", "must be a JSON object")
+            bad = _not_unicode(item)
+            if bad is not None:
+                if isinstance(eid, str) and _not_unicode({"id": eid}) is not None:
+                    eid = None  # (the reply could not carry it)
+                raise EventError(bad, "is not valid Unicode text (a lone surrogate such as \\ud800)")
             if "kind" not in item:  # (and never the stream's packed form: it would bypass the checks)
                 raise EventError("kind", "is missing")
             given = item.get("source")
@@ -251,8 +295,16 @@ def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[st
     return events, errors
 
 
+class _Json(JSONResponse):
+    """JSON whose text is always encodable: a lone surrogate that got into a message is escaped."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
+                          separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status, headers=headers)
+    return _Json({"error": message}, status_code=status, headers=headers)
 
 
 def json_schema() -> dict[str, Any]:
