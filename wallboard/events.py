@@ -260,7 +260,7 @@ def _number(name: str, value: Any) -> float:
         try:
             number = float(value)
         except OverflowError:  # an int of more than ~309 digits (JSON allows it)
-            raise EventError(name, "must be finite", f"{_digits(value)}-digit number") from None
+            raise EventError(name, "must be finite", f"{_digits(int(value))}-digit number") from None
     elif isinstance(value, str):
         try:
             number = float(value)
