@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallboard.messages import Selector, apply_patch, diff, view_of
+from wallboard.messages import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, apply_patch, diff, parse_subscribe, view_of
 
 SNAP: dict[str, Any] = {
     "seq": 7, "generated_at": "2026-03-10T08:00:00.000Z", "now": 1.0, "day_start": 0.0, "timezone": "UTC",
@@ -72,3 +72,26 @@ def test_deep_changes_send_only_the_leaf() -> None:
     new = {"screens": {"sala": {"today": {"offered": 11, "asa_s": 9.5}, "waiting": 2}}}
     changed, deleted = diff(old, new)
     assert changed == {"screens": {"sala": {"today": {"offered": 11}}}} and deleted == []
+
+
+@pytest.mark.parametrize("message, code, reason", [
+    ({"type": "websocket.receive", "bytes": b"\x00"}, 1003, "binary message"),
+    ({"type": "websocket.receive", "text": "x" * (MAX_SUBSCRIBE_BYTES + 1)}, 1009, "message too large"),
+    ({"type": "websocket.receive", "text": "é" * (MAX_SUBSCRIBE_BYTES // 2 + 1)}, 1009, "message too large"),
+    ({"type": "websocket.receive", "text": "hello"}, 1008, "not JSON"),
+    ({"type": "websocket.receive", "text": "[" * 2000 + "]" * 2000}, 1008, "not JSON"),
+    ({"type": "websocket.receive", "text": "[1]"}, 1008, "not a subscribe message"),
+    ({"type": "websocket.receive", "text": '{"subscribe": {"view": "tv"}}'}, 1008, "bad subscription"),
+    ({"type": "websocket.receive", "text": '{"subscribe": {"view": "team", "team": ["x"]}}'}, 1008,
+     "bad subscription"),
+])
+def test_a_first_message_that_is_not_a_subscription_says_its_close_code(message: dict[str, Any], code: int,
+                                                                       reason: str) -> None:
+    with pytest.raises(SubscribeError) as exc:
+        parse_subscribe(message)
+    assert (exc.value.code, exc.value.reason) == (code, reason)
+
+
+def test_a_subscribe_message_gives_its_selector() -> None:
+    text = '{"subscribe": {"view": "wall", "screens": ["sala", "otra"]}}'
+    assert parse_subscribe({"type": "websocket.receive", "text": text}) == Selector("wall", ("sala", "otra"))

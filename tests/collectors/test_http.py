@@ -28,6 +28,7 @@ from wallboard.streams import Streams
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "crm-token-0123456789abcdef"
 SLOW_TOKEN = "slow-token-0123456789abcdef"
+TINY_TOKEN = "tiny-token-0123456789abcdef"
 TS = time.time() - 60
 
 
@@ -44,12 +45,14 @@ class Web:
                                                         "max_body_bytes": 20_000}},
             {"kind": "http", "name": "dialer", "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1,
                                                            "burst": 5}},
+            {"kind": "http", "name": "tiny", "options": {"tokens": ["${TINY_TOKEN}"], "dedup_max_ids": 1000}},
         ]
         raw["web"] = {"port": self.port, "display_keys": [{"name": "tv", "key": "a-display-key-0123456789"}]}
         path = tmp / f"c{self.port}.yaml"
         path.write_text(yaml.safe_dump(raw, allow_unicode=True))
         env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"},
-               "CRM_TOKEN": TOKEN, "DIALER_TOKEN": SLOW_TOKEN}
+               "CRM_TOKEN": TOKEN, "DIALER_TOKEN": SLOW_TOKEN,
+               "TINY_TOKEN": TINY_TOKEN}
         self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
                                       "--log-level", "WARNING"], env=env)
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
@@ -195,6 +198,73 @@ def test_what_the_stream_takes_but_the_api_does_not(web: Web) -> None:
     status, _, body = web.post(None, raw=b"[" * 9_000 + b"]" * 9_000)  # nested too deeply for a parser
     assert (status, body["error"]) == (400, "body is not valid JSON: nested too deeply")
     assert len(web.events()) == before and web.proc.poll() is None
+
+
+def test_text_that_is_not_unicode_is_a_422_naming_the_field(web: Web) -> None:
+    before = len(web.events())
+    errors_before = web.health("crm").get("errors_total", 0)
+    # JSON can spell a lone surrogate; UTF-8 (and so Redis, the log, the reply) cannot carry it
+    ts = json.dumps(TS)
+    bodies = {
+        "queue": f'{{"events": [{{"kind": "call.queued", "id": "u-1", "ts": {ts}, "queue": "\\ud800", '
+                 f'"call_id": "c1"}}]}}',
+        "id": f'{{"events": [{{"kind": "call.queued", "id": "u-\\udfff", "ts": {ts}, "queue": "ventas", '
+              f'"call_id": "c1"}}]}}',
+        "qu\\ud800eue": f'{{"events": [{{"kind": "call.queued", "id": "u-3", "ts": {ts}, "qu\\ud800eue": "v", '
+                         f'"call_id": "c1"}}]}}',
+    }
+    expected_id = {"queue": "u-1", "id": None, "qu\\ud800eue": "u-3"}  # (an id that cannot be shown is null)
+    for field, body in bodies.items():
+        status, _, reply = web.post(None, raw=body.encode())
+        assert status == 422, reply
+        assert reply["errors"] == [{"index": 0, "id": expected_id[field], "field": field,
+                                    "reason": "is not valid Unicode text (a lone surrogate such as \\ud800)"}]
+    assert len(web.events()) == before and web.proc.poll() is None
+    deadline = time.monotonic() + 5
+    while web.health("crm").get("errors_total", 0) < errors_before + 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert web.health("crm")["errors_total"] >= errors_before + 3
+    assert "not valid Unicode" in web.health("crm")["last_error"]
+
+
+def test_the_id_store_stays_under_its_cap_and_a_retry_is_taken_once(web: Web) -> None:
+    store = [web.prefix + f"seen:ingest:tiny:{k}" for k in range(4)]
+    before = len(web.events())
+    for n in range(3):  # 3 000 ids into a store of at most 1 000
+        batch = {"events": [call(5000 + 1000 * n + i) for i in range(1000)]}
+        status, _, body = web.post(batch, token=TINY_TOKEN)
+        assert (status, body) == (200, {"accepted": 1000, "duplicates": 0})
+        assert sum(web.redis.scard(k) for k in store) <= 1000  # type: ignore[misc]
+    status, _, body = web.post(batch, token=TINY_TOKEN)  # the last batch, retried
+    assert (status, body) == (200, {"accepted": 0, "duplicates": 1000})
+    assert len(web.events()) == before + 3000
+
+
+async def test_the_id_store_forgets_after_its_horizon(streams: Streams) -> None:
+    ids = [bytes([i]) * 16 for i in range(3)]
+    t0 = 1_800_000_000.0
+    assert await streams.claim_ids("s", ids, now=t0, horizon_s=3 * 3600, max_ids=1000) == ([0, 1, 2], 0)
+    assert await streams.claim_ids("s", ids[1:], now=t0 + 2 * 3600, horizon_s=3 * 3600, max_ids=1000) == ([], 0)
+    assert await streams.claim_ids("s", ids[:1], now=t0 + 3 * 3600, horizon_s=3 * 3600, max_ids=1000) == ([], 0)
+    # remembered for the horizon and at most a span (an hour) more
+    assert await streams.claim_ids("s", ids, now=t0 + 4 * 3600 + 1, horizon_s=3 * 3600, max_ids=1000) == (
+        [0, 1, 2], 0)
+
+
+async def test_a_full_id_store_forgets_its_oldest_quarter_never_more_than_its_cap(streams: Streams) -> None:
+    early_total = 0
+    for n in range(10):
+        batch = [n.to_bytes(2, "big") + i.to_bytes(14, "big") for i in range(700)]
+        fresh, early = await streams.claim_ids("cap", batch, now=1_800_000_000.0 + n, horizon_s=3600, max_ids=2000)
+        assert fresh == list(range(700))
+        early_total += early
+        assert await streams.id_store_size("cap") <= 2000
+        fresh, _ = await streams.claim_ids("cap", batch, now=1_800_000_000.0 + n, horizon_s=3600, max_ids=2000)
+        assert fresh == []  # the newest are always remembered
+    assert early_total >= 2
+    await streams.release_ids("cap", batch)
+    fresh, _ = await streams.claim_ids("cap", batch[:5], now=1_800_000_010.0, horizon_s=3600, max_ids=2000)
+    assert fresh == [0, 1, 2, 3, 4]  # released: a retry may take them
 
 
 def test_concurrent_retries_of_a_batch_append_it_once(web: Web) -> None:
