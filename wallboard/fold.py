@@ -230,10 +230,14 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
             return _refuse(state, event.source, Verdict.FUTURE)
         if settings.retain_s is not None and ts < now - settings.retain_s:
             return _refuse(state, event.source, Verdict.LATE)
-    if settings.queues is not None:
-        verdict = _names_admitted(state, settings, event)
-        if verdict is not Verdict.APPLIED:
-            return _refuse(state, event.source, verdict)
+    known_queues = settings.queues
+    if known_queues is not None:
+        # Inline first test: nearly every event names a configured queue (and agent).
+        queue = getattr(event, "queue", "")
+        if (queue and queue not in known_queues) or type(event) in _AGENT_ONLY:
+            verdict = _names_admitted(state, settings, event)
+            if verdict is not Verdict.APPLIED:
+                return _refuse(state, event.source, verdict)
     eid, seen = event.id, state.seen
     if eid in seen or eid in state.seen_old:
         state.duplicates += 1
@@ -261,7 +265,7 @@ def _refuse(state: CentreState, source: str, verdict: Verdict) -> Verdict:
     return verdict
 
 
-_AGENT_ONLY = (AgentStateChanged, AgentLogin, AgentLogout)
+_AGENT_ONLY = frozenset({AgentStateChanged, AgentLogin, AgentLogout})
 
 
 def _names_admitted(state: CentreState, settings: FoldSettings, event: Event) -> Verdict:
@@ -269,7 +273,8 @@ def _names_admitted(state: CentreState, settings: FoldSettings, event: Event) ->
     queue = getattr(event, "queue", "")
     if queue and not _known(state, settings, queue, event.source, agent=False):
         return Verdict.UNCONFIGURED_QUEUE
-    if isinstance(event, _AGENT_ONLY) and not _known(state, settings, event.agent, event.source, agent=True):
+    if type(event) in _AGENT_ONLY and not _known(state, settings, event.agent,  # type: ignore[attr-defined]
+                                                  event.source, agent=True):
         return Verdict.UNCONFIGURED_AGENT
     return Verdict.APPLIED
 
@@ -295,7 +300,8 @@ def _agent_of_call(state: CentreState, settings: FoldSettings,
                    e: CallAnswered | CallEnded | CallTransferred) -> AgentState | None:
     """The agent of a call event, or None when the agent is not one the config admits
     (the queue still counts the call: refusing it would leave it waiting for ever)."""
-    if settings.agents is not None and not _known(state, settings, e.agent, e.source, agent=True):
+    agents = settings.agents
+    if agents is not None and e.agent not in agents and not _known(state, settings, e.agent, e.source, agent=True):
         _refuse(state, e.source, Verdict.UNCONFIGURED_AGENT)
         return None
     return state.agent(e.agent)
