@@ -217,6 +217,12 @@ async def test_bad_first_messages_get_a_close_code_and_one_log_line_each(serve: 
             assert await close_code_for(web, 0x1, b"hello") == 1008  # not JSON
             assert await close_code_for(web, 0x1, b'{"subscribe": {"view": "tv"}}') == 1008  # wrong shape
             assert await close_code_for(web, 0x1, b'{"subscribe": {"view": "team", "team": "x"}}') == 1008
+            async with web.screen() as ws:  # an unknown team named at length: the reason is cut to fit a frame
+                await ws.send(json.dumps({"subscribe": {"view": "team", "team": "é" * 300}}))
+                with pytest.raises(ConnectionClosed) as closed:
+                    await asyncio.wait_for(ws.recv(), 10)
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+                assert closed.value.rcvd.reason.startswith("unknown team 'éé")
             async with web.screen() as ws:  # nested deeper than a parser goes
                 await ws.send("[" * 2000 + "]" * 2000)
                 with pytest.raises(ConnectionClosed) as closed:
@@ -229,7 +235,7 @@ async def test_bad_first_messages_get_a_close_code_and_one_log_line_each(serve: 
                     await asyncio.wait_for(ws.recv(), 10)
                 assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
             ws_closed = (await web.healthz())["connections"]["ws_closed"]
-            assert ws_closed == {"1003": 5, "1007": 1, "1008": 4, "1009": 1}
+            assert ws_closed == {"1003": 5, "1007": 1, "1008": 5, "1009": 1}
             assert (await web.get("/healthz"))[0] in (200, 503)  # still serving
     finally:
         uvicorn_log.removeHandler(caplog.handler)

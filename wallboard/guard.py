@@ -112,14 +112,14 @@ class ConnectionGuard:
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if self.per_client[host] >= self.limits.max_per_client:
             self.refused_per_client += 1
-            self.refusals.warning("connection refused", f"a client address is at max_connections_per_client="
-                                                        f"{self.limits.max_per_client}")
+            self.refusals.warning("connection refused: a client address is at max_connections_per_client",
+                                  str(self.limits.max_per_client))
             return _PER_CLIENT
         if len(self.open) >= self.limits.max_connections:
             if not self.waiting:
                 self.refused_full += 1
-                self.refusals.warning("connection refused", f"at max_connections={self.limits.max_connections}, "
-                                                            "every connection in use")
+                self.refusals.warning("connection refused: at max_connections, every connection in use",
+                                      str(self.limits.max_connections))
                 return _FULL
             oldest = next(iter(self.waiting))
             self.closed(oldest)

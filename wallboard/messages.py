@@ -61,10 +61,10 @@ class Selector:
 
 class SubscribeError(ValueError):
     """A first ``/ws`` message that is not a valid subscription: the close code, a fixed phrase
-    saying what is wrong (for counters and the log), and the detail for the client."""
+    saying what is wrong (for counters and the log), and what the client is told (the message)."""
 
-    def __init__(self, code: int, reason: str, detail: str = "") -> None:
-        super().__init__(f"{reason}: {detail}" if detail else reason)
+    def __init__(self, code: int, reason: str, told: str = "") -> None:
+        super().__init__(told or reason)
         self.code = code
         self.reason = reason
 
@@ -77,13 +77,13 @@ def parse_subscribe(message: Mapping[str, Any]) -> Selector:
     """
     text = message.get("text")
     if not isinstance(text, str):
-        raise SubscribeError(1003, "binary message", "send the subscribe message as JSON text")
+        raise SubscribeError(1003, "binary message", "binary message: send the subscribe message as JSON text")
     if len(text) > MAX_SUBSCRIBE_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_SUBSCRIBE_BYTES:
-        raise SubscribeError(1009, "message too large", f"a subscribe message is under {MAX_SUBSCRIBE_BYTES} bytes")
+        raise SubscribeError(1009, "message too large", f"larger than a subscribe message ({MAX_SUBSCRIBE_BYTES} B)")
     try:
         data = json.loads(text)
     except RecursionError:
-        raise SubscribeError(1008, "not JSON", "nested too deeply") from None
+        raise SubscribeError(1008, "not JSON", "not JSON: nested too deeply") from None
     except ValueError:
         raise SubscribeError(1008, "not JSON") from None
     if not isinstance(data, dict) or "subscribe" not in data:

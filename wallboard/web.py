@@ -105,7 +105,7 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     def subscription(message: Mapping[str, Any]) -> Selector:
         selector = parse_subscribe(message)
         if selector.view == "team" and selector.team not in teams:
-            raise SubscribeError(1008, "unknown team", f"no team {selector.team!r}")
+            raise SubscribeError(1008, "unknown team", f"unknown team {selector.team!r}")
         if selector.view == "wall" and not set(selector.screens) <= screens:
             raise SubscribeError(1008, "unknown screen")
         return selector
@@ -126,7 +126,7 @@ def create_app(config: Config, redis_url: str) -> Starlette:
                 told = f"no subscribe message within {web.subscribe_timeout_s:g} s"
             guard.frame_refused(code, reason)
             with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):  # (it may be gone already)
-                await websocket.close(code=code, reason=told[:100])
+                await websocket.close(code=code, reason=_close_reason(told))
             return
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
@@ -156,6 +156,11 @@ def create_app(config: Config, redis_url: str) -> Starlette:
     if config.web.display_keys:
         app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys)
     return app
+
+
+def _close_reason(text: str) -> str:
+    """``text`` cut to what a close frame carries (123 bytes of UTF-8, RFC 6455 §5.5)."""
+    return text.encode("utf-8", "backslashreplace")[:120].decode("utf-8", "ignore")
 
 
 async def _beat(ctx: CollectorContext) -> None:
