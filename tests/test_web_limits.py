@@ -251,3 +251,18 @@ def test_the_connection_limit_leaves_open_files_spare() -> None:
     assert limits_for(30_000, 500, 10, open_files=20_000).max_connections == 18_000
     assert limits_for(15_000, 500, 10, open_files=1_024).max_connections == 768
     assert limits_for(100, 500, 10, open_files=20_000).max_per_client == 100
+
+
+def test_the_web_process_raises_its_soft_open_file_limit_to_the_hard_one() -> None:
+    import resource
+    import subprocess
+    import sys
+
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    low = min(512, hard)
+    script = ("import resource; from wallboard.guard import raise_open_file_limit; "
+              "before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]; print(before, raise_open_file_limit())")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True,
+                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)))
+    before, after = map(int, out.stdout.split())
+    assert before == low and after == (hard if hard != resource.RLIM_INFINITY else max(low, 1 << 20))
