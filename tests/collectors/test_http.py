@@ -100,13 +100,13 @@ def web(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[We
 
 
 def call(i: int, **over: Any) -> dict[str, Any]:
-    return {"kind": "call.answered", "id": f"ans-{i}", "ts": TS + i, "queue": "ventas", "call_id": f"c{i}",
-            "agent": "ana.rojas", "wait_s": 12.5, **over}
+    return {"kind": "call.answered", "id": f"ans-{i}", "ts": TS + i / 1000, "queue": "ventas", "call_id": f"c{i}",
+            "agent": "raul.serrano", "wait_s": 12.5, **over}
 
 
 def test_a_batch_is_accepted_and_a_retry_counts_once(web: Web) -> None:
     batch = {"events": [{"kind": "call.queued", "id": "q-1", "ts": TS, "queue": "ventas", "call_id": "c1"},
-                        call(1), {"kind": "agent.state", "id": "s-1", "ts": TS + 2, "agent": "ana.rojas",
+                        call(1), {"kind": "agent.state", "id": "s-1", "ts": TS + 2, "agent": "raul.serrano",
                                   "state": "not_ready", "reason": "lunch", "source": "crm"}]}
     before = len(web.events())
     status, _, body = web.post(batch)
@@ -310,7 +310,8 @@ def test_the_documented_schema_is_the_one_served() -> None:
 
 async def test_served_alone_on_its_own_port(streams: Streams) -> None:
     port = free_port()
-    config = parse_config({"collectors": [{"kind": "http", "name": "cloud",
+    config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
+                           "collectors": [{"kind": "http", "name": "cloud",
                                            "options": {"tokens": [TOKEN], "port": port}}]}, env={})
     task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
     try:
@@ -348,7 +349,8 @@ async def test_redis_down_is_a_503_and_nothing_is_half_taken(tmp_path: Path) -> 
     server.start()
     client = connect(server.url)
     port = free_port()
-    config = parse_config({"collectors": [{"kind": "http", "name": "cloud",
+    config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
+                           "collectors": [{"kind": "http", "name": "cloud",
                                            "options": {"tokens": [TOKEN], "port": port}}]}, env={})
     task = asyncio.create_task(run_collector(config, config.collectors[0], Streams(client, "down:")))
 
@@ -393,3 +395,26 @@ def test_a_short_token_is_a_config_error(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "wallboard", "check-config", "--config", str(path)],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 2 and "collectors[0].options.tokens" in r.stderr and "shorter than 16" in r.stderr
+
+
+def test_what_the_aggregator_would_refuse_is_a_422_that_says_why(web: Web) -> None:
+    now = time.time()
+    cases = [
+        (call(300, ts=4_070_908_800.0), "ts", "s ahead of the wallboard's clock (at most 120 s, "
+                                               "events.max_clock_skew_s): check the sender's clock"),
+        (call(301, ts=now - 3 * 86_400), "ts", "is older than the 2 days the wallboard keeps"),
+        (call(302, queue="invented"), "queue", "is not a queue of the wallboard's config, got 'invented'"),
+        ({"kind": "agent.state", "id": "s-303", "ts": now, "agent": "Ana Rojas +34699555123", "state": "available"},
+         "agent", "is not an agent id of the wallboard's config"),
+    ]
+    before = len(web.events())
+    for event, field, reason in cases:
+        status, _, body = web.post({"events": [call(299), event]})
+        assert status == 422 and body["accepted"] == 0
+        [error] = body["errors"]
+        assert error["index"] == 1 and error["field"] == field and error["reason"].endswith(reason)
+        assert "+34699555123" not in json.dumps(body)
+    assert len(web.events()) == before  # all or nothing: the good event of each batch was not taken either
+    # within the skew: a sender's clock a little fast is fine
+    status, _, body = web.post({"events": [call(304, ts=now + 60)]})
+    assert (status, body) == (200, {"accepted": 1, "duplicates": 0})

@@ -47,7 +47,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from wallboard.events import _SPECS, EVENT_TYPES, AnyEvent, EventError, decode
+from wallboard.events import _SPECS, EVENT_TYPES, AgentLogin, AgentLogout, AgentStateChanged, AnyEvent, EventError, decode
+from wallboard.fold import FoldSettings
 from wallboard.ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
@@ -117,6 +118,36 @@ class _Source:
     options: Options
     tokens: tuple[bytes, ...]
     bucket: _Bucket
+    admission: Admission
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """The aggregator's rules for what it admits, checked up front so the client hears why.
+
+    The aggregator applies the same rules again (by its own clock); refusing here
+    only saves the client from an accepted batch that then counts for nothing.
+    """
+
+    settings: FoldSettings
+    source: str
+
+    def check(self, event: AnyEvent, now: float) -> None:
+        """Raise :class:`EventError` if the aggregator would refuse ``event`` at ``now``."""
+        s = self.settings
+        if event.ts > now + s.max_skew_s:
+            raise EventError("ts", f"is {event.ts - now:.0f} s ahead of the wallboard's clock (at most "
+                                   f"{s.max_skew_s:g} s, events.max_clock_skew_s): check the sender's clock")
+        if s.retain_s is not None and event.ts < now - s.retain_s:
+            raise EventError("ts", f"is older than the {s.retain_s / 86_400:g} days the wallboard keeps")
+        if self.source in s.discover:
+            return  # (the aggregator caps what a discovering source may add)
+        queue = getattr(event, "queue", "")
+        if queue and s.queues is not None and queue not in s.queues:
+            raise EventError("queue", "is not a queue of the wallboard's config", queue)
+        if (isinstance(event, (AgentStateChanged, AgentLogin, AgentLogout)) and s.agents is not None
+                and event.agent not in s.agents):
+            raise EventError("agent", "is not an agent id of the wallboard's config")  # (a name: not quoted)
 
 
 class Ingest:
@@ -129,7 +160,8 @@ class Ingest:
             opts: Options = ctx.options  # type: ignore[assignment]
             self.sources.append(_Source(ctx, opts, tuple(hashlib.sha256(t.encode()).digest() for t in opts.tokens),
                                         _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst),
-                                                time.monotonic())))
+                                                time.monotonic()),
+                                        Admission(FoldSettings.from_config(ctx.config), ctx.source)))
 
     def _authenticate(self, request: Request) -> _Source | None:
         header = request.headers.get("authorization", "")
@@ -180,7 +212,7 @@ class Ingest:
         if len(raw) > opts.max_batch:
             ctx.reject(f"HTTP 413: batch of {len(raw)} events")
             return _error(413, f"batch of {len(raw)} events; at most {opts.max_batch} per request")
-        events, errors = _validate(raw, ctx.source)
+        events, errors = _validate(raw, ctx.source, source.admission, time.time())
         if errors:
             for err in errors[:10]:
                 ctx.reject(f"HTTP 422: event {err['index']}: field {err['field']!r}: {err['reason']}")
@@ -267,7 +299,8 @@ def _not_unicode(item: dict[Any, Any]) -> str | None:
     return None
 
 
-def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
+def _validate(raw: list[Any], source: str, admission: Admission | None = None,
+              now: float = 0.0) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
     events: list[AnyEvent] = []
     errors: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
@@ -288,7 +321,10 @@ def _validate(raw: list[Any], source: str) -> tuple[list[AnyEvent], list[dict[st
             if not isinstance(eid, str) or not eid:
                 raise EventError("id", "must be a non-empty text (your own unique id: retries reuse it)", eid)
             data = {**item, "source": source, "id": f"{source}:{eid}"}
-            events.append(decode(data, allow_unknown=False))
+            event = decode(data, allow_unknown=False)
+            if admission is not None:
+                admission.check(event, now)
+            events.append(event)
         except EventError as exc:
             errors.append({"index": i, "id": eid if isinstance(eid, str) else None, "field": exc.field,
                            "reason": str(exc).split(": ", 1)[1]})
