@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
+from typing import Any
 
 
 def free_port() -> int:
@@ -15,8 +18,6 @@ def free_port() -> int:
 
 def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> None:
     """Block until something accepts connections on loopback ``port``."""
-    import time
-
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -26,3 +27,15 @@ def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> Non
             if time.monotonic() > deadline:
                 raise AssertionError(f"{what} did not listen on port {port} within {timeout:g} s") from None
             time.sleep(0.1)
+
+
+def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
+    """Wait until ``condition()`` returns something true, and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout:g} s")
+        time.sleep(0.05)

@@ -18,7 +18,7 @@ import pytest
 import redis
 import yaml
 
-from tests.helpers import wait_for_port
+from tests.helpers import eventually, wait_for_port
 from tests.test_cli import demo_config, snapshot
 
 from wallboard.redis_server import find_running
@@ -57,18 +57,6 @@ children = [ChildSpec(c["name"], functools.partial(subprocess.Popen, c["cmd"]), 
             for c in spec["children"]]
 Supervisor(children, RestartPolicy(**spec["policy"]), poll_s=0.02).run()
 """
-
-
-def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    """Wait until ``condition()`` returns something true, and return it."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not met within {timeout:g} s")
-        time.sleep(0.05)
 
 
 def alive(pid: int) -> bool:

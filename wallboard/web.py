@@ -43,6 +43,11 @@ if TYPE_CHECKING:
 log = logging.getLogger("wallboard.web")
 
 
+#: What /healthz shows of the snapshot's pipeline figures (unconfigured agents only counted).
+_PIPELINE_HEALTH = ("applied", "duplicates", "rejected", "refused", "unconfigured_queues", "unconfigured_agents",
+                    "discovered")
+
+
 def create_app(config: Config, redis_url: str) -> Starlette:
     """The ASGI app for ``config``, reading snapshots from ``redis_url``."""
     from wallboard.layouts import build_dash
@@ -83,6 +88,8 @@ def create_app(config: Config, redis_url: str) -> Starlette:
         hub: Hub = request.app.state.hub
         latest = hub.latest or {}
         sources = latest.get("sources", {})
+        pipeline = latest.get("pipeline", {})
+        errors = pipeline.get("source_errors", {})
         age = None
         if latest.get("now") is not None:
             age = round(time.time() - float(latest["now"]), 3)
@@ -93,7 +100,10 @@ def create_app(config: Config, redis_url: str) -> Starlette:
             "snapshot_seq": latest.get("seq"),
             "snapshot_age_s": age,
             "screens_connected": len(hub.subscribers),
-            "sources": sources,
+            # The sources as screens see them, plus each one's last error (reason and line
+            # number only: no source text), which screens never receive.
+            "sources": {name: {**s, "last_error": errors.get(name, "")} for name, s in sources.items()},
+            "events": {k: pipeline[k] for k in _PIPELINE_HEALTH if k in pipeline},
             "bytes_sent": hub.bytes_sent,
             "bytes_if_full": hub.bytes_full,
             "messages_sent": hub.messages_sent,
