@@ -207,7 +207,9 @@ class Run:
         raw = yaml.safe_load((ROOT / "config.yaml").read_text())
         raw["redis"] = {"url": redis_url, "prefix": self.prefix}
         raw["collectors"] = []
-        raw["web"] = {"port": self.port}
+        # Thousands of screens from each load generator's one address: lift the per-client cap
+        # and the connection limit (the web process still keeps a tenth of its open files spare).
+        raw["web"] = {"port": self.port, "max_connections": 1_000_000, "max_connections_per_client": 1_000_000}
         raw["screens"] = [{"id": SCREEN, "queues": ["ventas"]}]
         self.config = tmp / f"fan{n}.yaml"
         self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
