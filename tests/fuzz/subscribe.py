@@ -1,7 +1,7 @@
-"""Fuzzing the /ws subscription message: the JSON text a screen sends first, through ``Selector.parse``.
+"""Fuzzing the /ws subscription message: the JSON text a screen sends first.
 
-Parsed as the WebSocket endpoint parses it: ``Selector.parse(json.loads(text).get("subscribe"))``,
-where ValueError and AttributeError close the socket with a reason (code 1008) and anything else would
+Parsed as the WebSocket endpoint parses it, by :func:`wallboard.messages.parse_subscribe` on the ASGI
+message, whose :class:`SubscribeError` closes the socket with a code and a reason; anything else would
 escape the endpoint.
 """
 
@@ -11,15 +11,15 @@ import json
 from typing import Any
 
 from tests.fuzz.garbage import FuzzReport, Garbage, short
-from wallboard.messages import Selector
+from wallboard.messages import Selector, SubscribeError, parse_subscribe
 
 #: What the endpoint catches around the parse (wallboard/web.py): any other exception escapes it.
-ANSWERED = (ValueError, AttributeError)
+ANSWERED = (SubscribeError,)
 
 
 def parse(text: str) -> Selector:
     """The endpoint's parse of a subscribe message."""
-    return Selector.parse(json.loads(text).get("subscribe"))
+    return parse_subscribe({"type": "websocket.receive", "text": text})
 
 
 def _valid(g: Garbage) -> tuple[dict[str, Any], Selector]:
