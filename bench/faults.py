@@ -163,6 +163,7 @@ class Writer(threading.Thread):
         self.path, self.lines, self.plan, self.rng = path, lines, plan, rng
         self.files: list[Path] = []  # rotated files, in order; the current one last
         self.done = threading.Event()
+        self.finished_at = 0.0  # time.monotonic() when the last line was written
         self.error: BaseException | None = None
         self.bytes = 0
 
@@ -172,6 +173,7 @@ class Writer(threading.Thread):
         except BaseException as exc:  # reported by the campaign
             self.error = exc
         finally:
+            self.finished_at = time.monotonic()
             self.done.set()
 
     def _run(self) -> None:
@@ -351,6 +353,7 @@ class Kill:
     at: float
     seq0: int
     last0: tuple[int, int]
+    writing: bool  # lines were still being written (else no new event can show the flow is back)
     recovered: dict[str, float | None] = field(default_factory=dict)
 
 
@@ -395,19 +398,21 @@ class Monitor(threading.Thread):
                         k.recovered.setdefault(name, None)
             self.stop.wait(POLL_S)
 
-    def kill(self, kind: str, pid: int) -> None:
+    def kill(self, kind: str, pid: int, writing: bool) -> None:
         try:  # the stream's tip right now (the poll's may be 0.1 s old)
             last = max(self.last, self.stack.stream_last())
         except (OSError, ValueError, redis.RedisError):
             last = self.last
-        k = Kill(kind, pid, time.time(), self.seq, last)
+        k = Kill(kind, pid, time.time(), self.seq, last, writing)
+        if not writing:
+            k.recovered["folded"] = None
         os.kill(pid, signal.SIGKILL)
         with self.lock:
             self.kills.append(k)
 
 
 def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, writer: Writer,
-                deadline: float) -> None:
+             deadline: float) -> None:
     """``plan.kills`` SIGKILLs, each round a shuffle of the kinds, each once its target has been up long enough."""
     order: list[str] = []
     while len(order) < plan.kills:
@@ -424,7 +429,7 @@ def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, wri
         else:
             raise TimeoutError(f"{kind} was not up for {plan.healthy_s:g} s before the campaign's deadline")
         try:
-            monitor.kill(kind, kid[0])
+            monitor.kill(kind, kid[0], not writer.done.is_set())
         except ProcessLookupError:  # it died on its own just now: take the next one's turn
             continue
         if writer.error is not None:
@@ -546,7 +551,7 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
         writer.join(max(1.0, deadline - time.monotonic()))
         if writer.error is not None or writer.is_alive():
             raise RuntimeError("the queue_log writer failed or did not finish") from writer.error
-        write_s = time.monotonic() - t_write
+        write_s = writer.finished_at - t_write
         t_drain = time.monotonic()
         checkpoint = _until(lambda: drained(stack, writer), plan.drain_timeout_s, "everything folded")
         drain_s = time.monotonic() - t_drain
@@ -576,9 +581,11 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
                     "report": round(report_s, 1)},
         "kills": {kind: len(v) for kind, v in by_kind.items()},
         "kill_gaps_s": _stats([b.at - a.at for a, b in zip(monitor.kills, monitor.kills[1:])]),
-        "recovery": {kind: {name: _stats([k.recovered.get(name) for k in v])
+        "recovery": {kind: {name: _stats([k.recovered.get(name) for k in v if k.writing or name != "folded"])
                             for name in ("snapshot", "folded", "healthz")} for kind, v in by_kind.items()},
-        "kill_log": [{"kind": k.kind, "at": round(k.at - started, 2), **k.recovered} for k in monitor.kills],
+        "kills_after_writing": sum(not k.writing for k in monitor.kills),
+        "kill_log": [{"kind": k.kind, "at": round(k.at - started, 2), "writing": k.writing, **k.recovered}
+                     for k in monitor.kills],
         "deaths_logged": run_log.count("was killed by SIGKILL"),
         "restart_delays_s": dict(Counter(
             line.split("restarting it in ")[1].split(" s")[0]
@@ -624,6 +631,8 @@ def summary(result: dict[str, Any]) -> str:
             cell = "—" if s["median_s"] is None else f"{s['median_s']:.2f} s / {s['max_s']:.2f} s"
             cells.append(cell + (f" ({s['never']} never)" if s["never"] else ""))
         out.append(f"| {kind} | {result['kills'][kind]} | " + " | ".join(cells) + " |")
+    if result["kills_after_writing"]:
+        out.append(f"\n(folded: only the kills while lines were written; {result['kills_after_writing']} came after)")
     if result["averages_differ"] or result["report_vs_written"]:
         out += ["", f"averages that differ: {result['averages_differ']}",
                 f"report vs written: {result['report_vs_written']}"]
