@@ -648,7 +648,8 @@ def main() -> None:
     parser.add_argument("--healthy-s", type=float, default=d.healthy_s)
     parser.add_argument("--rotations", type=int, default=d.rotations)
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--json", type=Path, default=Path("faults.json"), help="where to save the result")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "faults.json",
+                        help="where to save the result")
     parser.add_argument("--keep", type=Path, help="run in this directory (kept) instead of a temporary one")
     args = parser.parse_args()
     plan = Plan(lines=args.lines, kills=args.kills, duration_s=args.duration, healthy_s=args.healthy_s,
@@ -659,6 +660,7 @@ def main() -> None:
     else:
         with tempfile.TemporaryDirectory() as tmp:
             result = campaign(plan, Path(tmp), progress=True)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))
     print(summary(result))
     print(f"\nsaved {args.json}")
