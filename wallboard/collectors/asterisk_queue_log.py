@@ -652,16 +652,16 @@ class _Follower:
         previous = Position.from_dict(cursor.get("previous") or {})
         emit_from = cursor.get("emit_from")
         self.emit_from = float(emit_from) if isinstance(emit_from, (int, float)) else None
-        if previous is not None:  # stopped while the file it replaced could still grow
-            await self._finish_rotated(previous, replay=False)
+        if previous is not None:  # stopped while the file it replaced could still grow: follow it on
+            await self._finish_rotated(previous, replay=True, keep=True)
         if saved is not None and (saved.dev, saved.inode) == (tail.dev, tail.inode) \
                 and saved.head in ("", tail.head) and tail.size() >= saved.offset:
             ctx.log.info("resuming %s at byte %d (line %d)", self.path, saved.offset, saved.lineno)
             await self._replay(tail, saved.offset)
             await self._send([], tail)
             return
-        if saved is not None:  # rotated while we were away: finish the old file first
-            await self._finish_rotated(saved, replay=True)
+        if saved is not None:  # rotated while we were away: finish the old file first, and follow it on
+            await self._finish_rotated(saved, replay=True, keep=True)
             await self._send([], tail)  # (the new file, opened above, is read from its start)
             await self._drain(tail)
             return
@@ -677,8 +677,12 @@ class _Follower:
             self.emit_from = None
             await self._send(carried, tail)
 
-    async def _finish_rotated(self, pos: Position, *, replay: bool) -> None:
-        """Send the rest of the file ``pos`` was taken in, found next to the path after a rotation."""
+    async def _finish_rotated(self, pos: Position, *, replay: bool, keep: bool = False) -> None:
+        """Send the rest of the file ``pos`` was taken in, found next to the path after a rotation.
+
+        With ``keep`` the old file stays followed as :attr:`previous` for ``rotate_grace_s``, as it
+        would have been had the collector not stopped: Asterisk writes to it until its logger reloads.
+        """
         old_path = find_rotated(self.path, pos)
         if old_path is None:
             self.ctx.log.warning("%s was rotated while the collector was stopped and the old file (byte %d on) is "
@@ -693,8 +697,15 @@ class _Follower:
             if replay:
                 await self._replay(old, pos.offset)
             await self._drain(old, save=False)
-        finally:
+        except BaseException:
             old.close()
+            raise
+        if not keep:
+            old.close()
+            return
+        if self.previous is not None:
+            self.previous.close()
+        self.previous, self._previous_active = old, time.monotonic()
 
     async def _replay(self, tail: Tail, upto: int) -> None:
         """Read ``tail`` up to ``upto`` for the translator's state only: these lines were sent before."""
