@@ -52,21 +52,18 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from runstack import RunStack, children, iso_ts, uptime  # noqa: E402
 from wallboard.counters import QueueCounters  # noqa: E402
 from wallboard.kpi import queue_kpis  # noqa: E402
 
@@ -223,106 +220,27 @@ class Writer(threading.Thread):
 # ---------------------------------------------------------------------- the stack
 
 
-def _iso_ts(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def children(parent: int) -> dict[str, tuple[int, float]]:
-    """``wallboard run``'s live children by kind, with when each started (seconds since boot).
-    (bench/recovery.py has the same look at /proc.)"""
-    out: dict[str, tuple[int, float]] = {}
-    ticks = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            words = [w.decode() for w in (stat.parent / "cmdline").read_bytes().split(b"\0") if w]
-        except OSError:
-            continue
-        if int(fields[1]) != parent or fields[0] in ("Z", "X") or not words:
-            continue
-        started = int(fields[19]) / ticks
-        if "redis-server" in words[0]:
-            out["redis"] = (int(stat.parent.name), started)
-        for kind, word in (("aggregator", "aggregate"), ("web", "web"), ("collector", "collect")):
-            if word in words[1:4]:
-                out[kind] = (int(stat.parent.name), started)
-    return out
-
-
-def uptime() -> float:
-    return float(Path("/proc/uptime").read_text().split()[0])
-
-
-class Stack:
+class Stack(RunStack):
     """`wallboard run` with one queue_log collector, in a directory of its own."""
 
     def __init__(self, tmp: Path, queue_log: Path) -> None:
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        raw["redis"] = {"url": "", "data_dir": str(tmp / "redis"), "prefix": "wb:", "stream_maxlen": 1_000_000}
-        self.port = _free_port()
-        raw["web"] = {"port": self.port}
-        raw["collectors"] = [{"kind": "asterisk_queue_log", "name": SOURCE, "options": {
-            "path": str(queue_log), "load_today": False, "rotate_grace_s": 2.0}}]
-        self.config = tmp / "config.yaml"
-        self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        self.queues = [q["id"] for q in raw["queues"]]
-        self.members = [a["aliases"][0] for a in raw["agents"]]
-        self.queue_log = queue_log
-        self.redis_dir = tmp / "redis"
-        env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-        self.log_path = tmp / "run.log"
-        self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(self.config)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
-        self._client: redis.Redis | None = None
+        def adjust(raw: dict[str, Any]) -> None:
+            raw["redis"].update(prefix="wb:", stream_maxlen=1_000_000)
+            raw["collectors"] = [{"kind": "asterisk_queue_log", "name": SOURCE, "options": {
+                "path": str(queue_log), "load_today": False, "rotate_grace_s": 2.0}}]
 
-    def redis(self) -> redis.Redis:
-        if self._client is None:
-            info = json.loads((self.redis_dir / "server.json").read_text())
-            self._client = redis.Redis(port=int(info["port"]), socket_timeout=5, socket_connect_timeout=1)
-        return self._client
+        super().__init__(tmp, adjust)
+        self.queues = [q["id"] for q in self.raw["queues"]]
+        self.members = [a["aliases"][0] for a in self.raw["agents"]]
+        self.queue_log = queue_log
 
     def get_json(self, key: str) -> dict[str, Any] | None:
         raw = self.redis().get(key)
         return None if raw is None else dict(json.loads(raw))
 
-    def latest(self) -> dict[str, Any] | None:
-        entries: Any = self.redis().xrevrange("wb:snapshots", count=1)
-        return dict(json.loads(entries[0][1][b"json"])) if entries else None
-
     def stream_last(self) -> tuple[int, int]:
         entries: Any = self.redis().xrevrange("wb:events", count=1)
         return _id(entries[0][0].decode()) if entries else (0, 0)
-
-    def healthz(self) -> tuple[int, dict[str, Any]]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, {}
-        except (OSError, ValueError):
-            return 0, {}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            try:
-                self.proc.wait(60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self._client is not None:
-            self._client.close()
-        self._log.close()
 
 
 def _id(text: str) -> tuple[int, int]:
@@ -387,7 +305,7 @@ class Monitor(threading.Thread):
                     health = health or self.stack.healthz()
                     if health[0] == 200 and (health[1].get("snapshot_seq") or -1) > k.seq0:
                         k.recovered["healthz"] = time.time() - k.at
-                if snap is not None and snap["seq"] > k.seq0 and _iso_ts(snap["generated_at"]) > k.at:
+                if snap is not None and snap["seq"] > k.seq0 and iso_ts(snap["generated_at"]) > k.at:
                     beat = (snap["sources"].get(SOURCE) or {}).get("heartbeat_at") or 0
                     if "snapshot" not in k.recovered and beat > k.at:
                         k.recovered["snapshot"] = now - k.at

@@ -38,105 +38,31 @@ import json
 import os
 import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import redis
-import yaml
 from websockets.sync.client import connect as ws_connect
 
-from _util import free_port
+from runstack import RunStack, children, iso_ts, uptime
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("aggregator", "web", "collector", "redis")
 TIMEOUT_S = 120.0
 
 
-def _iso_ts(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-
-
-def children(parent: int) -> dict[str, tuple[int, float]]:
-    """The processes ``parent`` started, by kind, with when each started (seconds since boot)."""
-    out: dict[str, tuple[int, float]] = {}
-    ticks = os.sysconf("SC_CLK_TCK")
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            words = [w.decode() for w in (stat.parent / "cmdline").read_bytes().split(b"\0") if w]
-        except OSError:
-            continue
-        if int(fields[1]) != parent or fields[0] == "Z" or not words:
-            continue
-        started = int(fields[19]) / ticks
-        if "redis-server" in words[0]:
-            out["redis"] = (int(stat.parent.name), started)
-        for kind, word in (("aggregator", "aggregate"), ("web", "web"), ("collector", "collect")):
-            if word in words[1:4]:
-                out[kind] = (int(stat.parent.name), started)
-    return out
-
-
-def uptime() -> float:
-    return float(Path("/proc/uptime").read_text().split()[0])
-
-
-class Stack:
+class Stack(RunStack):
     """`wallboard run` on the demo config, in a directory of its own."""
 
-    def __init__(self, tmp: Path) -> None:
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        raw["redis"] = {"url": "", "data_dir": str(tmp / "redis")}
-        self.port = free_port()
-        raw["web"] = {"port": self.port}
-        self.config = tmp / "config.yaml"
-        self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        self.redis_dir = tmp / "redis"
-        env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-        self.log = (tmp / "run.log").open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(self.config)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, env=env)
-
-    def redis(self) -> redis.Redis:
-        info = json.loads((self.redis_dir / "server.json").read_text())
-        return redis.Redis(port=int(info["port"]), socket_timeout=1, socket_connect_timeout=1)
-
     def latest(self) -> dict[str, Any] | None:
-        """The newest snapshot in Redis."""
+        """The newest snapshot in Redis, or None while it cannot be read."""
         try:
-            client = self.redis()
-            try:
-                entries = client.xrevrange("wb:snapshots", count=1)
-            finally:
-                client.close()
+            return super().latest()
         except (OSError, ValueError, redis.RedisError):
             return None
-        if not entries:
-            return None
-        snap: dict[str, Any] = json.loads(entries[0][1][b"json"])
-        return snap
-
-    def healthz(self) -> tuple[int, dict[str, Any]]:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2) as r:
-                return r.status, json.loads(r.read())
-        except urllib.error.HTTPError as exc:
-            return exc.code, {}
-        except (OSError, ValueError):
-            return 0, {}
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGINT)
-        self.proc.wait(60)
-        self.log.close()
 
 
 def _poll(fn: Any, deadline: float) -> float | None:
@@ -154,11 +80,11 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
     results: dict[str, float | None] = {}
 
     def beat_after_kill(sources: dict[str, Any]) -> bool:
-        return (sources.get("simulador") or {}).get("heartbeat_at", 0) > killed_at
+        return bool((sources.get("simulador") or {}).get("heartbeat_at", 0) > killed_at)
 
     def fresh_snapshot() -> bool:
         snap = stack.latest()
-        return (snap is not None and snap["seq"] > seq0 and _iso_ts(snap["generated_at"]) > killed_at
+        return (snap is not None and snap["seq"] > seq0 and iso_ts(snap["generated_at"]) > killed_at
                 and beat_after_kill(snap["sources"]))
 
     def healthy() -> bool:
@@ -172,7 +98,7 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
                 end = time.time() + 3
                 while time.time() < end:
                     msg = json.loads(ws.recv(timeout=max(0.05, end - time.time())))
-                    if msg.get("generated_at") and _iso_ts(msg["generated_at"]) > killed_at:
+                    if msg.get("generated_at") and iso_ts(msg["generated_at"]) > killed_at:
                         return True
         except Exception:  # refused, reset, closed while the web process restarts: try again
             return False

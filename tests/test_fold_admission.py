@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -223,3 +224,13 @@ def test_no_sequence_of_events_whatever_their_times_makes_todays_counts_go_down(
             previous[qid] = counts
         centre = view["centre"]["today"]
         assert all(centre[k] >= 0 for k in COUNTS)
+
+
+def test_de_duplication_memory_is_bounded_by_count_as_well_as_by_time(config: Config) -> None:
+    settings_ = replace(FoldSettings.from_config(config), dedup_max_ids=100)
+    st_ = CentreState()
+    events = [CallQueued(f"b{i}", "pbx", T0 + i, "ventas", f"c{i}") for i in range(1_000)]
+    assert apply_all(st_, settings_, events, NOW) == 1_000  # a burst within one second of the clock
+    assert len(st_.seen) + len(st_.seen_old) <= 200
+    assert apply(st_, settings_, events[-1], NOW) is Verdict.DUPLICATE  # the newest 100 are remembered
+    assert apply(st_, settings_, events[-99], NOW) is Verdict.DUPLICATE

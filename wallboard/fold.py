@@ -97,6 +97,9 @@ class FoldSettings:
     default_rules: QueueRules
     recent_s: float = 3600.0
     dedup_horizon_s: float = 3600.0
+    #: ... or fewer: a generation of ids also ends once it holds this many (a burst or a replay
+    #: must not grow the state and its checkpoint without bound).
+    dedup_max_ids: int = 250_000
     retain_s: float | None = 2 * 86_400.0
     #: False: only the queues' interval counters are kept (a report); calls waiting,
     #: rolling-window records and everything about agents are left out.
@@ -180,8 +183,9 @@ class AgentState:
 class CentreState:
     queues: dict[str, QueueState] = field(default_factory=dict)
     agents: dict[str, AgentState] = field(default_factory=dict)
-    # Event ids for de-duplication, in two generations rotated every dedup horizon of
-    # event time: an id is remembered for at least that long, with no per-id bookkeeping.
+    # Event ids for de-duplication, in two generations rotated every dedup horizon of the
+    # clock, or when one holds dedup_max_ids: an id is remembered for at least that long (or
+    # that many newer ids), with no per-id bookkeeping.
     seen: set[str] = field(default_factory=set)
     seen_old: set[str] = field(default_factory=set)
     generation_start: float = 0.0
@@ -243,6 +247,8 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
         state.duplicates += 1
         return Verdict.DUPLICATE
     seen.add(eid)
+    if len(seen) >= settings.dedup_max_ids:
+        state.seen_old, state.seen = seen, set()
     state.applied += 1
     sources = state.sources
     if ts > state.max_ts:
