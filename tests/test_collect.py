@@ -89,3 +89,24 @@ async def test_health_and_crash_restart(streams: Streams, monkeypatch: pytest.Mo
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_loading_the_cursor_waits_for_redis_instead_of_crashing(tmp_path: Path) -> None:
+    server = EmbeddedRedis(tmp_path / "r", persist=True)
+    server.start()
+    client = connect(server.url)
+    try:
+        config = parse_config({"collectors": [{"kind": "simulator", "name": "sim"}]}, env={})
+        ctx = CollectorContext(config, config.collectors[0], NoOptions(), Streams(client, "t:"))
+        await ctx.save_cursor({"at": 7})
+        port = server.port
+        server.stop()  # (a restarted Redis answers LOADING, then nothing, while it reads its file)
+        loading = asyncio.create_task(ctx.load_cursor())
+        await asyncio.sleep(1.0)
+        assert not loading.done()  # waiting, not raised
+        server.port = port
+        server.start()
+        assert await asyncio.wait_for(loading, 30) == {"at": 7}
+    finally:
+        await client.aclose()
+        server.stop()

@@ -187,7 +187,15 @@ class CollectorContext:
                 raise
 
     async def load_cursor(self) -> dict[str, Any]:
-        return await self.streams.load_cursor(self.source)
+        """The source's stored position, retrying until Redis answers (it may still be loading)."""
+        cursor: dict[str, Any] = {}
+
+        async def load() -> None:
+            nonlocal cursor
+            cursor = await self.streams.load_cursor(self.source)
+
+        await self._until_done("the start until the source's position is read", load)
+        return cursor
 
     async def save_cursor(self, cursor: dict[str, Any]) -> None:
         """Store the source's position, retrying until Redis takes it."""
