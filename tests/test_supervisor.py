@@ -260,3 +260,17 @@ def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> N
     assert "Traceback" not in output
     assert not any(alive(pid) for pid in seen)
     assert find_running(tmp_path / "redis") is None
+
+
+def test_run_killed_itself_leaves_no_process_behind(tmp_path: Path) -> None:
+    config = demo_config(tmp_path, speed=1.0)
+    with (tmp_path / "run.log").open("w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+                                stdout=out, stderr=subprocess.STDOUT, env=ENV)
+    try:
+        kids = eventually(lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"}
+                          and k, what="every child")
+    finally:
+        proc.kill()  # kill -9 of the supervisor itself: its children are told to stop (SIGTERM)
+        proc.wait(10)
+    eventually(lambda: not any(alive(pid) for pid in kids.values()), timeout=30, what="every child gone")

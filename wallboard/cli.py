@@ -304,7 +304,7 @@ def _summary(snap: dict[str, Any]) -> str:
 
 def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
     """Everything: embedded Redis, aggregator, web, one process per collector, each kept alive."""
-    from wallboard.redis_server import EmbeddedRedis
+    from wallboard.redis_server import EmbeddedRedis, stop_with_parent
     from wallboard.supervisor import ChildSpec, Supervisor
 
     url = redis_url(config)
@@ -322,7 +322,9 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
         running["embedded Redis"] = server.process
     env = dict(os.environ, **{ENV_REDIS_URL: url})
     for name, command in _child_commands(config, path, args).items():
-        specs.append(ChildSpec(name, functools.partial(subprocess.Popen, command, env=env)))
+        # (SIGTERM to each child if `wallboard run` itself is killed, so none is left behind.)
+        specs.append(ChildSpec(name, functools.partial(subprocess.Popen, command, env=env,
+                                                       preexec_fn=stop_with_parent)))
     host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
     try:
         Supervisor(specs).run(running, on_started=lambda: log.info(

@@ -31,7 +31,7 @@ log = logging.getLogger("wallboard.redis")
 _INFO_FILE = "server.json"
 
 
-def _stop_with_parent() -> None:
+def stop_with_parent() -> None:
     """In the child, before exec: on Linux, get SIGTERM if the process that started it dies
     (killed -9, say), so a killed wallboard or test run leaves no Redis behind. (The signal
     follows the starting *thread*: start the server from a thread that lives as long as it.)"""
@@ -161,7 +161,7 @@ class EmbeddedRedis:
             args += ["--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction"]
         return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=_stop_with_parent)
+                                preexec_fn=stop_with_parent)
 
     def _write_info(self) -> None:
         assert self.process is not None
