@@ -311,6 +311,7 @@ def test_the_documented_schema_is_the_one_served() -> None:
 async def test_served_alone_on_its_own_port(streams: Streams) -> None:
     port = free_port()
     config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
+                           "web": {"handshake_timeout_s": 0.5, "max_connections_per_client": 2},
                            "collectors": [{"kind": "http", "name": "cloud",
                                            "options": {"tokens": [TOKEN], "port": port}}]}, env={})
     task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
@@ -336,6 +337,16 @@ async def test_served_alone_on_its_own_port(streams: Streams) -> None:
         assert await asyncio.to_thread(post) == (200, {"accepted": 1, "duplicates": 0})
         entries = await streams.redis.xrange(streams.events_key)
         assert [decode(f).id for _, f in entries] == ["cloud:ans-1"]
+        # the web process's limits hold on this port too: an idle connection is closed ...
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert await asyncio.wait_for(reader.read(), 5) == b""
+        writer.close()
+        # ... and a third connection from one address is refused
+        held = [await asyncio.open_connection("127.0.0.1", port) for _ in range(2)]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        assert (await asyncio.wait_for(reader.read(), 5)).startswith(b"HTTP/1.1 403")
+        for _, w in [*held, (reader, writer)]:
+            w.close()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)

@@ -404,8 +404,15 @@ async def run(ctx: CollectorContext) -> None:
     opts: Options = ctx.options  # type: ignore[assignment]
     if opts.port is None:
         raise RuntimeError(f"{ctx.source}: served by `wallboard web` at {PATH}; set options.port to serve it alone")
+    from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit
+
     app = Starlette(routes=routes(Ingest([ctx], ctx.streams)))
-    server = _Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning",
+    # The web process's connection limits (web.*) hold here too: the port is as exposed.
+    web = ctx.config.web
+    raise_open_file_limit()
+    guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
+    guarded_http, _ = protocols(guard)
+    server = _Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", http=guarded_http,
                                     lifespan="off", timeout_graceful_shutdown=5))
     ctx.log.info("ingest API on http://%s:%d%s", opts.host, opts.port, PATH)
     serving = asyncio.ensure_future(server.serve())
