@@ -38,7 +38,10 @@ from wallboard.redis_server import EmbeddedRedis  # noqa: E402
 from wallboard.report import build_report, read_lines  # noqa: E402
 from wallboard.streams import Streams, connect  # noqa: E402
 
-START = 1_773_097_200.0  # 2026-03-10 00:00 Europe/Madrid
+# The simulated events (200 000 span about 4.7 days) end before now, within the week the
+# aggregator is told to keep (events.retain_days), so it admits them all.
+START = time.time() - 5 * 86_400.0
+RETAIN_DAYS = 7
 CONFIG = load_config(ROOT / "config.yaml", env={})
 
 
@@ -78,6 +81,7 @@ async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int,
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     raw["redis"] = {"url": url, "prefix": prefix, "stream_maxlen": 5_000_000}
     raw["collectors"] = []
+    raw["events"] = {"retain_days": RETAIN_DAYS}
     cfg = tmp / f"pipeline{run}.yaml"
     cfg.write_text(yaml.safe_dump(raw, allow_unicode=True))
     client = connect(url)

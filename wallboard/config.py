@@ -188,6 +188,8 @@ class EventRules(_Frozen):
     """What the aggregator admits: how far ahead of its clock, and how many unconfigured names."""
 
     max_clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
+    #: Days of interval counters kept; an event older than that is refused as late.
+    retain_days: int = Field(default=2, ge=1, le=31)
     max_discovered_queues: int = Field(default=50, ge=0, le=10_000)
     max_discovered_agents: int = Field(default=500, ge=0, le=100_000)
 

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from wallboard.clock import LocalIntervals
 from wallboard.config import Config
@@ -119,7 +119,8 @@ class FoldSettings:
 
     @classmethod
     def from_config(cls, config: Config, *, interval_minutes: int | None = None,
-                    retain_s: float | None = 2 * 86_400.0, live: bool = True) -> FoldSettings:
+                    retain_s: float | None | Literal["config"] = "config", live: bool = True) -> FoldSettings:
+        """Settings of ``config``; ``retain_s`` None keeps every interval (a report of a file)."""
         minutes = interval_minutes or config.interval_minutes
         d = config.queue_defaults
         e = config.events
@@ -128,7 +129,7 @@ class FoldSettings:
             rules={q.id: QueueRules(q.sl_threshold_s, q.short_abandon_s) for q in config.queues},
             default_rules=QueueRules(d.sl_threshold_s, d.short_abandon_s),
             recent_s=max(config.windows) * 60.0,
-            retain_s=retain_s,
+            retain_s=config.events.retain_days * 86_400.0 if retain_s == "config" else retain_s,
             live=live,
             max_skew_s=e.max_clock_skew_s,
             queues=frozenset(q.id for q in config.queues) if live else None,

@@ -413,7 +413,7 @@ def test_what_the_aggregator_would_refuse_is_a_422_that_says_why(web: Web) -> No
     cases = [
         (call(300, ts=4_070_908_800.0), "ts", "s ahead of the wallboard's clock (at most 120 s, "
                                                "events.max_clock_skew_s): check the sender's clock"),
-        (call(301, ts=now - 3 * 86_400), "ts", "is older than the 2 days the wallboard keeps"),
+        (call(301, ts=now - 3 * 86_400), "ts", "is older than the 2 days the wallboard keeps (events.retain_days)"),
         (call(302, queue="invented"), "queue", "is not a queue of the wallboard's config, got 'invented'"),
         ({"kind": "agent.state", "id": "s-303", "ts": now, "agent": "Ana Rojas +34699555123", "state": "available"},
          "agent", "is not an agent id of the wallboard's config"),

@@ -139,7 +139,8 @@ class Admission:
             raise EventError("ts", f"is {event.ts - now:.0f} s ahead of the wallboard's clock (at most "
                                    f"{s.max_skew_s:g} s, events.max_clock_skew_s): check the sender's clock")
         if s.retain_s is not None and event.ts < now - s.retain_s:
-            raise EventError("ts", f"is older than the {s.retain_s / 86_400:g} days the wallboard keeps")
+            raise EventError("ts", f"is older than the {s.retain_s / 86_400:g} days the wallboard keeps "
+                                   f"(events.retain_days)")
         if self.source in s.discover:
             return  # (the aggregator caps what a discovering source may add)
         queue = getattr(event, "queue", "")
