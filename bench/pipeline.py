@@ -40,7 +40,7 @@ from wallboard.streams import Streams, connect  # noqa: E402
 
 # The simulated events (200 000 span about 4.7 days) end before now, within the week the
 # aggregator is told to keep (events.retain_days), so it admits them all.
-START = time.time() - 5 * 86_400.0
+START = time.time() - 6 * 86_400.0
 RETAIN_DAYS = 7
 CONFIG = load_config(ROOT / "config.yaml", env={})
 

@@ -155,8 +155,10 @@ async def _feed(streams: Streams, events: list[Event], batch: int = 1_000) -> st
 @pytest.mark.slow
 async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
         tmp_path: Path, redis_url: str, streams: Streams, prefix: str) -> None:
-    # Real aggregator processes read the real clock: the events end ~5 h ago (they span ~35 h).
-    events = simulated(100_000, start=time.time() - 40 * 3600)
+    # Real aggregator processes read the real clock: the events (spanning 35–39 h) end hours
+    # before it, so no rolling-window record sits at the window's edge, where two runs a few
+    # seconds apart would disagree, and all are within the two days kept.
+    events = simulated(100_000, start=time.time() - 46 * 3600)
     now = events[-1].ts + 60
 
     # uninterrupted run, on keys of its own

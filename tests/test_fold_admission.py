@@ -99,6 +99,8 @@ def test_late_events_count_in_their_own_interval_and_beyond_history_are_refused(
     assert (t["offered"], t["answered"]) == (20, 10)  # yesterday's calls are yesterday's
     yesterday_view = build_view(st_, config, settings_, yesterday + 3 * 3600)["queues"]["ventas"]["today"]
     assert (yesterday_view["offered"], yesterday_view["answered"]) == (8, 4)
+    # a replay of old events keeps no rolling-window records (nor the checkpoint's size) for them
+    assert all(rec[1] >= NOW - 3600 - 60 for rec in st_.queues["ventas"].recent)
     assert apply(st_, settings_, CallQueued("old", "late", NOW - 3 * 86_400, "ventas", "o"), NOW) is Verdict.LATE
     assert st_.refused == {"late": {"late": 1}}
 

@@ -356,7 +356,8 @@ def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> No
     if not settings.live:
         return
     _leave(q, e.call_id, e.ts)
-    q.recent.append(["a", e.ts, e.wait_s, within])
+    if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:  # (else in no window: as prune() cuts)
+        q.recent.append(["a", e.ts, e.wait_s, within])
     agent = _agent_of_call(state, settings, e)
     if agent is not None:
         ac = agent.bucket(start)
@@ -372,7 +373,8 @@ def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> 
     q.bucket(settings.intervals.floor(e.ts)).add_abandoned(e.wait_s, within, short)
     if settings.live:
         _leave(q, e.call_id, e.ts)
-        q.recent.append(["b", e.ts, e.wait_s, within, short])
+        if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:
+            q.recent.append(["b", e.ts, e.wait_s, within, short])
 
 
 def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
@@ -380,7 +382,8 @@ def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
     q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason)
     if settings.live:
         _leave(q, e.call_id, e.ts)
-        q.recent.append(["x", e.ts, e.wait_s, e.reason])
+        if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:
+            q.recent.append(["x", e.ts, e.wait_s, e.reason])
 
 
 def _lost(state: CentreState, settings: FoldSettings, e: CallLost) -> None:
@@ -396,7 +399,8 @@ def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransf
     q.bucket(start).add_ended(e.talk_s, e.hold_s, transferred)
     if not settings.live:
         return
-    q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
+    if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:
+        q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
     agent = _agent_of_call(state, settings, e)
     if agent is None:
         return
