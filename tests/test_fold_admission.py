@@ -75,7 +75,7 @@ def test_an_event_dated_2099_is_refused_and_changes_nothing(config: Config) -> N
     assert apply(st_, settings_, CallQueued("soon", "pbx", NOW + 119, "ventas", "cs"), NOW)
 
 
-def test_ids_keep_expiring_by_the_clock_not_by_event_time(config: Config) -> None:
+def test_ids_keep_expiring_after_an_event_from_the_future(config: Config) -> None:
     settings_ = FoldSettings.from_config(config)
     st_ = CentreState()
     first = CallQueued("once", "pbx", T0, "ventas", "c1")

@@ -8,9 +8,9 @@ Time: the caller's clock is "now" (the aggregator passes its own). Event time
 only places an event in its interval: an event later than now plus
 ``FoldSettings.max_skew_s`` is refused (a wrong clock at the source must not
 become the centre's now), one older than the retained history is refused as
-late, and housekeeping (forgetting old ids, old records, old intervals) follows
-the given clock, never an event's time. Without a clock (a report of a file)
-the newest event time stands in for it.
+late, and forgetting old records and intervals follows the given clock. Remembered
+ids rotate by event time, which the refusal of future events keeps honest. Without
+a clock (a report of a file) the newest event time stands in for it.
 
 Names: when ``FoldSettings.queues``/``agents`` are given (the live wallboard),
 an event naming a queue or agent outside them is refused, unless its source may
@@ -184,9 +184,9 @@ class AgentState:
 class CentreState:
     queues: dict[str, QueueState] = field(default_factory=dict)
     agents: dict[str, AgentState] = field(default_factory=dict)
-    # Event ids for de-duplication, in two generations rotated every dedup horizon of the
-    # clock, or when one holds dedup_max_ids: an id is remembered for at least that long (or
-    # that many newer ids), with no per-id bookkeeping.
+    # Event ids for de-duplication, in two generations rotated every dedup horizon of event
+    # time, or when one holds dedup_max_ids: an id is remembered while newer events span less
+    # than that (or that many newer ids came), with no per-id bookkeeping.
     seen: set[str] = field(default_factory=set)
     seen_old: set[str] = field(default_factory=set)
     generation_start: float = 0.0
@@ -254,6 +254,8 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
     sources = state.sources
     if ts > state.max_ts:
         state.max_ts = ts
+        if ts - state.generation_start >= settings.dedup_horizon_s:
+            _rotate_generations(state, ts)
     if ts > sources.get(event.source, 0.0):
         sources[event.source] = ts
     if now is not None or clock > state.now:
@@ -511,23 +513,29 @@ def _attribute_wrap(state: CentreState, agent: AgentState, wrap: float) -> None:
         agent.buckets[start].wrap_sum += wrap
 
 
+def _rotate_generations(state: CentreState, ts: float) -> None:
+    """Start a new generation of remembered ids (and finished calls); the oldest is forgotten.
+
+    Driven by event time, which can no longer run ahead of the clock (future events are
+    refused): a replay of old events then remembers an hour of them, not all of them.
+    """
+    state.seen_old, state.seen = state.seen, set()
+    state.generation_start = ts
+    for q in state.queues.values():
+        q.finished_old, q.finished = q.finished, {}
+
+
 def prune(state: CentreState, settings: FoldSettings) -> None:
     """Forget what no window can need any more, judged by the state's clock."""
     now = state.now
     new_hour = int(now // 3600) != int(state.pruned_at // 3600)
     state.pruned_at = now
-    # (A generation started "in the future" — a clock that stepped back, or a state saved
-    # before event times stopped driving the clock — rotates too, or ids would never expire.)
-    rotate = not 0.0 <= now - state.generation_start < settings.dedup_horizon_s
-    if rotate:
-        state.seen_old, state.seen = state.seen, set()
-        state.generation_start = now
+    if state.generation_start > state.max_ts:  # (a state saved with an event time now refused)
+        _rotate_generations(state, state.max_ts)
     recent_cut = now - settings.recent_s - _PRUNE_EVERY_S
     # Interval counters are kept for days: looking for expired ones once an hour is enough.
     bucket_cut = None if settings.retain_s is None or not new_hour else now - settings.retain_s
     for q in state.queues.values():
-        if rotate:
-            q.finished_old, q.finished = q.finished, {}
         while q.recent and q.recent[0][1] < recent_cut:
             q.recent.popleft()
         if bucket_cut is not None:
