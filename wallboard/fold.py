@@ -75,6 +75,7 @@ class Verdict(StrEnum):
         return self is Verdict.APPLIED
 
 
+_APPLIED, _DUPLICATE = Verdict.APPLIED, Verdict.DUPLICATE  # (a member look-up costs, per event)
 #: The verdicts that refuse an event (counted per source in ``CentreState.refused``).
 REFUSALS: tuple[Verdict, ...] = (Verdict.FUTURE, Verdict.LATE, Verdict.UNCONFIGURED_QUEUE,
                                  Verdict.UNCONFIGURED_AGENT)
@@ -235,18 +236,24 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
             return _refuse(state, event.source, Verdict.FUTURE)
         if settings.retain_s is not None and ts < now - settings.retain_s:
             return _refuse(state, event.source, Verdict.LATE)
+    kind = type(event)
     known_queues = settings.queues
     if known_queues is not None:
         # Inline first test: nearly every event names a configured queue (and agent).
-        queue = getattr(event, "queue", "")
-        if (queue and queue not in known_queues) or type(event) in _AGENT_ONLY:
+        if kind in _AGENT_ONLY:
+            known = event.agent in settings.agents  # type: ignore[attr-defined, operator]
+            queue = event.queue if kind is not AgentStateChanged else ""  # type: ignore[attr-defined]
+            known = known and (not queue or queue in known_queues)
+        else:
+            known = kind is SourceReset or event.queue in known_queues  # type: ignore[attr-defined]
+        if not known:
             verdict = _names_admitted(state, settings, event)
-            if verdict is not Verdict.APPLIED:
+            if verdict is not _APPLIED:
                 return _refuse(state, event.source, verdict)
     eid, seen = event.id, state.seen
     if eid in seen or eid in state.seen_old:
         state.duplicates += 1
-        return Verdict.DUPLICATE
+        return _DUPLICATE
     seen.add(eid)
     if len(seen) >= settings.dedup_max_ids:
         state.seen_old, state.seen = seen, set()
@@ -260,10 +267,10 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
         sources[event.source] = ts
     if now is not None or clock > state.now:
         state.now = clock  # a given clock is trusted even when it steps back
-    _HANDLERS[type(event)](state, settings, event)
+    _HANDLERS[kind](state, settings, event)
     if not 0.0 <= state.now - state.pruned_at < _PRUNE_EVERY_S:
         prune(state, settings)
-    return Verdict.APPLIED
+    return _APPLIED
 
 
 def _refuse(state: CentreState, source: str, verdict: Verdict) -> Verdict:
@@ -279,7 +286,7 @@ _AGENT_ONLY = frozenset({AgentStateChanged, AgentLogin, AgentLogout})
 
 def _names_admitted(state: CentreState, settings: FoldSettings, event: Event) -> Verdict:
     """APPLIED if the event names only known (or discoverable) queues and agents."""
-    queue = getattr(event, "queue", "")
+    queue = "" if isinstance(event, (AgentStateChanged, SourceReset)) else event.queue  # type: ignore[attr-defined]
     if queue and not _known(state, settings, queue, event.source, agent=False):
         return Verdict.UNCONFIGURED_QUEUE
     if type(event) in _AGENT_ONLY and not _known(state, settings, event.agent,  # type: ignore[attr-defined]
@@ -360,7 +367,8 @@ def _answered(state: CentreState, settings: FoldSettings, e: CallAnswered) -> No
     _leave(q, e.call_id, e.ts)
     if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:  # (else in no window: as prune() cuts)
         q.recent.append(["a", e.ts, e.wait_s, within])
-    agent = _agent_of_call(state, settings, e)
+    agents = settings.agents
+    agent = state.agent(e.agent) if agents is None or e.agent in agents else _agent_of_call(state, settings, e)
     if agent is not None:
         ac = agent.bucket(start)
         ac.answered += 1
@@ -403,7 +411,8 @@ def _ended(state: CentreState, settings: FoldSettings, e: CallEnded | CallTransf
         return
     if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:
         q.recent.append(["e", e.ts, e.talk_s, e.hold_s, 0.0, e.call_id, transferred])
-    agent = _agent_of_call(state, settings, e)
+    agents = settings.agents
+    agent = state.agent(e.agent) if agents is None or e.agent in agents else _agent_of_call(state, settings, e)
     if agent is None:
         return
     ac = agent.bucket(start)
