@@ -241,7 +241,8 @@ def apply(state: CentreState, settings: FoldSettings, event: Event, now: float |
     if known_queues is not None:
         # Inline first test: nearly every event names a configured queue (and agent).
         if kind in _AGENT_ONLY:
-            known = event.agent in settings.agents  # type: ignore[attr-defined, operator]
+            agents = settings.agents
+            known = agents is None or event.agent in agents  # type: ignore[attr-defined]
             queue = event.queue if kind is not AgentStateChanged else ""  # type: ignore[attr-defined]
             known = known and (not queue or queue in known_queues)
         else:
