@@ -63,20 +63,22 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
             f.write(f"{t + 1}|c1|ventas|PJSIP/201|CONNECT|x{CALLER}|c1.2|1\n")  # line 2: a caller number as holdtime
             f.write(f"4070908800|c2|ventas|NONE|ENTERQUEUE||{CALLER}|1\n")  # line 3: 2099
             f.write(f"{t + 2}|c3|invented|NONE|ENTERQUEUE||{CALLER}|1\n")  # line 4: not a configured queue
+            f.write(f"{t + 2}|c4|+{CALLER}|NONE|ENTERQUEUE||1|1\n")  # line 5: a caller number as the queue
             f.write(f"{t + 3}|c1|ventas|NONE|ABANDON|1|1|4\n")
 
         def refused() -> dict[str, Any] | None:
             health = _get(url) or {}
             source = health.get("sources", {}).get("pbx-log", {})
-            done = source.get("refused", {}).get("unconfigured_queue") and source.get("errors_total")
+            done = source.get("refused", {}).get("unconfigured_queue") == 2 and source.get("errors_total")
             return health if done else None
 
         health = eventually(refused, 60, "refusals in /healthz")
         source = health["sources"]["pbx-log"]
-        assert source["refused"] == {"future": 1, "unconfigured_queue": 1}
+        assert source["refused"] == {"future": 1, "unconfigured_queue": 2}
         assert source["errors_total"] == 1
         assert source["last_error"].startswith(f"{log}: line 2: CONNECT: holdtime"), source["last_error"]
         assert health["events"]["unconfigured_queues"] == {"invented": 1}
+        assert health["events"]["unconfigured_queues_unnamed"] == 1
         assert CALLER not in json.dumps(health)
 
         with ws_connect(f"ws://127.0.0.1:{port}/ws") as ws:
@@ -84,7 +86,7 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
             first = ws.recv(timeout=10)
         assert isinstance(first, str) and CALLER not in first and "last_error" not in first
         view = json.loads(first)
-        assert view["view"]["sources"]["pbx-log"]["refused"] == {"future": 1, "unconfigured_queue": 1}
+        assert view["view"]["sources"]["pbx-log"]["refused"] == {"future": 1, "unconfigured_queue": 2}
         assert view["view"]["queues"]["ventas"]["today"]["abandoned"] == 1
         assert "invented" not in view["view"]["queues"]
     finally:

@@ -227,8 +227,13 @@ class Aggregator:
                          "rejected": self.rejected, "last_id": self.last_id,
                          "refused": {src: sum(c.values()) for src, c in self.state.refused.items()},
                          "source_errors": errors,
-                         # Queue names are configuration, not personal data: listed. Agents: counted.
-                         "unconfigured_queues": dict(self.state.unconfigured_queues),
+                         # Queue names are configuration, not personal data: listed, but only those
+                         # that read as names (a shifted line can put a caller's number there).
+                         # Agents: counted.
+                         "unconfigured_queues": {q: n for q, n in self.state.unconfigured_queues.items()
+                                                 if q[:1].isalpha()},
+                         "unconfigured_queues_unnamed": sum(n for q, n in self.state.unconfigured_queues.items()
+                                                            if not q[:1].isalpha()),
                          "unconfigured_agents": len(self.state.unconfigured_agents),
                          "discovered": {"queues": len(self.state.discovered_queues),
                                         "agents": len(self.state.discovered_agents)}},

@@ -44,8 +44,8 @@ log = logging.getLogger("wallboard.web")
 
 
 #: What /healthz shows of the snapshot's pipeline figures (unconfigured agents only counted).
-_PIPELINE_HEALTH = ("applied", "duplicates", "rejected", "refused", "unconfigured_queues", "unconfigured_agents",
-                    "discovered")
+_PIPELINE_HEALTH = ("applied", "duplicates", "rejected", "refused", "unconfigured_queues",
+                    "unconfigured_queues_unnamed", "unconfigured_agents", "discovered")
 
 
 def create_app(config: Config, redis_url: str) -> Starlette:
