@@ -20,7 +20,7 @@
   var page = null, pageText = null, ws = null, attempt = 0, timer = null;
   var view = null, seq = -1, lastMessageAt = 0, lastDataAt = 0, generatedAt = null, rotationIndex = 0,
       rotationSince = Date.now();
-  var metrics = window.wallboardMetrics = {messages: 0, connects: 0, applied: []};
+  var metrics = window.wallboardMetrics = {messages: 0, connects: 0, opens: 0, applied: []};  // connects: attempts
 
   function readPage() {
     var el = document.getElementById("wb-page");
@@ -104,6 +104,7 @@
     metrics.connects += 1;
     socket.onopen = function () {
       attempt = 0;
+      metrics.opens += 1;
       lastMessageAt = Date.now();
       socket.send(JSON.stringify({subscribe: page.selector}));
     };
