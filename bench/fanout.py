@@ -146,7 +146,7 @@ def _reflect(waiting: Any, shown: int, t: float, appended: dict[int, float], lat
 
 def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float], w0: float,
                   w1: float) -> dict[str, Any]:
-    from wallboard.messages import apply_patch
+    from wallboard.views import apply_patch
 
     latencies: list[float] = []
     sizes: dict[str, list[int]] = {"full": [], "patch": [], "hb": []}

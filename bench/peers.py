@@ -92,7 +92,7 @@ for _p in (str(ROOT), str(ROOT / "bench")):
 from wsclient import masked_frame, split_frames  # noqa: E402
 
 from wallboard.hub import SnapshotReader  # noqa: E402
-from wallboard.messages import Selector, view_of  # noqa: E402
+from wallboard.views import Selector, view_of  # noqa: E402
 from wallboard.streams import Streams, connect  # noqa: E402
 
 log = logging.getLogger("bench.peers")

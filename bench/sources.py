@@ -38,7 +38,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench._util import free_port  # noqa: E402
 from bench.queue_log_writer import lines as queue_log_lines  # noqa: E402
-from wallboard.collect import run_collector  # noqa: E402
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import run_collector  # noqa: E402
 from wallboard.config import load_config, parse_config  # noqa: E402
 from wallboard.redis_server import EmbeddedRedis  # noqa: E402
 from wallboard.streams import Streams, connect  # noqa: E402
@@ -56,7 +57,7 @@ async def bench_tail(url: str, tmp: Path, n_lines: int, samples: int) -> dict[st
                                            "options": {"path": str(log)}}]}, env={})
     client = connect(url)
     streams = Streams(client, "benchtail:", maxlen=5_000_000)
-    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         while not (await streams.load_cursor("pbx")).get("position"):
             await asyncio.sleep(0.01)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
+from wallboard.collectors import configure
 from wallboard.config import ConfigError, QueueDefaults, load_config, parse_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def test_the_source_examples_in_config_yaml_are_valid() -> None:
 
 def bad(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
     with pytest.raises(ConfigError) as err:
-        parse_config(raw, source="c.yaml", env=env or {})
+        configure(parse_config(raw, source="c.yaml", env=env or {}), "c.yaml")
     return str(err.value)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from wallboard.hub import Hub, heartbeat
 from wallboard.push import Message
-from wallboard.messages import Selector
+from wallboard.views import Selector
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
 

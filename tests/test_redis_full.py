@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from wallboard.aggregator import Aggregator
-from wallboard.collect import CollectorContext
+from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import Config, load_config, parse_config
 from wallboard.events import PACKED_FIELD, CallQueued, Event, pack
 from wallboard.redis_server import EmbeddedRedis
@@ -61,8 +61,7 @@ async def client(small_redis: EmbeddedRedis) -> AsyncIterator[Redis]:
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wallboard.collect.backoff", lambda attempt, base=0.5, cap=30.0: 0.05)
-    monkeypatch.setattr("wallboard.aggregator.backoff", lambda attempt, base=0.5, cap=30.0: 0.05)
+    monkeypatch.setattr("wallboard.retry.backoff", lambda attempt, base=0.5, cap=30.0: 0.05)
 
 
 def queued(n: int, start: int = 0) -> list[Event]:

@@ -28,7 +28,8 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.clock import utc_iso
-from wallboard.collect import backoff, redis_full
+from wallboard import retry
+
 from wallboard.config import Config
 from wallboard.events import EventError, decode
 from wallboard.fold import (
@@ -42,7 +43,7 @@ from wallboard.fold import (
     to_dict,
 )
 from wallboard.snapshot import build_view
-from wallboard.streams import Entry, Streams, id_tuple
+from wallboard.streams import Entry, Streams, id_tuple, redis_full
 
 log = logging.getLogger("wallboard.aggregator")
 
@@ -297,14 +298,14 @@ class Aggregator:
                     if attempt == 0:
                         log.warning("Redis unavailable (%s); retrying", exc)
                     ready = False
-                    await asyncio.sleep(backoff(attempt))
+                    await asyncio.sleep(retry.backoff(attempt))
                     attempt += 1
                 except ResponseError as exc:
                     if redis_full(exc):  # maxmemory: a checkpoint or snapshot refused; nothing is lost
                         if attempt == 0:  # (its message quotes the checkpoint: not logged)
                             log.warning("Redis is full (maxmemory reached, writes refused); retrying")
                         ready = False  # the entries since the checkpoint stay pending: read again
-                        await asyncio.sleep(backoff(attempt))
+                        await asyncio.sleep(retry.backoff(attempt))
                         attempt += 1
                         continue
                     if "NOGROUP" not in str(exc):

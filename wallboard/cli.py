@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     path = config_path(getattr(args, "config", None))
     try:
         config = load_config(path)
+        from wallboard.collectors import configure
+
+        args.collectors = configure(config, str(path))  # options validated once, here, into typed objects
     except ConfigError as exc:
         print(f"wallboard: bad configuration\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -196,7 +199,7 @@ def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
     # that ends in SystemExit, so the embedded Redis this command started is stopped too.
     signal.signal(signal.SIGTERM, terminate)
     with _redis_for(config) as url:
-        serve(config, url)
+        serve(config, url, args.collectors)
     return 0
 
 
@@ -219,12 +222,12 @@ def cmd_ticker(config: Config, path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
-    from wallboard.collect import run_collector
+    from wallboard.collectors.runtime import run_collector
 
     from wallboard.collectors.http import served_by_web
 
-    web_served = {c.source for c in served_by_web(config)}
-    wanted = [c for c in config.collectors if c.enabled and c.source not in web_served
+    web_served = {c.source for c in served_by_web(args.collectors)}
+    wanted = [c for c in args.collectors if c.spec.enabled and c.source not in web_served
               and (not args.source or c.source in args.source)]
     unknown = set(args.source or ()) - {c.source for c in config.collectors}
     if unknown:
@@ -343,7 +346,7 @@ def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dic
     options = ["--config", str(path.resolve()), "--log-level", args.log_level]
     base = [sys.executable, "-m", "wallboard"]
     commands = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
-    web_served = {c.source for c in served_by_web(config)}  # the web process serves these
+    web_served = {c.source for c in served_by_web(args.collectors)}  # the web process serves these
     for c in config.collectors:
         if c.enabled and c.source not in web_served:
             commands[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]

@@ -405,8 +405,7 @@ def parse_config(raw: Any, *, source: str = "config", base_dir: Path = Path(".")
     try:
         config = Config.model_validate(tree)
     except ValidationError as exc:
-        raise ConfigError(_format_errors(source, exc, tree)) from None
-    _check_collectors(config, source)
+        raise ConfigError(format_errors(source, exc, tree)) from None
     return config
 
 
@@ -440,7 +439,8 @@ def _interpolate(node: Any, env: Mapping[str, str], source: str, path: str) -> A
     return node
 
 
-def _format_errors(source: str, exc: ValidationError, tree: dict[str, Any]) -> str:
+def format_errors(source: str, exc: ValidationError, tree: dict[str, Any]) -> str:
+    """A pydantic error as lines of ``source: key.path: what is wrong (got …)``."""
     lines = []
     for err in exc.errors()[:10]:
         loc = _loc(err["loc"])
@@ -467,18 +467,3 @@ def _loc(parts: tuple[Any, ...]) -> str:
         else:
             out += f".{part}" if out else str(part)
     return out
-
-
-def _check_collectors(config: Config, source: str) -> None:
-    from wallboard.collectors import options_model
-
-    for i, collector in enumerate(config.collectors):
-        try:
-            model = options_model(collector.kind)
-        except KeyError as exc:
-            raise ConfigError(f"{source}: collectors[{i}].kind: {exc.args[0]} (got {collector.kind!r})") from None
-        try:
-            model.model_validate(collector.options)
-        except ValidationError as exc:
-            inner = _format_errors(source, exc, {})
-            raise ConfigError(inner.replace(f"{source}: ", f"{source}: collectors[{i}].options.")) from None

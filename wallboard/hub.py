@@ -25,8 +25,8 @@ from typing import Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wallboard.collect import backoff
-from wallboard.messages import Selector, diff, view_of
+from wallboard import retry
+from wallboard.views import Selector, diff, view_of
 from wallboard.push import Message, Sink
 from wallboard.streams import Streams
 
@@ -93,7 +93,7 @@ class SnapshotReader:
                     log.warning("%s lost Redis (%s); reconnecting", self.name, exc)
                 self.connected = False
                 last_id = "$"
-                await asyncio.sleep(backoff(attempt, cap=5.0))
+                await asyncio.sleep(retry.backoff(attempt, cap=5.0))
                 attempt += 1
 
     def newer(self, snapshot: dict[str, Any]) -> bool:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import OutOfMemoryError, ResponseError
 
 from wallboard.events import PACKED_FIELD, Event, pack
 
@@ -341,3 +341,14 @@ class Streams:
 
     async def save_cursor(self, source: str, cursor: dict[str, Any]) -> None:
         await self.redis.set(f"{self.prefix}cursor:{source}", json.dumps(cursor))
+
+def redis_full(exc: BaseException) -> bool:
+    """True for Redis refusing a write because it reached ``maxmemory`` (an OOM error).
+
+    redis-py raises OutOfMemoryError for a command, with the ``OOM`` code taken off
+    its message; a write refused inside a script comes back as a plain script error
+    that quotes ``-OOM``.
+    """
+    if isinstance(exc, OutOfMemoryError):
+        return True
+    return isinstance(exc, ResponseError) and (str(exc).startswith("OOM ") or "-OOM " in str(exc))

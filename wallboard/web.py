@@ -18,8 +18,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,13 +27,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wallboard.collect import CollectorContext
-from wallboard.collectors import http
+from wallboard.collectors.runtime import CollectorContext
+from wallboard.collectors import Configured, configure, http
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
 from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
-from wallboard.messages import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
+from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
 from wallboard.push import sink_for
 from wallboard.streams import Streams, connect
 
@@ -48,8 +48,12 @@ _PIPELINE_HEALTH = ("applied", "duplicates", "rejected", "refused", "unconfigure
                     "unconfigured_queues_unnamed", "unconfigured_agents", "discovered")
 
 
-def create_app(config: Config, redis_url: str) -> Starlette:
-    """The ASGI app for ``config``, reading snapshots from ``redis_url``."""
+def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> Starlette:
+    """The ASGI app for ``config``, reading snapshots from ``redis_url``.
+
+    ``collectors``: the configured collectors with typed options (validated here if not given).
+    """
+    configured = configure(config) if collectors is None else collectors
     from wallboard.layouts import build_dash
 
     dash_app = build_dash(config)
@@ -66,8 +70,8 @@ def create_app(config: Config, redis_url: str) -> Starlette:
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
         app.state.started = time.time()
-        contexts = [CollectorContext(config, c, http.Options.model_validate(c.options), streams)
-                    for c in http.served_by_web(config)]
+        contexts = [CollectorContext(config, c.spec, cast(http.Options, c.options), streams)
+                    for c in http.served_by_web(configured)]
         app.state.ingest = http.Ingest(contexts, streams)
         tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
         tasks += [asyncio.create_task(_beat(ctx), name=f"health {ctx.source}") for ctx in contexts]
@@ -173,7 +177,7 @@ def _close_reason(text: str) -> str:
     return text.encode("utf-8", "backslashreplace")[:120].decode("utf-8", "ignore")
 
 
-async def _beat(ctx: CollectorContext) -> None:
+async def _beat(ctx: CollectorContext[Any]) -> None:
     """Report an ingest source's health every second (it is up while this process is)."""
     while True:
         await ctx.heartbeat(force=True)
@@ -194,11 +198,11 @@ class _DashIndex:
         await self.dash_asgi({**scope, "path": "/", "raw_path": b"/"}, receive, send)
 
 
-def server_config(config: Config, redis_url: str) -> uvicorn.Config:
+def server_config(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> uvicorn.Config:
     """uvicorn's settings for the web process (``wallboard web``, the tests, the benchmarks)."""
     import uvicorn
 
-    app = create_app(config, redis_url)
+    app = create_app(config, redis_url, collectors)
     http, ws = protocols(app.state.guard)
     return uvicorn.Config(
         app, host=config.web.host, port=config.web.port, log_level="warning",
@@ -211,9 +215,9 @@ def server_config(config: Config, redis_url: str) -> uvicorn.Config:
         lifespan="on")
 
 
-def serve(config: Config, redis_url: str) -> None:
+def serve(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> None:
     """Run the web process with uvicorn until interrupted."""
     import uvicorn
 
     raise_open_file_limit()  # before the limits are set: they leave a tenth of it spare
-    uvicorn.Server(server_config(config, redis_url)).run()
+    uvicorn.Server(server_config(config, redis_url, collectors)).run()

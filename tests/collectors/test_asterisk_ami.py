@@ -18,7 +18,8 @@ import pytest
 from pydantic import ValidationError
 
 from tests.collectors.ami_server import AmiServer, load_transcript, parse_block, wire, wire_all
-from wallboard.collect import run_collector
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import run_collector
 from wallboard.collectors.asterisk_ami import AmiTranslator, Options, parse_message
 from wallboard.config import Config, parse_config
 from wallboard.events import (
@@ -114,7 +115,7 @@ async def health_when(streams: Streams, condition: Callable[[dict[str, Any]], bo
 
 @contextlib.asynccontextmanager
 async def collector(config: Config, streams: Streams) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         yield task
     finally:
@@ -126,9 +127,8 @@ async def collector(config: Config, streams: Streams) -> AsyncIterator[asyncio.T
 @pytest.fixture(autouse=True)
 def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reconnect and report health fast, so the tests do not wait on production timings."""
-    monkeypatch.setattr("wallboard.collectors._link.backoff", lambda attempt, base=0.5, cap=30.0: 0.05)
-    monkeypatch.setattr("wallboard.collect.backoff", lambda attempt, base=1.0, cap=30.0: 0.05)
-    monkeypatch.setattr("wallboard.collect.HEARTBEAT_S", 0.1)
+    monkeypatch.setattr("wallboard.retry.backoff", lambda attempt, base=0.5, cap=30.0: 0.05)
+    monkeypatch.setattr("wallboard.collectors.runtime.HEARTBEAT_S", 0.1)
 
 
 @pytest.fixture
@@ -608,7 +608,7 @@ async def test_malformed_input_is_counted_and_survived(ami: AmiServer, streams: 
 async def test_a_pong_behind_a_slow_emit_keeps_the_link_and_its_events(
         ami: AmiServer, streams: Streams, make_config: Callable[..., Config],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
     slow = CollectorContext.emit
 

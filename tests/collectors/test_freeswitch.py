@@ -24,7 +24,8 @@ from tests.collectors.esl_server import (
     member,
     plain,
 )
-from wallboard.collect import run_collector
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import run_collector
 from wallboard.collectors._link import ProtocolError
 from wallboard.collectors.freeswitch import CallcenterError, CallcenterTranslator, Options, parse_event, parse_table
 from wallboard.config import Config, parse_config
@@ -59,7 +60,7 @@ RAW: dict[str, Any] = {
 
 @pytest.fixture(autouse=True)
 def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("wallboard.collectors._link.backoff", lambda attempt, base=0.5, cap=30.0: 0.02)
+    monkeypatch.setattr("wallboard.retry.backoff", lambda attempt, base=0.5, cap=30.0: 0.02)
 
 
 def fs_config(port: int, **options: Any) -> Config:
@@ -69,7 +70,7 @@ def fs_config(port: int, **options: Any) -> Config:
 
 @contextlib.asynccontextmanager
 async def collecting(config: Config, streams: Streams) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         yield task
     finally:

@@ -19,7 +19,8 @@ import redis
 import yaml
 
 from tests.helpers import free_port, wait_for_port
-from wallboard.collect import run_collector
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import run_collector
 from wallboard.collectors.http import json_schema
 from wallboard.config import parse_config
 from wallboard.events import EVENT_TYPES, decode
@@ -314,7 +315,7 @@ async def test_served_alone_on_its_own_port(streams: Streams) -> None:
                            "web": {"handshake_timeout_s": 0.5, "max_connections_per_client": 2},
                            "collectors": [{"kind": "http", "name": "cloud",
                                            "options": {"tokens": [TOKEN], "port": port}}]}, env={})
-    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         for _ in range(100):
             try:
@@ -363,7 +364,7 @@ async def test_redis_down_is_a_503_and_nothing_is_half_taken(tmp_path: Path) -> 
     config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
                            "collectors": [{"kind": "http", "name": "cloud",
                                            "options": {"tokens": [TOKEN], "port": port}}]}, env={})
-    task = asyncio.create_task(run_collector(config, config.collectors[0], Streams(client, "down:")))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], Streams(client, "down:")))
 
     def post() -> tuple[int, dict[str, str], Any]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)

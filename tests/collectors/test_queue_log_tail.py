@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from wallboard.collect import run_collector
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import run_collector
 from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
 from wallboard.config import Config, parse_config
 from wallboard.events import AnyEvent, decode
@@ -63,7 +64,7 @@ class Collector:
         self.task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
-        self.task = asyncio.create_task(run_collector(self.config, self.config.collectors[0], self.streams))
+        self.task = asyncio.create_task(run_collector(self.config, configure(self.config)[0], self.streams))
 
     async def stop(self) -> None:
         """Stop once the position of everything sent is stored (a crash before that re-sends,

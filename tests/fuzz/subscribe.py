@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from tests.fuzz.garbage import FuzzReport, Garbage, short
-from wallboard.messages import Selector, SubscribeError, parse_subscribe
+from wallboard.views import Selector, SubscribeError, parse_subscribe
 
 #: What the endpoint catches around the parse (wallboard/web.py): any other exception escapes it.
 ANSWERED = (SubscribeError,)

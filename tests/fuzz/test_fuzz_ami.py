@@ -11,7 +11,7 @@ import pytest
 
 from tests.fuzz import ami
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, FuzzReport
-from wallboard.collect import CollectorContext
+from wallboard.collectors.runtime import CollectorContext
 from wallboard.collectors._link import LineReader, LinkClosed, ProtocolError, parse_header
 from wallboard.collectors.asterisk_ami import AmiTranslator, Options, _Link
 from wallboard.config import parse_config

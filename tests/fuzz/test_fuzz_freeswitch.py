@@ -12,7 +12,7 @@ import pytest
 from tests.collectors.esl_server import AGENT_COLUMNS, agent, table
 from tests.fuzz import freeswitch as fs
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, FuzzReport
-from wallboard.collect import CollectorContext
+from wallboard.collectors.runtime import CollectorContext
 from wallboard.collectors._link import LineReader, LinkClosed
 from wallboard.collectors.freeswitch import (
     BadMessage,

@@ -14,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from wallboard.collect import backoff, being_cancelled
+from wallboard import retry
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
 MAX_LINE = 64 * 1024
 _CHUNK = 64 * 1024
@@ -95,7 +95,7 @@ class LineReader:
 Session = Callable[[LineReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Session, *,
+async def keep_linked(ctx: CollectorContext[Any], host: str, port: int, session: Session, *,
                       connect_timeout_s: float = 5.0, max_line: int = MAX_LINE) -> None:
     """Run ``session`` over a TCP connection to ``host:port`` for ever, reconnecting on failure.
 
@@ -119,7 +119,7 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
         except asyncio.CancelledError:
             raise
         except (OSError, TimeoutError, ProtocolError, EOFError) as exc:
-            if being_cancelled():
+            if retry.being_cancelled():
                 raise asyncio.CancelledError from exc
             error = f"{host}:{port}: {exc or type(exc).__name__}"
         finally:
@@ -131,7 +131,7 @@ async def keep_linked(ctx: CollectorContext, host: str, port: int, session: Sess
             attempt = 0
         ctx.set_connected(False, error)
         await ctx.heartbeat(force=True)
-        await asyncio.sleep(backoff(attempt))
+        await asyncio.sleep(retry.backoff(attempt))
         attempt += 1
 
 

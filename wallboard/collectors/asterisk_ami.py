@@ -123,7 +123,7 @@ from wallboard.events import (
 )
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
 BANNER_PREFIX = "Asterisk Call Manager/"
 _MAX_TEXT = 256
@@ -1000,7 +1000,7 @@ class _Link:
 class _Session:
     """One connection's protocol: login, QueueStatus, resync, then follow events and keep alive."""
 
-    def __init__(self, ctx: CollectorContext, options: Options, translator: AmiTranslator) -> None:
+    def __init__(self, ctx: CollectorContext[Options], options: Options, translator: AmiTranslator) -> None:
         self._ctx = ctx
         self._options = options
         self._translator = translator
@@ -1136,7 +1136,7 @@ class _Session:
         tr.dirty = False
 
 
-async def run(ctx: CollectorContext) -> None:
+async def run(ctx: CollectorContext[Options]) -> None:
     """Follow one Asterisk over AMI for ever, reconnecting and resynchronising as needed."""
     ctx.health.connected = False  # before the first await: the runner's heartbeat must not report it up yet
     options = ctx.options

@@ -52,7 +52,7 @@ from wallboard.events import (
 )
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
 _MAX_ERRORS_KEPT = 50
 _MAX_TRACKED_CALLS = 100_000
@@ -590,9 +590,9 @@ class Options(BaseModel):
     rotate_grace_s: float = Field(default=30.0, ge=0, le=3600)
 
 
-async def run(ctx: CollectorContext) -> None:
+async def run(ctx: CollectorContext[Options]) -> None:
     """Follow the queue_log file: resume from the stored position, emit new lines as they land."""
-    options: Options = ctx.options  # type: ignore[assignment]
+    options = ctx.options
     config = ctx.config
     path = options.path if options.path.is_absolute() else config.base_dir / options.path
     follower = _Follower(ctx, options, path)
@@ -622,7 +622,7 @@ class _Follower:
     exactly where the last stored batch ended.
     """
 
-    def __init__(self, ctx: CollectorContext, options: Options, path: Path) -> None:
+    def __init__(self, ctx: CollectorContext[Options], options: Options, path: Path) -> None:
         self.ctx = ctx
         self.options = options
         self.path = path

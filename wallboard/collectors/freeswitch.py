@@ -108,7 +108,7 @@ from wallboard.events import (
 )
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
 SUBSCRIBE = "event plain CUSTOM callcenter::info"
 MAX_BODY = 4 * 1024 * 1024
@@ -763,7 +763,7 @@ def parse_table(body: str, what: str, required: Iterable[str], free_text: str = 
 class _Collector:
     """What outlives one connection: the translator and the last saved cursor."""
 
-    def __init__(self, ctx: CollectorContext, options: Options) -> None:
+    def __init__(self, ctx: CollectorContext[Options], options: Options) -> None:
         self.ctx = ctx
         self.options = options
         self.translator = CallcenterTranslator(ctx.source, ctx.config.agent_aliases(),
@@ -963,9 +963,9 @@ class _Session:
         # command/reply, log/data and the like carry nothing for the board
 
 
-async def run(ctx: CollectorContext) -> None:
+async def run(ctx: CollectorContext[Options]) -> None:
     """Keep an Event Socket session to FreeSWITCH up, emitting mod_callcenter's events."""
-    options: Options = ctx.options  # type: ignore[assignment]
+    options = ctx.options
     ctx.health.connected = False  # before the first await: the runner's heartbeat must not report it up yet
     collector = _Collector(ctx, options)
     await collector.start()

@@ -35,7 +35,7 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,7 +52,8 @@ from wallboard.fold import FoldSettings
 from wallboard.ratelog import RateLimitedLog
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
+    from wallboard.collectors import Configured
     from wallboard.config import CollectorConfig, Config
     from wallboard.streams import Streams
 
@@ -114,7 +115,7 @@ class _Bucket:
 
 @dataclass(slots=True)
 class _Source:
-    ctx: CollectorContext
+    ctx: CollectorContext[Options]
     options: Options
     tokens: tuple[bytes, ...]
     bucket: _Bucket
@@ -154,11 +155,11 @@ class Admission:
 class Ingest:
     """The ingest endpoint for every ``http`` source of a config."""
 
-    def __init__(self, contexts: list[CollectorContext], streams: Streams) -> None:
+    def __init__(self, contexts: list[CollectorContext[Options]], streams: Streams) -> None:
         self.streams = streams
         self.sources: list[_Source] = []
         for ctx in contexts:
-            opts: Options = ctx.options  # type: ignore[assignment]
+            opts = ctx.options
             self.sources.append(_Source(ctx, opts, tuple(hashlib.sha256(t.encode()).digest() for t in opts.tokens),
                                         _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst),
                                                 time.monotonic()),
@@ -242,12 +243,12 @@ class Ingest:
         return _Json({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
 
     @staticmethod
-    def _over_rate(ctx: CollectorContext, opts: Options, wait: float) -> Response:
+    def _over_rate(ctx: CollectorContext[Options], opts: Options, wait: float) -> Response:
         ctx.reject(f"HTTP 429: over {opts.rate_per_s:g} events/s")
         return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
                       {"Retry-After": str(max(1, int(wait + 0.999)))})
 
-    async def _claim(self, ctx: CollectorContext, events: list[AnyEvent], opts: Options) -> list[AnyEvent]:
+    async def _claim(self, ctx: CollectorContext[Options], events: list[AnyEvent], opts: Options) -> list[AnyEvent]:
         """The events not taken before, each id claimed at once in the source's id store: of two
         concurrent retries of a batch, only one appends it."""
         unique: dict[str, AnyEvent] = {}
@@ -264,7 +265,7 @@ class Ingest:
                                                   f"ids are remembered for less than dedup_hours={opts.dedup_hours:g}")
         return [kept[i] for i in fresh]
 
-    async def _release(self, ctx: CollectorContext, events: list[AnyEvent], opts: Options) -> None:
+    async def _release(self, ctx: CollectorContext[Options], events: list[AnyEvent], opts: Options) -> None:
         if opts.dedup_hours > 0 and events:
             await self.streams.release_ids(id_store(ctx.source), [_digest(e.id) for e in events])
 
@@ -394,15 +395,15 @@ def routes(ingest: Ingest) -> list[Route]:
     return [Route(PATH, ingest.handle, methods=["POST"]), Route(SCHEMA_PATH, schema, methods=["GET"])]
 
 
-def served_by_web(config: Config) -> list[CollectorConfig]:
+def served_by_web(collectors: Sequence[Configured]) -> list[Configured]:
     """The enabled ``http`` collectors the web process serves (those without their own port)."""
-    return [c for c in config.collectors
-            if c.enabled and c.kind == "http" and c.options.get("port") is None]
+    return [c for c in collectors
+            if c.spec.enabled and isinstance(c.options, Options) and c.options.port is None]
 
 
-async def run(ctx: CollectorContext) -> None:
+async def run(ctx: CollectorContext[Options]) -> None:
     """Serve the ingest API alone on ``options.port`` (``wallboard collect --source NAME``)."""
-    opts: Options = ctx.options  # type: ignore[assignment]
+    opts = ctx.options
     if opts.port is None:
         raise RuntimeError(f"{ctx.source}: served by `wallboard web` at {PATH}; set options.port to serve it alone")
     from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit

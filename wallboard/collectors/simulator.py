@@ -45,7 +45,7 @@ from wallboard.events import (
 )
 
 if TYPE_CHECKING:
-    from wallboard.collect import CollectorContext
+    from wallboard.collectors.runtime import CollectorContext
 
 
 class Options(BaseModel):
@@ -334,9 +334,9 @@ class Simulation:
 # ------------------------------------------------------------ the collector
 
 
-async def run(ctx: CollectorContext) -> None:
+async def run(ctx: CollectorContext[Options]) -> None:
     """Emit the simulation live, paced by the wall clock times ``speed``."""
-    options: Options = ctx.options  # type: ignore[assignment]
+    options = ctx.options
     config = ctx.config
     wall0 = time.time()
     start = day_start_at(wall0, config.zone, config.day_start_time) if options.backfill else float(int(wall0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from wallboard.layouts import config
+from wallboard.layouts.shell import config
 from wallboard.layouts.i18n import LABELS
 
 

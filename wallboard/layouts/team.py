@@ -5,7 +5,8 @@ from __future__ import annotations
 import dash
 from dash import dcc, html
 
-from wallboard.layouts import config, ids, page_shell
+from wallboard.layouts import ids
+from wallboard.layouts.shell import config, page_shell
 from wallboard.layouts.i18n import LABELS
 
 

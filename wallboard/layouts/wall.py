@@ -13,7 +13,8 @@ import dash
 from dash import html
 
 from wallboard.config import DEFAULT_THRESHOLDS
-from wallboard.layouts import config, ids, page_shell
+from wallboard.layouts import ids
+from wallboard.layouts.shell import config, page_shell
 from wallboard.layouts.i18n import LABELS
 
 

@@ -12,7 +12,8 @@ import pytest
 from pydantic import BaseModel
 
 from wallboard import collectors
-from wallboard.collect import CollectorContext, run_collector
+from wallboard.collectors import configure
+from wallboard.collectors.runtime import CollectorContext, run_collector
 from wallboard.config import parse_config
 from wallboard.events import CallQueued, decode
 from wallboard.redis_server import EmbeddedRedis
@@ -70,9 +71,9 @@ async def test_health_and_crash_restart(streams: Streams, monkeypatch: pytest.Mo
     fake.run = run  # type: ignore[attr-defined]
     monkeypatch.setitem(collectors.REGISTRY, "fake", "fake_collector")
     monkeypatch.setitem(__import__("sys").modules, "fake_collector", fake)
-    monkeypatch.setattr("wallboard.collect.backoff", lambda attempt, base=0.5, cap=30.0: 0.01)
+    monkeypatch.setattr("wallboard.retry.backoff", lambda attempt, base=0.5, cap=30.0: 0.01)
     config = parse_config({"collectors": [{"kind": "fake", "name": "f1"}]}, env={})
-    task = asyncio.create_task(run_collector(config, config.collectors[0], streams))
+    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         for _ in range(200):
             health: dict[str, Any] = await streams.source_health()

@@ -13,53 +13,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import random
 import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import OutOfMemoryError, ResponseError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wallboard import collectors
+from wallboard import collectors, retry
+from wallboard.collectors import Configured
 from wallboard.config import CollectorConfig, Config
 from wallboard.events import Event
-from wallboard.streams import Streams
+from wallboard.streams import Streams, redis_full
 
 HEARTBEAT_S = 1.0
 _REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-def being_cancelled() -> bool:
-    """True while the current task is being cancelled.
-
-    A client library may swallow the CancelledError thrown into one of its awaits or
-    turn it into a connection error (redis-py's timed sends do on Python 3.11); a
-    retry loop that then retries would never let the task stop.
-    """
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
-def redis_full(exc: BaseException) -> bool:
-    """True for Redis refusing a write because it reached ``maxmemory`` (an OOM error).
-
-    redis-py raises OutOfMemoryError for a command, with the ``OOM`` code taken off
-    its message; a write refused inside a script comes back as a plain script error
-    that quotes ``-OOM``.
-    """
-    if isinstance(exc, OutOfMemoryError):
-        return True
-    return isinstance(exc, ResponseError) and (str(exc).startswith("OOM ") or "-OOM " in str(exc))
 
 
-def backoff(attempt: int, base: float = 0.5, cap: float = 30.0) -> float:
-    """Capped exponential backoff with full jitter."""
-    return float(random.uniform(0, min(cap, base * 2 ** min(attempt, 16))))
 
 
 @dataclass
@@ -96,10 +74,13 @@ class Health:
         }
 
 
-class CollectorContext:
-    """What a collector module gets: config, options, and the ways to emit and report."""
+O = TypeVar("O", bound=BaseModel)
 
-    def __init__(self, config: Config, collector: CollectorConfig, options: BaseModel, streams: Streams) -> None:
+
+class CollectorContext(Generic[O]):
+    """What a collector module gets: config, its typed options, and the ways to emit and report."""
+
+    def __init__(self, config: Config, collector: CollectorConfig, options: O, streams: Streams) -> None:
         self.config = config
         self.collector = collector
         self.options = options
@@ -126,7 +107,7 @@ class CollectorContext:
                 full = redis_full(exc)
                 if not full and isinstance(exc, ResponseError):
                     raise
-                if being_cancelled():
+                if retry.being_cancelled():
                     raise asyncio.CancelledError from exc
                 if not self._redis_down:
                     if full:  # a refused pipeline quotes its command and data: keep them out of the log
@@ -136,7 +117,7 @@ class CollectorContext:
                         self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
                     self._redis_down = True
                 self.health.redis_full = full
-                await asyncio.sleep(backoff(attempt))
+                await asyncio.sleep(retry.backoff(attempt))
                 attempt += 1
         if self._redis_down:
             self.log.info("Redis reachable again; events flowing")
@@ -202,12 +183,11 @@ class CollectorContext:
         await self._until_done("the source's position", lambda: self.streams.save_cursor(self.source, cursor))
 
 
-async def run_collector(config: Config, collector: CollectorConfig, streams: Streams) -> None:
+async def run_collector(config: Config, collector: Configured, streams: Streams) -> None:
     """Run one configured collector until cancelled, restarting it if it crashes."""
-    module = collectors.load(collector.kind)
-    options = module.Options.model_validate(collector.options)
-    ctx = CollectorContext(config, collector, options, streams)
-    ctx.log.info("collector %r (%s) starting, pid %d", ctx.source, collector.kind, os.getpid())
+    module = collectors.load(collector.spec.kind)
+    ctx = CollectorContext(config, collector.spec, collector.options, streams)
+    ctx.log.info("collector %r (%s) starting, pid %d", ctx.source, collector.spec.kind, os.getpid())
 
     async def beat() -> None:
         while True:
@@ -227,7 +207,7 @@ async def run_collector(config: Config, collector: CollectorConfig, streams: Str
                 # Health names the kind of failure only: an exception's text can quote source data.
                 ctx.set_connected(False, f"collector crashed ({type(exc).__name__}); restarting")
                 ctx.log.exception("collector crashed; restarting")
-                await asyncio.sleep(backoff(attempt, base=1.0))
+                await asyncio.sleep(retry.backoff(attempt, base=1.0))
                 attempt += 1
     finally:
         beater.cancel()

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wallboard.messages import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, apply_patch, diff, parse_subscribe, view_of
+from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, apply_patch, diff, parse_subscribe, view_of
 
 SNAP: dict[str, Any] = {
     "seq": 7, "generated_at": "2026-03-10T08:00:00.000Z", "now": 1.0, "day_start": 0.0, "timezone": "UTC",

@@ -1,0 +1,50 @@
+"""What every page shares: the config the app was built with, and the frame of a page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dash import dcc, html
+
+from wallboard.config import Config
+from wallboard.layouts import ids
+from wallboard.layouts.i18n import LABELS
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
+_CONFIG: Config | None = None
+
+
+def use(cfg: Config) -> None:
+    """Make ``cfg`` the config pages lay out with (build_dash does it first)."""
+    global _CONFIG
+    _CONFIG = cfg
+
+
+def config() -> Config:
+    """The config the app was built with (pages read it when they lay out)."""
+    assert _CONFIG is not None, "build_dash() first"
+    return _CONFIG
+
+
+def _data(**values: str) -> dict[str, Any]:
+    """``data-*`` attributes for an html component."""
+    return {f"data-{k}": v for k, v in values.items()}
+
+
+def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> html.Div:
+    """Common frame: page config, the data store, the stale banner, and the view."""
+    page = {**page, "labels": LABELS[page["lang"]], "heartbeat_s": config().web.heartbeat_s,
+            "stale_after_s": config().web.stale_after_s, "timezone": config().timezone}
+    return html.Div(
+        [
+            html.Div(id=ids.PAGE, **_data(page=json.dumps(page, ensure_ascii=False))),
+            dcc.Store(id=ids.STORE),
+            dcc.Store(id=ids.PAGE + "-store", data=page),
+            html.Div(LABELS[page["lang"]]["connecting"], id="wb-stale-banner", className="wb-stale-banner"),
+            *children,
+        ],
+        className=f"wb-root wb-{page['view']} wb-theme-{theme}",
+        lang=page["lang"],
+    )
