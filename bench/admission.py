@@ -22,13 +22,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wallboard.aggregator import Aggregator  # noqa: E402
-from wallboard.clock import day_start_at  # noqa: E402
-from wallboard.collectors.simulator import Options, Simulation  # noqa: E402
-from wallboard.config import load_config  # noqa: E402
-from wallboard.events import AgentStateChanged, CallQueued, Event  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from wallboard.aggregator import Aggregator
+from wallboard.clock import day_start_at
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import load_config
+from wallboard.events import AgentStateChanged, CallQueued, Event
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.streams import Streams, connect
 
 COUNTS = ("offered", "answered", "abandoned", "other_exits", "handled")
 
@@ -57,7 +57,7 @@ async def main() -> None:
         await agg.restore()
         await agg.recover()
         for i in range(0, len(events), 5_000):
-            last = (await streams.append(events[i:i + 5_000]))[-1]
+            last = (await streams.append(events[i : i + 5_000]))[-1]
         await drain(agg, streams, last)
         before = await streams.latest_snapshot()
         assert before is not None
@@ -66,16 +66,17 @@ async def main() -> None:
 
         t = now - 60
         invented: list[Event] = [CallQueued(f"inv-q{i}", source, t, f"invented-{i}", f"x{i}") for i in range(5_000)]
-        invented += [AgentStateChanged(f"inv-a{i}", source, t, f"PJSIP/9{i:04d}", "available")
-                     for i in range(5_000)]
+        invented += [AgentStateChanged(f"inv-a{i}", source, t, f"PJSIP/9{i:04d}", "available") for i in range(5_000)]
         last = (await streams.append(invented))[-1]
         await drain(agg, streams, last)
         after_invented = await streams.latest_snapshot()
         assert after_invented is not None
         size_after = len(json.dumps(after_invented, ensure_ascii=False).encode())
 
-        future = [CallQueued("y2099", source, 4_070_908_800.0, "ventas", "f1"),
-                  CallQueued("next-year", source, now + 365 * 86_400, "ventas", "f2")]
+        future = [
+            CallQueued("y2099", source, 4_070_908_800.0, "ventas", "f1"),
+            CallQueued("next-year", source, now + 365 * 86_400, "ventas", "f2"),
+        ]
         last = (await streams.append(future))[-1]
         await drain(agg, streams, last)
         after_future = await streams.latest_snapshot()
@@ -87,13 +88,16 @@ async def main() -> None:
     same_after_invented = today_numbers(before) == today_numbers(after_invented)
     same_after_future = today_numbers(before) == today_numbers(after_future)
     print(f"simulated events today so far: {len(events)}")
-    print(f"snapshot: {size_before / 1e6:.3f} MB before, {size_after / 1e6:.3f} MB after 5 000 events inventing "
-          f"queues and 5 000 inventing agents ({len(after_invented['queues'])} queues, "
-          f"{len(after_invented['agents'])} agents in it)")
-    print(f"today's numbers unchanged by the invented names: {same_after_invented}; by a 2099 and a next-year "
-          f"event: {same_after_future}")
-    print(f"refused by source: {after_future['sources'][source]['refused']}; "
-          f"rejected stream: {rejected} entries")
+    print(
+        f"snapshot: {size_before / 1e6:.3f} MB before, {size_after / 1e6:.3f} MB after 5 000 events inventing "
+        f"queues and 5 000 inventing agents ({len(after_invented['queues'])} queues, "
+        f"{len(after_invented['agents'])} agents in it)"
+    )
+    print(
+        f"today's numbers unchanged by the invented names: {same_after_invented}; by a 2099 and a next-year "
+        f"event: {same_after_future}"
+    )
+    print(f"refused by source: {after_future['sources'][source]['refused']}; rejected stream: {rejected} entries")
     print(f"Redis used_memory: {memory_before / 1e6:.1f} MB → {memory_after / 1e6:.1f} MB")
     centre = after_future["centre"]["today"]
     print(f"centre today: offered {centre['offered']}, answered {centre['answered']}")

@@ -135,23 +135,32 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import cpu_seconds, rss_mb, run_fast  # noqa: E402
-from fanout import SCREEN, SUBSCRIBE, Run, q  # noqa: E402
+from _util import cpu_seconds, rss_mb, run_fast
+from fanout import SCREEN, SUBSCRIBE, Run, q
 
-from wallboard.events import CallAbandoned, CallAnswered, CallQueued, Event, encode  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
+from wallboard.events import CallAbandoned, CallAnswered, CallQueued, Event
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.wire import encode
 
 QUEUE = "ventas"
 TARGET_P99_MS = 250.0
 TARGET_MS_PER_UPDATE = 4.0
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 WALL = tuple(f"wall {k}" for k in METRICS)  # the same in wall-clock time (stretched by CPU contention)
 LOAD_HOSTS = ("127.0.0.20", "127.0.0.21")
 
 
 # ----------------------------------------------------------------- load generator (its own process)
+
 
 async def load(port: int, screens: int, local_host: str) -> None:
     """Open the screens, say "ready", count and drop what they read until stdin says stop, then report."""
@@ -189,6 +198,7 @@ async def load(port: int, screens: int, local_host: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------- helpers
+
 
 def chromium_path() -> str:
     path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
@@ -356,8 +366,9 @@ OBSERVE = """() => {
 }"""
 
 
-def pixel_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int, args: argparse.Namespace
-              ) -> dict[str, Any]:
+def pixel_run(
+    browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int, args: argparse.Namespace
+) -> dict[str, Any]:
     import redis as redis_py
 
     assert redis.process is not None
@@ -370,8 +381,12 @@ def pixel_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int
             shares = [others // 2 + (1 if i < others % 2 else 0) for i in range(2)] if others else []
             for host, share in zip(LOAD_HOSTS, shares):
                 spec = {"port": stack.port, "screens": share, "local_host": host}
-                g = subprocess.Popen([sys.executable, __file__, "--load", json.dumps(spec)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+                g = subprocess.Popen(
+                    [sys.executable, __file__, "--load", json.dumps(spec)],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
                 gens.append(g)
                 stack.procs.append(g)
             t_connect = time.time()
@@ -391,8 +406,12 @@ def pixel_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int
             clock_before = clock_offset_ms(page)
             client = redis_py.Redis.from_url(redis.url)
             rng = random.Random(args.seed)
-            pids = {"web": [stack.web.pid], "aggregator": [stack.agg.pid], "redis": [redis.process.pid],
-                    "load": [g.pid for g in gens]}
+            pids = {
+                "web": [stack.web.pid],
+                "aggregator": [stack.agg.pid],
+                "redis": [redis.process.pid],
+                "load": [g.pid for g in gens],
+            }
             cpu = CpuWindow(pids)
             cpu.start()
             appended: dict[int, float] = {}
@@ -406,9 +425,10 @@ def pixel_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int
                 due = t + args.spacing_s * rng.uniform(0.8, 1.2)
             final = start_value + args.events
             try:
-                page.wait_for_function("(document.getElementById('wb-waiting') || {}).textContent"
-                                       f".replace(/\\D/g, '') === '{final}'",
-                                       timeout=10_000)
+                page.wait_for_function(
+                    f"(document.getElementById('wb-waiting') || {{}}).textContent.replace(/\\D/g, '') === '{final}'",
+                    timeout=10_000,
+                )
             except Exception:
                 pass  # counted below as unseen
             time.sleep(0.5)
@@ -445,26 +465,39 @@ def pixel_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, others: int
             if s["frame"] is not None:
                 frame_lat.append(s["frame"] / 1000 - appended[v])
     return {
-        "others": others, "events": len(appended), "seen": len(seen), "unseen": len(appended) - len(seen),
-        "p50_ms": q(lat, 0.50) * 1000, "p95_ms": q(lat, 0.95) * 1000, "p99_ms": q(lat, 0.99) * 1000,
+        "others": others,
+        "events": len(appended),
+        "seen": len(seen),
+        "unseen": len(appended) - len(seen),
+        "p50_ms": q(lat, 0.50) * 1000,
+        "p95_ms": q(lat, 0.95) * 1000,
+        "p99_ms": q(lat, 0.99) * 1000,
         "max_ms": max(lat) * 1000 if lat else float("nan"),
-        "frame_p50_ms": q(frame_lat, 0.50) * 1000, "frame_p99_ms": q(frame_lat, 0.99) * 1000,
+        "frame_p50_ms": q(frame_lat, 0.50) * 1000,
+        "frame_p99_ms": q(frame_lat, 0.99) * 1000,
         "frame_max_ms": max(frame_lat) * 1000 if frame_lat else float("nan"),
         "latencies_ms": [x * 1000 for x in lat],
-        "clock_offset_before": clock_before, "clock_offset_after": clock_after,
-        "connect_s": connect_s, "web_rss_mb": rss, "web_rss_before_mb": rss0,
-        "load_generators": loads, "other_messages": sum(x["messages"] for x in loads),
+        "clock_offset_before": clock_before,
+        "clock_offset_after": clock_after,
+        "connect_s": connect_s,
+        "web_rss_mb": rss,
+        "web_rss_before_mb": rss0,
+        "load_generators": loads,
+        "other_messages": sum(x["messages"] for x in loads),
         "other_closed_early": sum(x["closed_early"] for x in loads),
-        "page_errors": errors, **usage,
+        "page_errors": errors,
+        **usage,
     }
 
 
 def pixel_line(r: dict[str, Any]) -> str:
     cpu = r["core_pct"]
-    return (f"{r['others']:>6}  {r['seen']:>4}/{r['events']:<4} p50 {r['p50_ms']:5.0f}  p95 {r['p95_ms']:5.0f}  "
-            f"p99 {r['p99_ms']:5.0f}  max {r['max_ms']:5.0f} ms   (frame p99 {r['frame_p99_ms']:4.0f})   "
-            f"CPU % of a core: web {cpu['web']:3.0f}  agg {cpu['aggregator']:3.0f}  redis {cpu['redis']:3.0f}  "
-            f"load {cpu['load']:3.0f}  chromium {cpu['chromium']:3.0f}")
+    return (
+        f"{r['others']:>6}  {r['seen']:>4}/{r['events']:<4} p50 {r['p50_ms']:5.0f}  p95 {r['p95_ms']:5.0f}  "
+        f"p99 {r['p99_ms']:5.0f}  max {r['max_ms']:5.0f} ms   (frame p99 {r['frame_p99_ms']:4.0f})   "
+        f"CPU % of a core: web {cpu['web']:3.0f}  agg {cpu['aggregator']:3.0f}  redis {cpu['redis']:3.0f}  "
+        f"load {cpu['load']:3.0f}  chromium {cpu['chromium']:3.0f}"
+    )
 
 
 # --------------------------------------------------------------------------- 2. browser cost
@@ -497,10 +530,14 @@ _DASH_STORE = """const el = document.getElementById('react-entry-point');
   }
   const h = store && store.getState().history;"""
 DASH_HISTORY = "() => { " + _DASH_STORE + " return h && h.past ? h.past.length : null; }"
-COUNT_DISPATCHES = "() => { " + _DASH_STORE + " if (!store) { return false; } window.__wb.dispatches = 0; " \
+COUNT_DISPATCHES = (
+    "() => { " + _DASH_STORE + " if (!store) { return false; } window.__wb.dispatches = 0; "
     "store.subscribe(() => { window.__wb.dispatches += 1; }); return true; }"
-DROP_DASH_HISTORY = "() => { " + _DASH_STORE + " if (!h || !h.past) { return null; } const n = h.past.length; " \
+)
+DROP_DASH_HISTORY = (
+    "() => { " + _DASH_STORE + " if (!h || !h.past) { return null; } const n = h.past.length; "
     "h.past.length = 0; return n; }"
+)
 
 
 class EventDriver(threading.Thread):
@@ -547,15 +584,21 @@ class EventDriver(threading.Thread):
 def metrics(cdp: Any, wall: Any) -> dict[str, float]:
     """Performance.getMetrics from the thread-time session, and the durations from the wall-time one."""
     out = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    out.update({f"wall {m['name']}": m["value"] for m in wall.send("Performance.getMetrics")["metrics"]
-                if m["name"] in METRICS})
+    out.update(
+        {
+            f"wall {m['name']}": m["value"]
+            for m in wall.send("Performance.getMetrics")["metrics"]
+            if m["name"] in METRICS
+        }
+    )
     return out
 
 
 def page_counts(page: Any) -> dict[str, float]:
     counts: dict[str, float] = page.evaluate(
         "({updates: window.__wb.updates, renders: window.__wb.renders, renderMs: window.__wb.renderMs, "
-        "dispatches: window.__wb.dispatches || 0})")
+        "dispatches: window.__wb.dispatches || 0})"
+    )
     return counts
 
 
@@ -581,8 +624,10 @@ def top_functions(profile: dict[str, Any], n: int = 15) -> list[dict[str, Any]]:
         by_fn[key] = by_fn.get(key, 0.0) + us
     total = sum(by_fn.values()) or 1.0
     ranked = sorted(by_fn.items(), key=lambda kv: -kv[1])[:n]
-    return [{"function": f, "file": u, "line": ln, "self_ms": us / 1000, "share_pct": 100 * us / total}
-            for (f, u, ln), us in ranked]
+    return [
+        {"function": f, "file": u, "line": ln, "self_ms": us / 1000, "share_pct": 100 * us / total}
+        for (f, u, ln), us in ranked
+    ]
 
 
 def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -611,11 +656,19 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
                 after = metrics(cdp, cdp_wall)
                 history = page.evaluate(DASH_HISTORY)
                 attached = page.evaluate("document.getElementsByTagName('*').length")
-                return {"updates": counts["updates"], "used_kb": usage["usedSize"] / 1024, "dash_history": history,
-                        "attached_elements": attached,
-                        "total_kb": usage["totalSize"] / 1024, "nodes": after.get("Nodes"),
-                        "listeners": after.get("JSEventListeners"), "before": before, "after": after,
-                        "counts": counts, "at": time.time()}
+                return {
+                    "updates": counts["updates"],
+                    "used_kb": usage["usedSize"] / 1024,
+                    "dash_history": history,
+                    "attached_elements": attached,
+                    "total_kb": usage["totalSize"] / 1024,
+                    "nodes": after.get("Nodes"),
+                    "listeners": after.get("JSEventListeners"),
+                    "before": before,
+                    "after": after,
+                    "counts": counts,
+                    "at": time.time(),
+                }
 
             # -- idle: no events; the clocks tick and the aggregator republishes once a second
             s0 = heap_sample()
@@ -628,8 +681,11 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
             idle_m, idle_c = metrics(cdp, cdp_wall), page_counts(page)
             idle_cpu = cpu_idle.stop()
             idle_s = idle_cpu["window_s"]
-            idle = {"seconds": idle_s, "updates": idle_c["updates"] - s0["counts"]["updates"],
-                    **{k: (idle_m[k] - s0["after"][k]) * 1000 for k in METRICS + WALL}}
+            idle = {
+                "seconds": idle_s,
+                "updates": idle_c["updates"] - s0["counts"]["updates"],
+                **{k: (idle_m[k] - s0["after"][k]) * 1000 for k in METRICS + WALL},
+            }
             idle["updates_per_s"] = idle["updates"] / idle_s
             idle["ms_per_s"] = {k: idle[k] / idle_s for k in METRICS + WALL}
 
@@ -639,8 +695,9 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
             segments: list[dict[str, Any]] = []
             driver = EventDriver(stack, args.rate)
             health0 = healthz(stack.port)
-            cpu_active = CpuWindow({"web": [stack.web.pid], "aggregator": [stack.agg.pid],
-                                    "redis": [redis.process.pid]})
+            cpu_active = CpuWindow(
+                {"web": [stack.web.pid], "aggregator": [stack.agg.pid], "redis": [redis.process.pid]}
+            )
             cpu_active.start()
             driver.start()
             next_sample = args.heap_every
@@ -659,12 +716,17 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
                     prev = samples[-1]
                     s = heap_sample()
                     seg_updates = s["updates"] - prev["updates"]
-                    segments.append({"updates_end": s["updates"] - base, "updates": seg_updates,
-                                     "seconds": s["at"] - prev["at"],
-                                     **{k: (s["before"][k] - prev["after"][k]) * 1000 for k in METRICS + WALL},
-                                     "renders": s["counts"]["renders"] - prev["counts"]["renders"],
-                                     "render_ms": s["counts"]["renderMs"] - prev["counts"]["renderMs"],
-                                     "dispatches": s["counts"]["dispatches"] - prev["counts"]["dispatches"]})
+                    segments.append(
+                        {
+                            "updates_end": s["updates"] - base,
+                            "updates": seg_updates,
+                            "seconds": s["at"] - prev["at"],
+                            **{k: (s["before"][k] - prev["after"][k]) * 1000 for k in METRICS + WALL},
+                            "renders": s["counts"]["renders"] - prev["counts"]["renders"],
+                            "render_ms": s["counts"]["renderMs"] - prev["counts"]["renderMs"],
+                            "dispatches": s["counts"]["dispatches"] - prev["counts"]["dispatches"],
+                        }
+                    )
                     samples.append(s)
                     next_sample = (int(done) // args.heap_every + 1) * args.heap_every
                     if done >= args.updates:
@@ -706,27 +768,45 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
     xs = [s["updates"] - base for s in samples]
     renders = sum(seg["renders"] for seg in segments)
     return {
-        "throttle": args.throttle, "rate": args.rate, "updates": updates, "seconds": seconds,
-        "updates_per_s": updates / seconds, "events_appended": driver.appended if driver else 0,
-        "renders": renders, "render_ms_per_update": sum(seg["render_ms"] for seg in segments) / updates,
+        "throttle": args.throttle,
+        "rate": args.rate,
+        "updates": updates,
+        "seconds": seconds,
+        "updates_per_s": updates / seconds,
+        "events_appended": driver.appended if driver else 0,
+        "renders": renders,
+        "render_ms_per_update": sum(seg["render_ms"] for seg in segments) / updates,
         "task_ms_per_render": total["TaskDuration"] / renders if renders else float("nan"),
         "dash_dispatches_per_update": sum(seg["dispatches"] for seg in segments) / updates,
         "main_thread_busy_pct": total["wall TaskDuration"] / seconds / 10,
-        "idle": idle, "ms_per_update_gross": gross, "ms_per_update_net_of_idle": net_idle,
-        "ms_per_update_model": per_update, "ms_per_second_model": per_second, "segments": segments,
-        "heap": {"updates": xs, "used_kb": used, "nodes": [s["nodes"] for s in samples],
-                 "listeners": [s["listeners"] for s in samples],
-                 "dash_undo_history": [s["dash_history"] for s in samples],
-                 "attached_elements": [s["attached_elements"] for s in samples],
-                 "dash_history_dropped": dropped, "used_kb_without_dash_history": without_history_kb,
-                 "first_kb": used[0], "last_kb": used[-1], "max_kb": max(used),
-                 "slope_kb_per_1000_updates": lsq_slope(xs, used) * 1000,
-                 "slope_after_first_kb_per_1000_updates": lsq_slope(xs[1:], used[1:]) * 1000},
+        "idle": idle,
+        "ms_per_update_gross": gross,
+        "ms_per_update_net_of_idle": net_idle,
+        "ms_per_update_model": per_update,
+        "ms_per_second_model": per_second,
+        "segments": segments,
+        "heap": {
+            "updates": xs,
+            "used_kb": used,
+            "nodes": [s["nodes"] for s in samples],
+            "listeners": [s["listeners"] for s in samples],
+            "dash_undo_history": [s["dash_history"] for s in samples],
+            "attached_elements": [s["attached_elements"] for s in samples],
+            "dash_history_dropped": dropped,
+            "used_kb_without_dash_history": without_history_kb,
+            "first_kb": used[0],
+            "last_kb": used[-1],
+            "max_kb": max(used),
+            "slope_kb_per_1000_updates": lsq_slope(xs, used) * 1000,
+            "slope_after_first_kb_per_1000_updates": lsq_slope(xs[1:], used[1:]) * 1000,
+        },
         "chromium_core_pct_idle": idle_cpu["core_pct"]["chromium"],
         "chromium_core_pct_active": active_cpu["core_pct"]["chromium"],
         "snapshots_per_s": (health1["snapshot_seq"] - health0["snapshot_seq"]) / active_cpu["window_s"],
         "messages_replaced": health1["messages_replaced"] - health0["messages_replaced"],
-        "cpu": active_cpu, "profile": profile, "page_errors": errors,
+        "cpu": active_cpu,
+        "profile": profile,
+        "page_errors": errors,
     }
 
 
@@ -734,8 +814,11 @@ def cost_lines(r: dict[str, Any]) -> list[str]:
     idle, heap = r["idle"], r["heap"]
 
     def row(name: str, d: dict[str, float], unit: str = "ms/update") -> str:
-        return (f"  {name:<44} task {d['TaskDuration']:7.2f}  script {d['ScriptDuration']:6.2f}  "
-                f"layout {d['LayoutDuration']:5.2f}  style {d['RecalcStyleDuration']:5.2f}  {unit}")
+        return (
+            f"  {name:<44} task {d['TaskDuration']:7.2f}  script {d['ScriptDuration']:6.2f}  "
+            f"layout {d['LayoutDuration']:5.2f}  style {d['RecalcStyleDuration']:5.2f}  {unit}"
+        )
+
     return [
         f"main thread of the TV page at {r['throttle']:g}× CPU throttle (what a CPU {r['throttle']:g}× slower would "
         f"spend): {r['updates']} updates applied in {r['seconds']:.0f} s ({r['updates_per_s']:.1f}/s from "
@@ -771,9 +854,11 @@ def cost_lines(r: dict[str, Any]) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ charts
 
+
 def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, label: str) -> list[str]:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -800,6 +885,7 @@ def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, labe
         ax.axvline(TARGET_P99_MS, color="grey", linestyle="--", linewidth=1, label="target p99 250 ms")
         ax.set_xscale("log")
         from matplotlib.ticker import NullFormatter, ScalarFormatter
+
         top = max([TARGET_P99_MS] + [x for r in pixel for x in r["latencies_ms"]])
         ax.set_xticks([t for t in (5, 10, 20, 50, 100, 250, 500, 1000, 2000, 5000, 10000) if t <= top * 1.5])
         ax.xaxis.set_major_formatter(ScalarFormatter())
@@ -819,8 +905,13 @@ def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, labe
             xs = heap["updates"]
             mx = sum(xs) / len(xs)
             my = sum(heap["used_kb"]) / len(xs)
-            ax.plot([xs[0], xs[-1]], [(my + slope / 1000 * (x - mx)) / 1024 for x in (xs[0], xs[-1])],
-                    linestyle="--", color="grey", label=f"least squares: {slope:+.1f} KB / 1 000 updates")
+            ax.plot(
+                [xs[0], xs[-1]],
+                [(my + slope / 1000 * (x - mx)) / 1024 for x in (xs[0], xs[-1])],
+                linestyle="--",
+                color="grey",
+                label=f"least squares: {slope:+.1f} KB / 1 000 updates",
+            )
         ax.set_ylim(bottom=0)
         ax.set_xlim(left=0)
         ax.set_xlabel("updates applied by the page")
@@ -828,8 +919,14 @@ def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, labe
         history = heap.get("dash_undo_history") or []
         if history and all(h is not None for h in history):
             ax2 = ax.twinx()
-            ax2.plot(heap["updates"], history, color="tab:red", linestyle=":", marker=".",
-                     label="Dash undo-history entries (right axis)")
+            ax2.plot(
+                heap["updates"],
+                history,
+                color="tab:red",
+                linestyle=":",
+                marker=".",
+                label="Dash undo-history entries (right axis)",
+            )
             ax2.set_ylabel("entries")
             ax2.set_ylim(bottom=0)
             ax2.legend(fontsize=8, loc="lower right")
@@ -840,11 +937,21 @@ def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, labe
         fig, ax = plt.subplots(figsize=(7, 4))
         segs = cost["segments"]
         xs = [s["updates_end"] for s in segs]
-        for k, name in (("TaskDuration", "all main-thread tasks"), ("ScriptDuration", "script"),
-                        ("LayoutDuration", "layout"), ("RecalcStyleDuration", "style")):
+        for k, name in (
+            ("TaskDuration", "all main-thread tasks"),
+            ("ScriptDuration", "script"),
+            ("LayoutDuration", "layout"),
+            ("RecalcStyleDuration", "style"),
+        ):
             ax.plot(xs, [s[k] / max(1, s["updates"]) for s in segs], marker=".", label=name)
-        ax.plot(xs, [s["wall TaskDuration"] / max(1, s["updates"]) for s in segs], marker=".", color="tab:blue",
-                linestyle=":", label="all tasks, wall-clock time")
+        ax.plot(
+            xs,
+            [s["wall TaskDuration"] / max(1, s["updates"]) for s in segs],
+            marker=".",
+            color="tab:blue",
+            linestyle=":",
+            label="all tasks, wall-clock time",
+        )
         ax.axhline(TARGET_MS_PER_UPDATE, color="grey", linestyle="--", linewidth=1, label="target 4 ms")
         ax.set_ylim(bottom=0)
         ax.set_xlim(left=0)
@@ -859,6 +966,7 @@ def charts(pixel: list[dict[str, Any]] | None, cost: dict[str, Any] | None, labe
 
 # -------------------------------------------------------------------------------------------- main
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", choices=["pixel", "cost"])
@@ -867,8 +975,12 @@ def main() -> None:
     parser.add_argument("--spacing-s", type=float, default=0.5, help="mean spacing of the events, ±20 %% (pixel)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--updates", type=int, default=3600, help="updates the page applies (cost)")
-    parser.add_argument("--rate", type=float, default=20.0,
-                        help="events per second (cost); the aggregator publishes at most every 0.1 s")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="events per second (cost); the aggregator publishes at most every 0.1 s",
+    )
     parser.add_argument("--throttle", type=float, default=4.0, help="CPU throttling rate (cost)")
     parser.add_argument("--idle-s", type=float, default=30.0, help="idle phase (cost)")
     parser.add_argument("--heap-every", type=int, default=300, help="updates between heap samples (cost)")
@@ -885,8 +997,11 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    meta = {"started": started, "machine": f"{os.cpu_count()} cores, {platform.python_version()}, "
-            f"{platform.machine()}", "args": {k: v for k, v in vars(args).items() if k != "load"}}
+    meta = {
+        "started": started,
+        "machine": f"{os.cpu_count()} cores, {platform.python_version()}, {platform.machine()}",
+        "args": {k: v for k, v in vars(args).items() if k != "load"},
+    }
     pixel: list[dict[str, Any]] | None = None
     cost: dict[str, Any] | None = None
     with tempfile.TemporaryDirectory() as tmpdir, sync_playwright() as pw:
@@ -903,28 +1018,37 @@ def main() -> None:
                     pixel.append(r)
                     print(pixel_line(r), flush=True)
                     drift = r["clock_offset_after"]["offset_ms"] - r["clock_offset_before"]["offset_ms"]
-                    print(f"        page clock − time.time(): {r['clock_offset_before']['offset_ms']:+.1f} ms before, "
-                          f"{r['clock_offset_after']['offset_ms']:+.1f} ms after (± "
-                          f"{r['clock_offset_before']['uncertainty_ms']:.1f}); drift {drift:+.1f} ms;  "
-                          f"others received {r['other_messages']:,} messages, {r['other_closed_early']} closed early"
-                          + (f";  page errors: {r['page_errors']}" if r["page_errors"] else ""), flush=True)
+                    print(
+                        f"        page clock − time.time(): {r['clock_offset_before']['offset_ms']:+.1f} ms before, "
+                        f"{r['clock_offset_after']['offset_ms']:+.1f} ms after (± "
+                        f"{r['clock_offset_before']['uncertainty_ms']:.1f}); drift {drift:+.1f} ms;  "
+                        f"others received {r['other_messages']:,} messages, {r['other_closed_early']} closed early"
+                        + (f";  page errors: {r['page_errors']}" if r["page_errors"] else ""),
+                        flush=True,
+                    )
                     if r["unseen"]:
                         print(f"        WARNING: {r['unseen']} of {r['events']} events never showed on the page")
                 base = next((r for r in pixel if r["others"] == 0), None)
                 for r in pixel:
                     if base is not None and r is not base and base["p99_ms"] > 0:
-                        print(f"ratio with {r['others']:,} others ÷ none: p50 {r['p50_ms'] / base['p50_ms']:.2f}×, "
-                              f"p99 {r['p99_ms'] / base['p99_ms']:.2f}×")
+                        print(
+                            f"ratio with {r['others']:,} others ÷ none: p50 {r['p50_ms'] / base['p50_ms']:.2f}×, "
+                            f"p99 {r['p99_ms'] / base['p99_ms']:.2f}×"
+                        )
             if args.only in (None, "cost"):
                 cost = cost_run(browser, server, Path(tmpdir), 9, args)
                 for text in cost_lines(cost):
                     print(text, flush=True)
                 if cost["profile"]:
-                    print(f"CPU profile of the renderer over {cost['profile']['updates']:.0f} more updates "
-                          "(self time, throttled):")
+                    print(
+                        f"CPU profile of the renderer over {cost['profile']['updates']:.0f} more updates "
+                        "(self time, throttled):"
+                    )
                     for f in cost["profile"]["top"]:
-                        print(f"  {f['self_ms']:8.1f} ms {f['share_pct']:5.1f} %  {f['function']}  "
-                              f"{f['file']}:{f['line']}")
+                        print(
+                            f"  {f['self_ms']:8.1f} ms {f['share_pct']:5.1f} %  {f['function']}  "
+                            f"{f['file']}:{f['line']}"
+                        )
                 if cost["page_errors"]:
                     print("page errors:", cost["page_errors"])
         finally:

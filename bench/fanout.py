@@ -49,10 +49,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import cpu_seconds, free_port, rss_mb, run_fast  # noqa: E402
+from _util import cpu_seconds, free_port, rss_mb, run_fast
 
-from wallboard.events import CallQueued, encode  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
+from wallboard.events import CallQueued
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.wire import encode
 
 SCREEN = "bench"
 TARGET_P99_MS = 250.0
@@ -60,6 +61,7 @@ SUBSCRIBE = json.dumps({"subscribe": {"view": "wall", "screens": [SCREEN]}}).enc
 
 
 # ----------------------------------------------------------------- load generator (its own process)
+
 
 async def load(system: str, port: int, screens: int, local_host: str, poll_s: float) -> None:
     """Open the screens, say "ready", record until stdin brings the append times, then report."""
@@ -73,12 +75,15 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
     gate = asyncio.Semaphore(100)  # handshakes in flight
 
     if system == "wallboard":
+
         async def one(i: int) -> None:
             async with gate:
                 opened.append(await open_screen("127.0.0.1", port, "/ws", SUBSCRIBE, local_host=local_host))
+
         await asyncio.gather(*(one(i) for i in range(screens)))
     else:
         import peers
+
         ready = asyncio.Semaphore(0)
 
         def recorder(i: int) -> Any:
@@ -89,12 +94,20 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
                     first[0] = False
                     ready.release()
                 records[i].append((t, view))
+
             return record
 
         for i in range(screens):
             if system == "polling":
-                coro = peers.polling_screen("127.0.0.1", port, recorder(i), stop, interval=poll_s,
-                                            local_host=local_host, on_response_time=lambda rt: response_times.append((time.time(), rt)))
+                coro = peers.polling_screen(
+                    "127.0.0.1",
+                    port,
+                    recorder(i),
+                    stop,
+                    interval=poll_s,
+                    local_host=local_host,
+                    on_response_time=lambda rt: response_times.append((time.time(), rt)),
+                )
             else:
                 coro = peers.dash_ws_screen("127.0.0.1", port, recorder(i), stop, local_host=local_host)
             tasks.append(asyncio.create_task(coro))
@@ -144,8 +157,9 @@ def _reflect(waiting: Any, shown: int, t: float, appended: dict[int, float], lat
     return waiting
 
 
-def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float], w0: float,
-                  w1: float) -> dict[str, Any]:
+def _score_frames(
+    per_screen: list[list[tuple[float, bytes]]], appended: dict[int, float], w0: float, w1: float
+) -> dict[str, Any]:
     from wallboard.views import apply_patch
 
     latencies: list[float] = []
@@ -173,12 +187,12 @@ def _score_frames(per_screen: list[list[tuple[float, bytes]]], appended: dict[in
                 view = apply_patch(view, msg["set"], msg["del"])
             seq = msg["seq"]
             shown = _reflect(_waiting(view), shown, t, appended, latencies)
-    return {"latencies": latencies, "sizes": sizes, "out_of_order": out_of_order, "gaps": gaps,
-            "messages": messages}
+    return {"latencies": latencies, "sizes": sizes, "out_of_order": out_of_order, "gaps": gaps, "messages": messages}
 
 
-def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, float], w0: float,
-                 w1: float) -> dict[str, Any]:
+def _score_views(
+    per_screen: list[list[tuple[float, Any]]], appended: dict[int, float], w0: float, w1: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     messages = 0
     for views in per_screen:
@@ -191,6 +205,7 @@ def _score_views(per_screen: list[list[tuple[float, Any]]], appended: dict[int, 
 
 # ----------------------------------------------------------------------------------------- harness
 
+
 def q(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, int(p * len(s)))] if s else float("nan")
@@ -199,8 +214,7 @@ def q(values: list[float], p: float) -> float:
 class Run:
     """One system at one N: its processes, the load generators, the measured window."""
 
-    def __init__(self, system: str, screens: int, args: argparse.Namespace, redis_url: str, tmp: Path,
-                 n: int) -> None:
+    def __init__(self, system: str, screens: int, args: argparse.Namespace, redis_url: str, tmp: Path, n: int) -> None:
         self.system, self.screens, self.args = system, screens, args
         self.redis_url, self.prefix = redis_url, f"fan{n}:"
         self.port = free_port()
@@ -219,14 +233,28 @@ class Run:
         env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
         env["PYTHONPATH"] = str(tree)
         wb = [sys.executable, "-m", "wallboard"]
-        agg = subprocess.Popen(wb + ["aggregate", "--config", str(self.config), "--log-level", "WARNING"], env=env,
-                               cwd=tree)
+        agg = subprocess.Popen(
+            wb + ["aggregate", "--config", str(self.config), "--log-level", "WARNING"], env=env, cwd=tree
+        )
         if self.system == "wallboard":
             cmd = wb + ["web", "--config", str(self.config), "--log-level", "WARNING"]
         else:
-            cmd = [sys.executable, str(ROOT / "bench" / "peers.py"), "serve", self.system, "--redis-url",
-                   self.redis_url, "--prefix", self.prefix, "--port", str(self.port), "--screen", SCREEN,
-                   "--interval", str(self.args.poll_s)]
+            cmd = [
+                sys.executable,
+                str(ROOT / "bench" / "peers.py"),
+                "serve",
+                self.system,
+                "--redis-url",
+                self.redis_url,
+                "--prefix",
+                self.prefix,
+                "--port",
+                str(self.port),
+                "--screen",
+                SCREEN,
+                "--interval",
+                str(self.args.poll_s),
+            ]
         web = subprocess.Popen(cmd, env=env, cwd=tree)
         return agg, web
 
@@ -251,10 +279,21 @@ class Run:
             n_gens = 1 if self.screens < 1000 else 2
             shares = [self.screens // n_gens + (1 if i < self.screens % n_gens else 0) for i in range(n_gens)]
             for i, share in enumerate(shares):
-                spec = {"system": self.system, "port": self.port, "screens": share,
-                        "local_host": f"127.0.0.{10 + i}", "poll_s": self.args.poll_s}
-                gens.append(subprocess.Popen([sys.executable, __file__, "--load", json.dumps(spec)],
-                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+                spec = {
+                    "system": self.system,
+                    "port": self.port,
+                    "screens": share,
+                    "local_host": f"127.0.0.{10 + i}",
+                    "poll_s": self.args.poll_s,
+                }
+                gens.append(
+                    subprocess.Popen(
+                        [sys.executable, __file__, "--load", json.dumps(spec)],
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                )
             t_connect = time.time()
             for g in gens:
                 assert g.stdout is not None
@@ -314,8 +353,17 @@ class Run:
         await client.aclose()
         return appended
 
-    def summarise(self, results: list[dict[str, Any]], appended: dict[int, float], cpu: dict[str, float],
-                  window: float, rss0: float, rss: float, connect_s: float, health: Any) -> dict[str, Any]:
+    def summarise(
+        self,
+        results: list[dict[str, Any]],
+        appended: dict[int, float],
+        cpu: dict[str, float],
+        window: float,
+        rss0: float,
+        rss: float,
+        connect_s: float,
+        health: Any,
+    ) -> dict[str, Any]:
         lat = [x for r in results for x in r["latencies"]]
         expected = len(appended) * self.screens
         sizes: dict[str, list[int]] = {}
@@ -325,16 +373,29 @@ class Run:
         messages = sum(r["messages"] for r in results)
         web_share = cpu["web"] / window
         out = {
-            "system": self.system, "screens": self.screens, "seconds": self.args.seconds, "events": len(appended),
-            "expected": expected, "shown": len(lat), "lost": expected - len(lat),
-            "out_of_order": sum(r["out_of_order"] for r in results), "gaps": sum(r["gaps"] for r in results),
-            "p50_ms": q(lat, 0.50) * 1000, "p95_ms": q(lat, 0.95) * 1000, "p99_ms": q(lat, 0.99) * 1000,
+            "system": self.system,
+            "screens": self.screens,
+            "seconds": self.args.seconds,
+            "events": len(appended),
+            "expected": expected,
+            "shown": len(lat),
+            "lost": expected - len(lat),
+            "out_of_order": sum(r["out_of_order"] for r in results),
+            "gaps": sum(r["gaps"] for r in results),
+            "p50_ms": q(lat, 0.50) * 1000,
+            "p95_ms": q(lat, 0.95) * 1000,
+            "p99_ms": q(lat, 0.99) * 1000,
             "max_ms": max(lat) * 1000 if lat else float("nan"),
-            "messages": messages, "messages_per_s": messages / window,
-            "cpu_s": cpu, "window_s": window, "web_cpu_share": web_share,
+            "messages": messages,
+            "messages_per_s": messages / window,
+            "cpu_s": cpu,
+            "window_s": window,
+            "web_cpu_share": web_share,
             "web_cpu_ms_per_message": cpu["web"] * 1000 / max(1, messages),
             "screens_per_core": self.screens / web_share if web_share > 0 else None,
-            "web_rss_mb": rss, "web_rss_before_mb": rss0, "rss_kb_per_screen": (rss - rss0) * 1024 / self.screens,
+            "web_rss_mb": rss,
+            "web_rss_before_mb": rss0,
+            "rss_kb_per_screen": (rss - rss0) * 1024 / self.screens,
             "connect_s": connect_s,
             "bytes_full_median": statistics.median(sizes["full"]) if sizes.get("full") else None,
             "bytes_patch_median": statistics.median(sizes["patch"]) if sizes.get("patch") else None,
@@ -356,16 +417,19 @@ def line(r: dict[str, Any]) -> str:
     extra = ""
     if "requests_per_s" in r:
         extra = f"  {r['requests_per_s']:.0f} req/s, response p99 {r['response_p99_ms']:.0f} ms"
-    return (f"{r['system']:>9} {r['screens']:>6}  p50 {r['p50_ms']:7.0f}  p95 {r['p95_ms']:7.0f}  p99 {r['p99_ms']:7.0f}"
-            f"  max {r['max_ms']:7.0f} ms  lost {r['lost']:>5}  disorder {r['out_of_order']}  "
-            f"web {100 * r['web_cpu_share']:4.0f}% core, {r['web_cpu_ms_per_message']:.3f} ms/msg, "
-            f"{r['rss_kb_per_screen']:.1f} KB/screen  load gens {100 * r['cpu_s']['load'] / r['window_s']:.0f}% "
-            f"agg {100 * r['cpu_s']['aggregator'] / r['window_s']:.0f}%  bytes patch/full {patch}{extra}")
+    return (
+        f"{r['system']:>9} {r['screens']:>6}  p50 {r['p50_ms']:7.0f}  p95 {r['p95_ms']:7.0f}  p99 {r['p99_ms']:7.0f}"
+        f"  max {r['max_ms']:7.0f} ms  lost {r['lost']:>5}  disorder {r['out_of_order']}  "
+        f"web {100 * r['web_cpu_share']:4.0f}% core, {r['web_cpu_ms_per_message']:.3f} ms/msg, "
+        f"{r['rss_kb_per_screen']:.1f} KB/screen  load gens {100 * r['cpu_s']['load'] / r['window_s']:.0f}% "
+        f"agg {100 * r['cpu_s']['aggregator'] / r['window_s']:.0f}%  bytes patch/full {patch}{extra}"
+    )
 
 
 def charts(results: list[dict[str, Any]], label: str) -> list[str]:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
@@ -374,8 +438,11 @@ def charts(results: list[dict[str, Any]], label: str) -> list[str]:
     suffix = f"-{label}" if label else ""
     paths = []
     systems = sorted({r["system"] for r in results}, key=["wallboard", "dash_ws", "polling"].index)
-    names = {"wallboard": "wallboard (push, pre-encoded patches)", "dash_ws": "Dash WebSocket callbacks",
-             "polling": "Dash dcc.Interval polling"}
+    names = {
+        "wallboard": "wallboard (push, pre-encoded patches)",
+        "dash_ws": "Dash WebSocket callbacks",
+        "polling": "Dash dcc.Interval polling",
+    }
     fig, ax = plt.subplots(figsize=(7, 4))
     for s in systems:
         rs = [r for r in results if r["system"] == s]
@@ -415,8 +482,11 @@ def save(results: list[dict[str, Any]], args: argparse.Namespace, started: str) 
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     name = f"fanout-{args.label}.json" if args.label else "fanout.json"
-    meta = {"started": started, "machine": f"{os.cpu_count()} cores, {platform.python_version()}, {platform.machine()}",
-            "args": {k: v for k, v in vars(args).items() if k != "load"}}
+    meta = {
+        "started": started,
+        "machine": f"{os.cpu_count()} cores, {platform.python_version()}, {platform.machine()}",
+        "args": {k: v for k, v in vars(args).items() if k != "load"},
+    }
     (out / name).write_text(json.dumps({"meta": meta, "results": results}, indent=2))
 
 
@@ -426,8 +496,9 @@ def main() -> None:
     parser.add_argument("--screens", type=int, nargs="+", default=[100, 1000, 2000, 5000, 10000])
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--poll-s", type=float, default=1.0, help="dcc.Interval period of the polling peer")
-    parser.add_argument("--give-up-ms", type=float, default=2000.0,
-                        help="stop raising N for a system once its p99 passes this")
+    parser.add_argument(
+        "--give-up-ms", type=float, default=2000.0, help="stop raising N for a system once its p99 passes this"
+    )
     parser.add_argument("--tree", default=str(ROOT), help="checkout whose wallboard processes to run")
     parser.add_argument("--label", default="")
     parser.add_argument("--load", help=argparse.SUPPRESS)

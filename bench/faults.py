@@ -63,15 +63,28 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runstack import RunStack, children, iso_ts, uptime  # noqa: E402
-from wallboard.counters import QueueCounters  # noqa: E402
-from wallboard.kpi import queue_kpis  # noqa: E402
+from runstack import RunStack, children, iso_ts, uptime
+
+from wallboard.counters import QueueCounters
+from wallboard.kpi import queue_kpis
 
 SOURCE = "pbx-log"
 KINDS = ("aggregator", "collector", "web", "redis")
 #: What is compared per queue: counts (a difference is events lost or counted twice) …
-COUNTS = ("offered", "answered", "abandoned", "short_abandoned", "other_exits", "exits.timeout", "exits.empty",
-          "exits.exit_key", "answered_within_sl", "abandoned_within_sl", "handled", "transferred")
+COUNTS = (
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "other_exits",
+    "exits.timeout",
+    "exits.empty",
+    "exits.exit_key",
+    "answered_within_sl",
+    "abandoned_within_sl",
+    "handled",
+    "transferred",
+)
 #: … and the averages the report shows (sums of waits and talk over the counts, rounded as it rounds them).
 AVERAGES = ("asa_s", "avg_abandon_wait_s", "max_wait_s", "aht_s")
 POLL_S = 0.1
@@ -108,8 +121,9 @@ class Written:
         self.per_queue.setdefault(queue, Counter())[key] += 1
 
 
-def calls(rng: random.Random, queues: list[str], members: list[str], start: float, end: float,
-          n_lines: int, written: Written) -> Iterator[str]:
+def calls(
+    rng: random.Random, queues: list[str], members: list[str], start: float, end: float, n_lines: int, written: Written
+) -> Iterator[str]:
     """Lines of complete calls with entry times from ``start`` to ``end`` (about ``n_lines`` of them)."""
     step = (end - start) / max(1.0, n_lines / 3.2)
     t, k = start, 0
@@ -226,8 +240,13 @@ class Stack(RunStack):
     def __init__(self, tmp: Path, queue_log: Path) -> None:
         def adjust(raw: dict[str, Any]) -> None:
             raw["redis"].update(prefix="wb:", stream_maxlen=1_000_000)
-            raw["collectors"] = [{"kind": "asterisk_queue_log", "name": SOURCE, "options": {
-                "path": str(queue_log), "load_today": False, "rotate_grace_s": 2.0}}]
+            raw["collectors"] = [
+                {
+                    "kind": "asterisk_queue_log",
+                    "name": SOURCE,
+                    "options": {"path": str(queue_log), "load_today": False, "rotate_grace_s": 2.0},
+                }
+            ]
 
         super().__init__(tmp, adjust)
         self.queues = [q["id"] for q in self.raw["queues"]]
@@ -329,8 +348,7 @@ class Monitor(threading.Thread):
             self.kills.append(k)
 
 
-def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, writer: Writer,
-             deadline: float) -> None:
+def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, writer: Writer, deadline: float) -> None:
     """``plan.kills`` SIGKILLs, each round a shuffle of the kinds, each once its target has been up long enough."""
     order: list[str] = []
     while len(order) < plan.kills:
@@ -370,9 +388,11 @@ def live_totals(checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
         total = QueueCounters()
         for values in q["buckets"].values():
             total.merge(QueueCounters.from_list(values))
-        out[qid] = _flat(queue_kpis(total)) | {"answer_wait_sum": total.answer_wait_sum,
-                                              "abandon_wait_sum": total.abandon_wait_sum,
-                                              "talk_sum": total.talk_sum}
+        out[qid] = _flat(queue_kpis(total)) | {
+            "answer_wait_sum": total.answer_wait_sum,
+            "abandon_wait_sum": total.abandon_wait_sum,
+            "talk_sum": total.talk_sum,
+        }
     return out
 
 
@@ -394,8 +414,7 @@ def drained(stack: Stack, writer: Writer) -> dict[str, Any] | None:
     return checkpoint if again.get("position") == pos else None
 
 
-def compare(live: dict[str, dict[str, Any]], report: dict[str, dict[str, Any]],
-            written: Written) -> dict[str, Any]:
+def compare(live: dict[str, dict[str, Any]], report: dict[str, dict[str, Any]], written: Written) -> dict[str, Any]:
     """Lost (report − live > 0) and counted twice (live − report > 0), per queue and counter."""
     lost: dict[str, dict[str, int]] = {}
     doubled: dict[str, dict[str, int]] = {}
@@ -409,10 +428,9 @@ def compare(live: dict[str, dict[str, Any]], report: dict[str, dict[str, Any]],
                 lost.setdefault(qid, {})[key] = d
             elif d < 0:
                 doubled.setdefault(qid, {})[key] = -d
-            if key in ("offered", "answered", "abandoned", "other_exits", "handled", "transferred") \
-                    or key.startswith("exits."):
-                if int(rp.get(key) or 0) != wr[key]:
-                    report_vs_written.setdefault(qid, {})[key] = [int(rp.get(key) or 0), wr[key]]
+            compared = key in ("offered", "answered", "abandoned", "other_exits", "handled", "transferred")
+            if (compared or key.startswith("exits.")) and int(rp.get(key) or 0) != wr[key]:
+                report_vs_written.setdefault(qid, {})[key] = [int(rp.get(key) or 0), wr[key]]
         for key in AVERAGES:
             if lv.get(key) != rp.get(key):
                 averages.setdefault(qid, {})[key] = [lv.get(key), rp.get(key)]
@@ -426,9 +444,25 @@ def run_report(stack: Stack, files: list[Path], tmp: Path) -> dict[str, dict[str
         for f in files:
             out.write(f.read_bytes())
     target = tmp / "report.json"
-    subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(whole), "--format", "json",
-                    "--config", str(stack.config), "--output", str(target)],
-                   check=True, timeout=900, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wallboard",
+            "report",
+            "--queue-log",
+            str(whole),
+            "--format",
+            "json",
+            "--config",
+            str(stack.config),
+            "--output",
+            str(target),
+        ],
+        check=True,
+        timeout=900,
+        capture_output=True,
+    )
     report = json.loads(target.read_text())
     return {qid: _flat(q["total"]) for qid, q in report["queues"].items()}
 
@@ -438,9 +472,12 @@ def run_report(stack: Stack, files: list[Path], tmp: Path) -> dict[str, dict[str
 
 def _stats(values: list[float | None]) -> dict[str, Any]:
     got = [v for v in values if v is not None]
-    return {"n": len(values), "never": len(values) - len(got),
-            "median_s": round(statistics.median(got), 2) if got else None,
-            "max_s": round(max(got), 2) if got else None}
+    return {
+        "n": len(values),
+        "never": len(values) - len(got),
+        "median_s": round(statistics.median(got), 2) if got else None,
+        "max_s": round(max(got), 2) if got else None,
+    }
 
 
 def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]:
@@ -490,58 +527,91 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
     redis_log = (stack.redis_dir / "redis.log").read_text(errors="replace")
     result = compare(live, report, written)
     by_kind = {kind: [k for k in monitor.kills if k.kind == kind] for kind in KINDS}
-    result.update({
-        "command": plan.__dict__ | {"gap_s": list(plan.gap_s)},
-        "lines": written.lines,
-        "bytes": writer.bytes,
-        "files": files,
-        "seconds": {"writing": round(write_s, 1), "kills": round(kills_s, 1), "drain": round(drain_s, 1),
-                    "report": round(report_s, 1)},
-        "kills": {kind: len(v) for kind, v in by_kind.items()},
-        "kill_gaps_s": _stats([b.at - a.at for a, b in zip(monitor.kills, monitor.kills[1:])]),
-        "recovery": {kind: {name: _stats([k.recovered.get(name) for k in v if k.writing or name != "folded"])
-                            for name in ("snapshot", "folded", "healthz")} for kind, v in by_kind.items()},
-        "kills_after_writing": sum(not k.writing for k in monitor.kills),
-        "kill_log": [{"kind": k.kind, "at": round(k.at - started, 2), "writing": k.writing, **k.recovered}
-                     for k in monitor.kills],
-        "deaths_logged": run_log.count("was killed by SIGKILL"),
-        "restart_delays_s": dict(Counter(
-            line.split("restarting it in ")[1].split(" s")[0]
-            for line in run_log.splitlines() if "restarting it in " in line)),
-        "tracebacks_in_log": run_log.count("Traceback"),
-        "aof_fsync_postponed": redis_log.count("Asynchronous AOF fsync is taking too long"),
-        "refused": refused,
-        "rejected": rejected,
-        "applied": pipeline.get("applied"),
-        "duplicates": pipeline.get("duplicates"),
-        "totals": {"live": live, "report": report,
-                   "written": {q: dict(c) for q, c in sorted(written.per_queue.items())}},
-    })
+    result.update(
+        {
+            "command": plan.__dict__ | {"gap_s": list(plan.gap_s)},
+            "lines": written.lines,
+            "bytes": writer.bytes,
+            "files": files,
+            "seconds": {
+                "writing": round(write_s, 1),
+                "kills": round(kills_s, 1),
+                "drain": round(drain_s, 1),
+                "report": round(report_s, 1),
+            },
+            "kills": {kind: len(v) for kind, v in by_kind.items()},
+            "kill_gaps_s": _stats([b.at - a.at for a, b in zip(monitor.kills, monitor.kills[1:])]),
+            "recovery": {
+                kind: {
+                    name: _stats([k.recovered.get(name) for k in v if k.writing or name != "folded"])
+                    for name in ("snapshot", "folded", "healthz")
+                }
+                for kind, v in by_kind.items()
+            },
+            "kills_after_writing": sum(not k.writing for k in monitor.kills),
+            "kill_log": [
+                {"kind": k.kind, "at": round(k.at - started, 2), "writing": k.writing, **k.recovered}
+                for k in monitor.kills
+            ],
+            "deaths_logged": run_log.count("was killed by SIGKILL"),
+            "restart_delays_s": dict(
+                Counter(
+                    line.split("restarting it in ")[1].split(" s")[0]
+                    for line in run_log.splitlines()
+                    if "restarting it in " in line
+                )
+            ),
+            "tracebacks_in_log": run_log.count("Traceback"),
+            "aof_fsync_postponed": redis_log.count("Asynchronous AOF fsync is taking too long"),
+            "refused": refused,
+            "rejected": rejected,
+            "applied": pipeline.get("applied"),
+            "duplicates": pipeline.get("duplicates"),
+            "totals": {
+                "live": live,
+                "report": report,
+                "written": {q: dict(c) for q, c in sorted(written.per_queue.items())},
+            },
+        }
+    )
     return result
 
 
 def summary(result: dict[str, Any]) -> str:
     """The Markdown tables of a result."""
-    out = [f"{result['lines']:,} lines ({result['bytes'] / 1e6:.0f} MB) in {', '.join(result['files'])}; "
-           f"kills: " + ", ".join(f"{k} {n}" for k, n in result["kills"].items())
-           + f" ({sum(result['kills'].values())}; supervisor logged {result['deaths_logged']} SIGKILL deaths, "
-           f"restart delays {result['restart_delays_s']}); kill gaps median {result['kill_gaps_s']['median_s']} s",
-           f"seconds: {result['seconds']}; applied {result['applied']:,}, duplicates dropped {result['duplicates']:,}, "
-           f"refused {result['refused']}, rejected {result['rejected']}, "
-           f"Tracebacks in the log {result['tracebacks_in_log']}, "
-           f"AOF fsync postponed (redis.log) {result['aof_fsync_postponed']}", "",
-           "| queue | offered | answered | abandoned | other exits | handled | within SL | lost | counted twice |",
-           "|---|---|---|---|---|---|---|---|---|"]
+    out = [
+        f"{result['lines']:,} lines ({result['bytes'] / 1e6:.0f} MB) in {', '.join(result['files'])}; "
+        f"kills: "
+        + ", ".join(f"{k} {n}" for k, n in result["kills"].items())
+        + f" ({sum(result['kills'].values())}; supervisor logged {result['deaths_logged']} SIGKILL deaths, "
+        f"restart delays {result['restart_delays_s']}); kill gaps median {result['kill_gaps_s']['median_s']} s",
+        f"seconds: {result['seconds']}; applied {result['applied']:,}, duplicates dropped {result['duplicates']:,}, "
+        f"refused {result['refused']}, rejected {result['rejected']}, "
+        f"Tracebacks in the log {result['tracebacks_in_log']}, "
+        f"AOF fsync postponed (redis.log) {result['aof_fsync_postponed']}",
+        "",
+        "| queue | offered | answered | abandoned | other exits | handled | within SL | lost | counted twice |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     live = result["totals"]["live"]
     for qid in sorted(result["totals"]["report"]):
         lv = live.get(qid, {})
         lost = sum(result["lost"].get(qid, {}).values())
         doubled = sum(result["doubled"].get(qid, {}).values())
-        out.append(f"| {qid} | " + " | ".join(f"{lv.get(k, 0):,}" for k in (
-            "offered", "answered", "abandoned", "other_exits", "handled", "answered_within_sl"))
-                   + f" | {lost} | {doubled} |")
-    out += ["", "| killed | kills | fresh snapshot: median / max | events after the kill folded: median / max | "
-            "/healthz 200: median / max |", "|---|---|---|---|---|"]
+        out.append(
+            f"| {qid} | "
+            + " | ".join(
+                f"{lv.get(k, 0):,}"
+                for k in ("offered", "answered", "abandoned", "other_exits", "handled", "answered_within_sl")
+            )
+            + f" | {lost} | {doubled} |"
+        )
+    out += [
+        "",
+        "| killed | kills | fresh snapshot: median / max | events after the kill folded: median / max | "
+        "/healthz 200: median / max |",
+        "|---|---|---|---|---|",
+    ]
     for kind, rec in result["recovery"].items():
         cells = []
         for name in ("snapshot", "folded", "healthz"):
@@ -552,8 +622,11 @@ def summary(result: dict[str, Any]) -> str:
     if result["kills_after_writing"]:
         out.append(f"\n(folded: only the kills while lines were written; {result['kills_after_writing']} came after)")
     if result["averages_differ"] or result["report_vs_written"]:
-        out += ["", f"averages that differ: {result['averages_differ']}",
-                f"report vs written: {result['report_vs_written']}"]
+        out += [
+            "",
+            f"averages that differ: {result['averages_differ']}",
+            f"report vs written: {result['report_vs_written']}",
+        ]
     return "\n".join(out)
 
 
@@ -566,12 +639,19 @@ def main() -> None:
     parser.add_argument("--healthy-s", type=float, default=d.healthy_s)
     parser.add_argument("--rotations", type=int, default=d.rotations)
     parser.add_argument("--seed", type=int, default=d.seed)
-    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "faults.json",
-                        help="where to save the result")
+    parser.add_argument(
+        "--json", type=Path, default=ROOT / "bench" / "results" / "faults.json", help="where to save the result"
+    )
     parser.add_argument("--keep", type=Path, help="run in this directory (kept) instead of a temporary one")
     args = parser.parse_args()
-    plan = Plan(lines=args.lines, kills=args.kills, duration_s=args.duration, healthy_s=args.healthy_s,
-                rotations=args.rotations, seed=args.seed)
+    plan = Plan(
+        lines=args.lines,
+        kills=args.kills,
+        duration_s=args.duration,
+        healthy_s=args.healthy_s,
+        rotations=args.rotations,
+        seed=args.seed,
+    )
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
         result = campaign(plan, args.keep.resolve(), progress=True)

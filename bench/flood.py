@@ -44,9 +44,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._util import free_port  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from bench._util import free_port
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.streams import Streams, connect
 
 PREFIX = "flood:"
 
@@ -87,8 +87,9 @@ async def keep_fresh(streams: Streams, stop: asyncio.Event) -> None:
     seq = 0
     while not stop.is_set():
         seq += 1
-        await streams.publish_snapshot(seq, json.dumps({"seq": seq, "now": time.time(), "sources": {},
-                                                        "generated_at": "2026-12-01T00:00:00Z"}))
+        await streams.publish_snapshot(
+            seq, json.dumps({"seq": seq, "now": time.time(), "sources": {}, "generated_at": "2026-12-01T00:00:00Z"})
+        )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), 0.5)
 
@@ -104,8 +105,9 @@ async def time_healthz(port: int, samples: list[dict[str, Any]], phase: list[str
         await asyncio.sleep(0.05)
 
 
-async def open_until_refused(port: int, sources: list[str], per_source: int, budget: int, deadline: float,
-                             held: list[Idle]) -> dict[str, Any]:
+async def open_until_refused(
+    port: int, sources: list[str], per_source: int, budget: int, deadline: float, held: list[Idle]
+) -> dict[str, Any]:
     """Open idle connections from each source in turn until one is refused or closed by the server."""
     opened_at_first_end = None
     errors = 0
@@ -113,11 +115,16 @@ async def open_until_refused(port: int, sources: list[str], per_source: int, bud
     for source in sources:
         for _ in range(per_source):
             if len(held) >= budget or time.monotonic() > deadline:
-                return {"opened": len(held) - start, "first_end_after": opened_at_first_end,
-                        "connect_errors": errors, "stopped": "budget" if len(held) >= budget else "time"}
+                return {
+                    "opened": len(held) - start,
+                    "first_end_after": opened_at_first_end,
+                    "connect_errors": errors,
+                    "stopped": "budget" if len(held) >= budget else "time",
+                }
             try:
                 reader, writer = await asyncio.wait_for(
-                    asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 10)
+                    asyncio.open_connection("127.0.0.1", port, local_addr=(source, 0)), 10
+                )
             except (OSError, TimeoutError):
                 errors += 1
                 continue
@@ -126,17 +133,26 @@ async def open_until_refused(port: int, sources: list[str], per_source: int, bud
                 await asyncio.sleep(0.05)  # let the watchers see what the server did
                 if any(c.ended is not None for c in held[start:]):
                     opened_at_first_end = len(held) - start
-                    return {"opened": len(held) - start, "first_end_after": opened_at_first_end,
-                            "connect_errors": errors, "stopped": "server closed or refused connections"}
-    return {"opened": len(held) - start, "first_end_after": opened_at_first_end, "connect_errors": errors,
-            "stopped": "sources exhausted"}
+                    return {
+                        "opened": len(held) - start,
+                        "first_end_after": opened_at_first_end,
+                        "connect_errors": errors,
+                        "stopped": "server closed or refused connections",
+                    }
+    return {
+        "opened": len(held) - start,
+        "first_end_after": opened_at_first_end,
+        "connect_errors": errors,
+        "stopped": "sources exhausted",
+    }
 
 
 async def new_screen(port: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     try:
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws", local_addr=("127.0.0.250", 0),
-                                      open_timeout=10, compression=None) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{port}/ws", local_addr=("127.0.0.250", 0), open_timeout=10, compression=None
+        ) as ws:
             await ws.send(json.dumps({"subscribe": {"view": "manager"}}))
             first = json.loads(await asyncio.wait_for(ws.recv(), 10))
             return {"connected": first.get("type") == "full", "s": round(time.perf_counter() - t0, 4)}
@@ -165,8 +181,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     cfg = tmp / "config.yaml"
     cfg.write_text(yaml.safe_dump(raw, allow_unicode=True))
     env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-    web = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(cfg), "--log-level", "WARNING"],
-                           env=env)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "web", "--config", str(cfg), "--log-level", "WARNING"], env=env
+    )
     client = connect(redis.url)
     streams = Streams(client, PREFIX)
     stop = asyncio.Event()
@@ -202,8 +219,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         body = json.loads((await asyncio.wait_for(reader.read(), 10)).partition(b"\r\n\r\n")[2])
         writer.close()
         still_open = sum(1 for c in held if c.ended is None)
-        answers = sorted({c.answer.split(b"\r\n")[0].decode(errors="replace") or "(closed)"
-                          for c in held[len(held) - flood["opened"]:] if c.ended is not None})
+        answers = sorted(
+            {
+                c.answer.split(b"\r\n")[0].decode(errors="replace") or "(closed)"
+                for c in held[len(held) - flood["opened"] :]
+                if c.ended is not None
+            }
+        )
     finally:
         stop.set()
         for c in held:
@@ -218,9 +240,13 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     def summary(name: str) -> dict[str, Any]:
         rows = [s for s in samples if s["phase"] == name]
         ok = [s["s"] for s in rows if s["status"] == 200]
-        return {"requests": len(rows), "status_200": len(ok),
-                "other": sorted({s["status"] for s in rows if s["status"] != 200}),
-                "p50_ms": round(pct(ok, 0.5) * 1000, 2), "p99_ms": round(pct(ok, 0.99) * 1000, 2)}
+        return {
+            "requests": len(rows),
+            "status_200": len(ok),
+            "other": sorted({s["status"] for s in rows if s["status"] != 200}),
+            "p50_ms": round(pct(ok, 0.5) * 1000, 2),
+            "p99_ms": round(pct(ok, 0.99) * 1000, 2),
+        }
 
     return {
         "one_address": {**one, "held": one_held, "refusals": sorted(set(one_refused))},
@@ -245,9 +271,11 @@ if __name__ == "__main__":
     out = ROOT / "bench" / "results"
     out.mkdir(exist_ok=True)
     (out / "flood.json").write_text(json.dumps(result, indent=2))
-    print(f"one address held {result['one_address']['held']} idle connections before refusal; "
-          f"the flood {result['flood']['first_end_after']} before the server began closing or refusing; "
-          f"/healthz during the flood p50 {result['healthz']['flood']['p50_ms']} ms, "
-          f"p99 {result['healthz']['flood']['p99_ms']} ms ({result['healthz']['flood']['status_200']}/"
-          f"{result['healthz']['flood']['requests']} answered 200); "
-          f"a new screen during the flood: {'connected' if result['new_screen_during_flood']['connected'] else 'FAILED'}")
+    print(
+        f"one address held {result['one_address']['held']} idle connections before refusal; "
+        f"the flood {result['flood']['first_end_after']} before the server began closing or refusing; "
+        f"/healthz during the flood p50 {result['healthz']['flood']['p50_ms']} ms, "
+        f"p99 {result['healthz']['flood']['p99_ms']} ms ({result['healthz']['flood']['status_200']}/"
+        f"{result['healthz']['flood']['requests']} answered 200); "
+        f"a new screen during the flood: {'connected' if result['new_screen_during_flood']['connected'] else 'FAILED'}"
+    )

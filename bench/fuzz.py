@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fuzz import ami, freeswitch, http_ingest, queue_log, subscribe  # noqa: E402
-from tests.fuzz.garbage import FuzzReport  # noqa: E402
+from tests.fuzz import ami, freeswitch, http_ingest, queue_log, subscribe
+from tests.fuzz.garbage import FuzzReport
 
 
 def _queue_log_surrogates(n: int, seed: int) -> FuzzReport:
@@ -51,17 +51,25 @@ def main() -> int:
     parser.add_argument("--show", type=int, default=3, help="failing inputs shown per harness")
     args = parser.parse_args()
     failed = False
-    print(f"{'harness':<48} {'inputs':>8} {'valid':>7} {'known bad':>9} {'rejected':>8} {'crashes':>7} "
-          f"{'mismatch':>8} {'miscount':>8} {'bad events':>10} {'time':>6}")
+    print(
+        f"{'harness':<48} {'inputs':>8} {'valid':>7} {'known bad':>9} {'rejected':>8} {'crashes':>7} "
+        f"{'mismatch':>8} {'miscount':>8} {'bad events':>10} {'time':>6}"
+    )
     for name in args.only or list(HARNESSES):
         for harness in HARNESSES[name]:
             started = time.perf_counter()
             r = harness(args.count, args.seed)
             took = time.perf_counter() - started
-            print(f"{r.name:<48} {r.inputs:>8} {r.valid:>7} {r.known_bad:>9} {r.rejected:>8} {len(r.crashes):>7} "
-                  f"{len(r.mismatches):>8} {len(r.miscounts):>8} {len(r.invalid_events):>10} {took:>5.1f}s")
-            for problem in [*r.crashes[: args.show], *r.mismatches[: args.show], *r.miscounts[: args.show],
-                            *r.invalid_events[: args.show]]:
+            print(
+                f"{r.name:<48} {r.inputs:>8} {r.valid:>7} {r.known_bad:>9} {r.rejected:>8} {len(r.crashes):>7} "
+                f"{len(r.mismatches):>8} {len(r.miscounts):>8} {len(r.invalid_events):>10} {took:>5.1f}s"
+            )
+            for problem in [
+                *r.crashes[: args.show],
+                *r.mismatches[: args.show],
+                *r.miscounts[: args.show],
+                *r.invalid_events[: args.show],
+            ]:
                 print(f"    {problem[:300]}")
             failed = failed or bool(r.problems())
     return 1 if failed else 0

@@ -27,8 +27,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.streams import Streams, connect
 
 
 async def used(client: Any) -> int:
@@ -46,9 +46,10 @@ async def main(n: int) -> dict[str, Any]:
         before = await used(client)
         t0 = time.perf_counter()
         for i in range(0, n, 1000):
-            digests = [hashlib.blake2b(e.encode(), digest_size=16).digest() for e in ids[i:i + 1000]]
-            await streams.claim_ids("ingest:crm", digests, now=time.time(), horizon_s=3 * 3600,
-                                    max_ids=max(4 * n, 1000))
+            digests = [hashlib.blake2b(e.encode(), digest_size=16).digest() for e in ids[i : i + 1000]]
+            await streams.claim_ids(
+                "ingest:crm", digests, now=time.time(), horizon_s=3 * 3600, max_ids=max(4 * n, 1000)
+            )
         claim_s = time.perf_counter() - t0
         ring = sum([int(await client.memory_usage(k, samples=0) or 0) for k in streams.id_store_keys("ingest:crm")])
         ring_used = await used(client) - before
@@ -57,7 +58,7 @@ async def main(n: int) -> dict[str, Any]:
         t0 = time.perf_counter()
         for i in range(0, n, 1000):
             pipe = client.pipeline(transaction=False)
-            for e in ids[i:i + 1000]:
+            for e in ids[i : i + 1000]:
                 pipe.set(f"bench:ingest:{e}", 1, nx=True, ex=86_400)
             await pipe.execute()
         setnx_s = time.perf_counter() - t0

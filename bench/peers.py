@@ -89,11 +89,11 @@ for _p in (str(ROOT), str(ROOT / "bench")):
         sys.path.insert(0, _p)
 
 
-from wsclient import masked_frame, split_frames  # noqa: E402
+from wsclient import masked_frame, split_frames
 
-from wallboard.hub import SnapshotReader  # noqa: E402
-from wallboard.views import Selector, view_of  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from wallboard.hub import SnapshotReader
+from wallboard.streams import Streams, connect
+from wallboard.views import Selector, view_of
 
 log = logging.getLogger("bench.peers")
 
@@ -107,6 +107,7 @@ Record = Callable[[float, dict[str, Any]], None]
 
 
 # =============================================================== the shared reader (server side)
+
 
 class Subscription:
     """One waiting screen: woken by the reader when a newer snapshot is in."""
@@ -152,8 +153,9 @@ class SnapshotFeed(SnapshotReader):
     def unsubscribe(self, sub: Subscription) -> None:
         self._subs.discard(sub)
 
-    async def next_view(self, sub: Subscription, selector: Selector,
-                        after_seq: int | None) -> tuple[int, dict[str, Any]]:
+    async def next_view(
+        self, sub: Subscription, selector: Selector, after_seq: int | None
+    ) -> tuple[int, dict[str, Any]]:
         """The view of the first snapshot newer than ``after_seq`` (at once if there is one)."""
         while self.latest is None or (after_seq is not None and self.latest["seq"] <= after_seq):
             sub.wake.clear()
@@ -170,6 +172,7 @@ class _Runtime:
 
 
 # ==================================================================================== the apps
+
 
 def build_app(peer: str, redis_url: str, prefix: str, screen: str, interval_s: float = 1.0) -> Any:
     """One peer's ASGI app (Dash's FastAPI server), reading snapshots from ``redis_url``."""
@@ -195,8 +198,7 @@ def build_app(peer: str, redis_url: str, prefix: str, screen: str, interval_s: f
             await client.aclose()
             _Runtime.feed = None
 
-    app = dash.Dash(__name__, server=False, backend="fastapi", title=f"peer {peer}", serve_locally=True,
-                    compress=False)
+    app = dash.Dash(__name__, server=False, backend="fastapi", title=f"peer {peer}", serve_locally=True, compress=False)
     if peer == "polling":
         app.backend.websocket_capability = False  # no WebSocket route, none in the page config
     app.init_app(FastAPI(lifespan=lifespan))
@@ -207,6 +209,7 @@ def build_app(peer: str, redis_url: str, prefix: str, screen: str, interval_s: f
     app.layout = html.Div(children)
 
     if peer == "polling":
+
         @app.callback(Output(STORE_ID, "data"), Input(TICK_ID, "n_intervals"))
         def poll(_n_intervals: int | None) -> dict[str, Any]:
             # Sync: Dash's FastAPI backend runs it inline on the event loop (no thread hop).
@@ -215,6 +218,7 @@ def build_app(peer: str, redis_url: str, prefix: str, screen: str, interval_s: f
                 raise PreventUpdate
             return view
     else:
+
         @app.callback(websocket=True, persistent=True)  # no Output, no Input: started on page load
         async def stream() -> None:
             ws = ctx.websocket
@@ -236,7 +240,9 @@ def build_app(peer: str, redis_url: str, prefix: str, screen: str, interval_s: f
             var s = view && view.screens && view.screens[{json.dumps(screen)}];
             return s ? String(s.waiting) : "";
         }}""",
-        Output(SHOWN_ID, "children"), Input(STORE_ID, "data"))
+        Output(SHOWN_ID, "children"),
+        Input(STORE_ID, "data"),
+    )
     return app.server
 
 
@@ -252,22 +258,30 @@ def serve(peer: str, redis_url: str, prefix: str, port: int, screen: str, interv
     signal.signal(signal.SIGTERM, exit_cleanly)
     signal.signal(signal.SIGINT, exit_cleanly)
     app = build_app(peer, redis_url, prefix, screen, interval_s)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
-                ws_per_message_deflate=False, ws_ping_interval=None, timeout_graceful_shutdown=5)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        ws_per_message_deflate=False,
+        ws_ping_interval=None,
+        timeout_graceful_shutdown=5,
+    )
 
 
 # ============================================================ what Chromium sends (client side)
 
-_UA = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 "
-       "Safari/537.36")
+_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36"
 _CH_UA = '"Not:A-Brand";v="8", "Chromium";v="156"'
 _TAIL = "Accept-Encoding: gzip, deflate, br, zstd\r\nAccept-Language: en-US,en;q=0.9\r\n"
 MAX_CONNECTIONS_PER_HOST = 6  # Chromium's HTTP/1.1 socket pool limit
 
 # dash-renderer's callback body (JSON.stringify, key order as sent). The page-load call has no
 # "value": the layout never set n_intervals; each tick after it is n_intervals + 1.
-_POLL_HEAD = (b'{"output":"view.data","outputs":{"id":"view","property":"data"},'
-              b'"inputs":[{"id":"tick","property":"n_intervals"')
+_POLL_HEAD = (
+    b'{"output":"view.data","outputs":{"id":"view","property":"data"},"inputs":[{"id":"tick","property":"n_intervals"'
+)
 _POLL_INITIAL = _POLL_HEAD + b'}],"changedPropIds":[],"parsedChangedPropsIds":[]}'
 _POLL_TAIL = b'}],"changedPropIds":["tick.n_intervals"],"parsedChangedPropsIds":["tick.n_intervals"]}'
 
@@ -281,27 +295,33 @@ def poll_body(n_intervals: int | None) -> bytes:
 
 def _get_request(host: str, path: str, *, navigate: bool) -> bytes:
     if navigate:  # the page itself
-        middle = (f'sec-ch-ua: {_CH_UA}\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: "Linux"\r\n'
-                  f"Upgrade-Insecure-Requests: 1\r\nUser-Agent: {_UA}\r\n"
-                  "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
-                  "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7\r\n"
-                  "Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-User: ?1\r\n"
-                  "Sec-Fetch-Dest: document\r\n")
+        middle = (
+            f'sec-ch-ua: {_CH_UA}\r\nsec-ch-ua-mobile: ?0\r\nsec-ch-ua-platform: "Linux"\r\n'
+            f"Upgrade-Insecure-Requests: 1\r\nUser-Agent: {_UA}\r\n"
+            "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+            "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7\r\n"
+            "Sec-Fetch-Site: none\r\nSec-Fetch-Mode: navigate\r\nSec-Fetch-User: ?1\r\n"
+            "Sec-Fetch-Dest: document\r\n"
+        )
     else:  # the renderer's fetch of _dash-layout / _dash-dependencies
-        middle = (f'sec-ch-ua-platform: "Linux"\r\nUser-Agent: {_UA}\r\nAccept: application/json\r\n'
-                  f"sec-ch-ua: {_CH_UA}\r\nContent-Type: application/json\r\nsec-ch-ua-mobile: ?0\r\n"
-                  f"Sec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n"
-                  f"Referer: http://{host}/\r\n")
+        middle = (
+            f'sec-ch-ua-platform: "Linux"\r\nUser-Agent: {_UA}\r\nAccept: application/json\r\n'
+            f"sec-ch-ua: {_CH_UA}\r\nContent-Type: application/json\r\nsec-ch-ua-mobile: ?0\r\n"
+            f"Sec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\nSec-Fetch-Dest: empty\r\n"
+            f"Referer: http://{host}/\r\n"
+        )
     return f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\n{middle}{_TAIL}\r\n".encode()
 
 
 def _post_head(host: str, path: str) -> tuple[bytes, bytes]:
     """The POST's header bytes, split around the Content-Length value."""
     before = f"POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: keep-alive\r\nContent-Length: "
-    after = (f'\r\nsec-ch-ua-platform: "Linux"\r\nUser-Agent: {_UA}\r\nAccept: application/json\r\n'
-             f"sec-ch-ua: {_CH_UA}\r\nContent-Type: application/json\r\nsec-ch-ua-mobile: ?0\r\n"
-             f"Origin: http://{host}\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\n"
-             f"Sec-Fetch-Dest: empty\r\nReferer: http://{host}/\r\n{_TAIL}\r\n")
+    after = (
+        f'\r\nsec-ch-ua-platform: "Linux"\r\nUser-Agent: {_UA}\r\nAccept: application/json\r\n'
+        f"sec-ch-ua: {_CH_UA}\r\nContent-Type: application/json\r\nsec-ch-ua-mobile: ?0\r\n"
+        f"Origin: http://{host}\r\nSec-Fetch-Site: same-origin\r\nSec-Fetch-Mode: cors\r\n"
+        f"Sec-Fetch-Dest: empty\r\nReferer: http://{host}/\r\n{_TAIL}\r\n"
+    )
     return before.encode(), after.encode()
 
 
@@ -309,6 +329,7 @@ _END_ID = re.compile(rb'"end_id":\s*"([^"]+)"')
 
 
 # ------------------------------------------------------------------------ HTTP/1.1 response parsing
+
 
 def _parse_response(buf: bytes) -> tuple[int, bytes, int, bool] | None:
     """(status, body, bytes consumed, server closes) of the first complete response in ``buf``."""
@@ -322,10 +343,10 @@ def _parse_response(buf: bytes) -> tuple[int, bytes, int, bool] | None:
     i = head.find(b"\r\ncontent-length:")
     if i >= 0:
         j = head.find(b"\r\n", i + 2)
-        n = int(head[i + 17:j if j >= 0 else len(head)])
+        n = int(head[i + 17 : j if j >= 0 else len(head)])
         if len(buf) < start + n:
             return None
-        body = buf[start:start + n]
+        body = buf[start : start + n]
         consumed = start + n
     elif b"\r\ntransfer-encoding: chunked" in head:
         chunks: list[bytes] = []
@@ -343,7 +364,7 @@ def _parse_response(buf: bytes) -> tuple[int, bytes, int, bool] | None:
                     return None
                 consumed = t + 4
                 break
-            chunks.append(buf[k + 2:k + 2 + size])
+            chunks.append(buf[k + 2 : k + 2 + size])
             pos = k + 2 + size + 2
         body = b"".join(chunks)
     elif status in (204, 304) or 100 <= status < 200:
@@ -355,11 +376,13 @@ def _parse_response(buf: bytes) -> tuple[int, bytes, int, bool] | None:
     return status, body, consumed, close
 
 
-async def _http_get(host: str, port: int, path: str, *, navigate: bool, local_host: str | None,
-                    timeout: float = 60.0) -> bytes:
+async def _http_get(
+    host: str, port: int, path: str, *, navigate: bool, local_host: str | None, timeout: float = 60.0
+) -> bytes:
     """One GET as the page does it (on its own connection, closed after); the body of a 200."""
-    reader, writer = await asyncio.wait_for(asyncio.open_connection(
-        host, port, local_addr=(local_host, 0) if local_host else None), timeout)
+    reader, writer = await asyncio.wait_for(
+        asyncio.open_connection(host, port, local_addr=(local_host, 0) if local_host else None), timeout
+    )
     try:
         writer.write(_get_request(f"{host}:{port}", path, navigate=navigate))
         buf = b""
@@ -380,6 +403,7 @@ async def _http_get(host: str, port: int, path: str, *, navigate: bool, local_ho
 
 
 # ------------------------------------------------------------------------------ polling screen
+
 
 class _Request:
     __slots__ = ("n", "issued", "data")
@@ -428,8 +452,16 @@ class _HttpConnection(asyncio.Protocol):
 class _PollingScreen:
     """A dcc.Interval page: one callback request per tick, superseding any still outstanding."""
 
-    def __init__(self, host: str, port: int, record: Record, on_response_time: Callable[[float], None] | None,
-                 interval: float, local_host: str | None, end_id: str | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        record: Record,
+        on_response_time: Callable[[float], None] | None,
+        interval: float,
+        local_host: str | None,
+        end_id: str | None,
+    ) -> None:
         self.loop = asyncio.get_running_loop()
         self.host, self.port, self.local_host = host, port, local_host
         self.record, self.on_response_time, self.interval = record, on_response_time, interval
@@ -480,8 +512,11 @@ class _PollingScreen:
     async def _open(self) -> None:
         try:
             _, conn = await self.loop.create_connection(
-                lambda: _HttpConnection(self), self.host, self.port,
-                local_addr=(self.local_host, 0) if self.local_host else None)
+                lambda: _HttpConnection(self),
+                self.host,
+                self.port,
+                local_addr=(self.local_host, 0) if self.local_host else None,
+            )
         except OSError:
             if self.queue:  # the fetch waiting for this socket fails (net::ERR_CONNECTION_REFUSED …)
                 self.queue.popleft()
@@ -497,8 +532,9 @@ class _PollingScreen:
         self.idle.append(conn)
         self._pump()
 
-    def on_response(self, conn: _HttpConnection, request: _Request, status: int, body: bytes, now: float,
-                    *, reusable: bool) -> None:
+    def on_response(
+        self, conn: _HttpConnection, request: _Request, status: int, body: bytes, now: float, *, reusable: bool
+    ) -> None:
         if reusable and not self.closed:
             self.idle.append(conn)
         if self.on_response_time is not None:
@@ -535,9 +571,16 @@ class _PollingScreen:
         self.queue.clear()
 
 
-async def polling_screen(host: str, port: int, record: Record, stop: asyncio.Event, *, interval: float = 1.0,
-                         local_host: str | None = None,
-                         on_response_time: Callable[[float], None] | None = None) -> None:
+async def polling_screen(
+    host: str,
+    port: int,
+    record: Record,
+    stop: asyncio.Event,
+    *,
+    interval: float = 1.0,
+    local_host: str | None = None,
+    on_response_time: Callable[[float], None] | None = None,
+) -> None:
     """One polling screen until ``stop`` is set (or the task is cancelled).
 
     ``record(t, view)`` for each response the renderer would apply to the store
@@ -547,8 +590,9 @@ async def polling_screen(host: str, port: int, record: Record, stop: asyncio.Eve
     await asyncio.sleep(random.uniform(0.0, interval))  # screens load their pages at any moment
     page = await _http_get(host, port, "/", navigate=True, local_host=local_host)
     m = _END_ID.search(page)
-    screen = _PollingScreen(host, port, record, on_response_time, interval, local_host,
-                            m.group(1).decode() if m else None)
+    screen = _PollingScreen(
+        host, port, record, on_response_time, interval, local_host, m.group(1).decode() if m else None
+    )
     screen.start()
     try:
         await stop.wait()
@@ -557,7 +601,6 @@ async def polling_screen(host: str, port: int, record: Record, stop: asyncio.Eve
 
 
 # ------------------------------------------------------------------------------ dash_ws screen
-
 
 
 HEARTBEAT_S = 30.0  # dash-ws-worker: heartbeatInterval (the app's websocket_heartbeat_interval)
@@ -572,11 +615,13 @@ class _DashWsConnection(asyncio.Protocol):
     def __init__(self, host: str, callback_request: bytes, record: Record) -> None:
         self.loop = asyncio.get_running_loop()
         key = base64.b64encode(os.urandom(16)).decode()
-        self.upgrade = (f"GET {WS_PATH} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nPragma: no-cache\r\n"
-                        f"Cache-Control: no-cache\r\nUser-Agent: {_UA}\r\nUpgrade: websocket\r\n"
-                        f"Origin: http://{host}\r\nSec-WebSocket-Version: 13\r\n{_TAIL}"
-                        f"Sec-WebSocket-Key: {key}\r\n"
-                        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n").encode()
+        self.upgrade = (
+            f"GET {WS_PATH} HTTP/1.1\r\nHost: {host}\r\nConnection: Upgrade\r\nPragma: no-cache\r\n"
+            f"Cache-Control: no-cache\r\nUser-Agent: {_UA}\r\nUpgrade: websocket\r\n"
+            f"Origin: http://{host}\r\nSec-WebSocket-Version: 13\r\n{_TAIL}"
+            f"Sec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n"
+        ).encode()
         self.callback_request = callback_request
         self.record = record
         self.transport: asyncio.Transport | None = None
@@ -627,7 +672,7 @@ class _DashWsConnection(asyncio.Protocol):
                 self.inflate = zlib.decompressobj(-zlib.MAX_WBITS)
                 self.inflate_reset = b"server_no_context_takeover" in head
             self.open = True
-            buf = buf[end + 4:]
+            buf = buf[end + 4 :]
             self._write(0x1, self.callback_request)  # the renderer's persistent callback, at once
             self.beat = self.loop.call_later(HEARTBEAT_S, self._heartbeat)
             if not self.opened.done():
@@ -712,8 +757,9 @@ def persistent_callback_id(dependencies: list[dict[str, Any]]) -> str:
     raise LookupError("no persistent WebSocket callback in _dash-dependencies")
 
 
-async def dash_ws_screen(host: str, port: int, record: Record, stop: asyncio.Event, *,
-                         local_host: str | None = None) -> None:
+async def dash_ws_screen(
+    host: str, port: int, record: Record, stop: asyncio.Event, *, local_host: str | None = None
+) -> None:
     """One dash_ws screen until ``stop`` is set (or the task is cancelled).
 
     ``record(t, view)`` for each ``set_props`` of the store (``t``: arrival, before decoding).
@@ -729,15 +775,23 @@ async def dash_ws_screen(host: str, port: int, record: Record, stop: asyncio.Eve
     try:
         while not stop.is_set():
             requests += 1  # the renderer's counter; a reconnect re-sends the persistent callback
-            message = json.dumps({"type": "callback_request", "rendererId": renderer_id,
-                                  "requestId": f"{renderer_id}-{requests}",
-                                  "payload": {"output": callback_id, "inputs": [], "changedPropIds": [],
-                                              "parsedChangedPropsIds": []}}, separators=(",", ":"))
+            message = json.dumps(
+                {
+                    "type": "callback_request",
+                    "rendererId": renderer_id,
+                    "requestId": f"{renderer_id}-{requests}",
+                    "payload": {"output": callback_id, "inputs": [], "changedPropIds": [], "parsedChangedPropsIds": []},
+                },
+                separators=(",", ":"),
+            )
             conn = None
             try:
                 _, conn = await loop.create_connection(
-                    lambda: _DashWsConnection(f"{host}:{port}", message.encode(), record), host, port,
-                    local_addr=(local_host, 0) if local_host else None)
+                    lambda message=message: _DashWsConnection(f"{host}:{port}", message.encode(), record),
+                    host,
+                    port,
+                    local_addr=(local_host, 0) if local_host else None,
+                )
                 await conn.opened
                 retries = 0
                 waits: list[asyncio.Future[Any]] = [conn.closed, stopped]
@@ -751,7 +805,7 @@ async def dash_ws_screen(host: str, port: int, record: Record, stop: asyncio.Eve
                 await stop.wait()
                 break
             # dash-ws-worker's backoff: min(1 s · 2^retry + 0–1 s, 30 s)
-            delay = min(1.0 * 2 ** retries + random.random(), 30.0)
+            delay = min(1.0 * 2**retries + random.random(), 30.0)
             retries += 1
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(stopped), delay)
@@ -763,9 +817,18 @@ async def dash_ws_screen(host: str, port: int, record: Record, stop: asyncio.Eve
 
 # =================================================================================== selfcheck
 
+
 def _snapshot(seq: int, waiting: int, screen: str) -> dict[str, Any]:
-    return {"seq": seq, "generated_at": f"2026-03-10T08:00:{seq % 60:02d}.000Z", "now": time.time(),
-            "screens": {screen: {"waiting": waiting}}, "teams": {}, "agents": {}, "queues": {}, "sources": {}}
+    return {
+        "seq": seq,
+        "generated_at": f"2026-03-10T08:00:{seq % 60:02d}.000Z",
+        "now": time.time(),
+        "screens": {screen: {"waiting": waiting}},
+        "teams": {},
+        "agents": {},
+        "queues": {},
+        "sources": {},
+    }
 
 
 def selfcheck(clients: int = 20, seconds: float = 5.0) -> int:
@@ -802,9 +865,26 @@ async def _selfcheck(clients: int, seconds: float) -> int:
         try:
             for peer in PEERS:
                 port = free_port()
-                procs[peer] = (subprocess.Popen([sys.executable, __file__, "serve", peer, "--redis-url", url,
-                                                 "--prefix", prefix, "--port", str(port), "--screen", screen]), port)
-            for peer, (_, port) in procs.items():
+                procs[peer] = (
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            __file__,
+                            "serve",
+                            peer,
+                            "--redis-url",
+                            url,
+                            "--prefix",
+                            prefix,
+                            "--port",
+                            str(port),
+                            "--screen",
+                            screen,
+                        ]
+                    ),
+                    port,
+                )
+            for _, port in procs.values():
                 await _wait_up(port)
             for peer, (_, port) in procs.items():
                 ok &= await _check_raw_clients(peer, port, clients, seconds, publish, published)
@@ -842,8 +922,9 @@ def _ms(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(p * len(s)))] * 1000 if s else float("nan")
 
 
-async def _check_raw_clients(peer: str, port: int, n: int, seconds: float, publish: Callable[[], Awaitable[int]],
-                             published: dict[int, float]) -> bool:
+async def _check_raw_clients(
+    peer: str, port: int, n: int, seconds: float, publish: Callable[[], Awaitable[int]], published: dict[int, float]
+) -> bool:
     stop = asyncio.Event()
     seen: list[dict[int, float]] = [{} for _ in range(n)]  # waiting value -> first arrival
     counts = [0] * n
@@ -855,14 +936,16 @@ async def _check_raw_clients(peer: str, port: int, n: int, seconds: float, publi
             w = view.get("screens", {}).get("bench", {}).get("waiting")
             if isinstance(w, int) and w not in seen[i]:
                 seen[i][w] = t
+
         return record
 
     tasks = []
     for i in range(n):
         local = f"127.0.0.{3 + i % 2}"
         if peer == "polling":
-            coro = polling_screen("127.0.0.1", port, recorder(i), stop, local_host=local,
-                                  on_response_time=response_times.append)
+            coro = polling_screen(
+                "127.0.0.1", port, recorder(i), stop, local_host=local, on_response_time=response_times.append
+            )
         else:
             coro = dash_ws_screen("127.0.0.1", port, recorder(i), stop, local_host=local)
         tasks.append(asyncio.create_task(coro))
@@ -885,24 +968,29 @@ async def _check_raw_clients(peer: str, port: int, n: int, seconds: float, publi
             print(f"{peer}: a client failed: {t.exception()!r}")
     complete = sum(1 for s in seen if all(v in s for v in values))
     lat = [s[v] - published[v] for s in seen for v in values if v in s]
-    print(f"{peer}: {complete}/{n} raw clients saw waiting go {first[0]} -> {values[0]}..{values[-1]} "
-          f"({len(values)} changes); latency publish -> record p50 {_ms(lat, 0.5):.0f} ms, "
-          f"p95 {_ms(lat, 0.95):.0f} ms, max {_ms(lat, 1.0):.0f} ms; {sum(counts)} records")
+    print(
+        f"{peer}: {complete}/{n} raw clients saw waiting go {first[0]} -> {values[0]}..{values[-1]} "
+        f"({len(values)} changes); latency publish -> record p50 {_ms(lat, 0.5):.0f} ms, "
+        f"p95 {_ms(lat, 0.95):.0f} ms, max {_ms(lat, 1.0):.0f} ms; {sum(counts)} records"
+    )
     if response_times:
-        print(f"{peer}: {len(response_times)} responses, response time p50 {_ms(response_times, 0.5):.1f} ms, "
-              f"max {_ms(response_times, 1.0):.1f} ms")
+        print(
+            f"{peer}: {len(response_times)} responses, response time p50 {_ms(response_times, 0.5):.1f} ms, "
+            f"max {_ms(response_times, 1.0):.1f} ms"
+        )
     return complete == n
 
 
-async def _check_chromium(procs: dict[str, tuple[subprocess.Popen[bytes], int]],
-                          publish: Callable[[], Awaitable[int]],
-                          published: dict[int, float]) -> bool:
+async def _check_chromium(
+    procs: dict[str, tuple[subprocess.Popen[bytes], int]],
+    publish: Callable[[], Awaitable[int]],
+    published: dict[int, float],
+) -> bool:
     from playwright.async_api import async_playwright
 
     ok = True
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                           args=["--no-sandbox", "--disable-gpu"])
+        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
         try:
             for peer, (_, port) in procs.items():
                 page = await browser.new_page()
@@ -914,16 +1002,19 @@ async def _check_chromium(procs: dict[str, tuple[subprocess.Popen[bytes], int]],
 
                 page.on("request", on_request)
                 await page.goto(f"http://127.0.0.1:{port}/")
-                await page.wait_for_function(f"document.getElementById('{SHOWN_ID}')"
-                                             f" && document.getElementById('{SHOWN_ID}').textContent !== ''",
-                                             timeout=15000)
+                await page.wait_for_function(
+                    f"document.getElementById('{SHOWN_ID}')"
+                    f" && document.getElementById('{SHOWN_ID}').textContent !== ''",
+                    timeout=15000,
+                )
                 config = json.loads(await page.eval_on_selector("#_dash-config", "e => e.textContent"))
                 before = await page.text_content(f"#{SHOWN_ID}")
                 lats = []
                 for _ in range(3):
                     w = await publish()
                     await page.wait_for_function(
-                        f"document.getElementById('{SHOWN_ID}').textContent === '{w}'", timeout=15000, polling=10)
+                        f"document.getElementById('{SHOWN_ID}').textContent === '{w}'", timeout=15000, polling=10
+                    )
                     lats.append(time.time() - published[w])
                     await asyncio.sleep(random.uniform(0.1, 0.9))
                 await asyncio.sleep(1.2)
@@ -935,16 +1026,22 @@ async def _check_chromium(procs: dict[str, tuple[subprocess.Popen[bytes], int]],
                     same = bodies == expected
                     end_id = config.get("end_id")
                     urls_ok = all(u.endswith(f"/_dash-update-component?endId={end_id}") for u, _ in posts)
-                    print(f"polling: Chromium: {len(posts)} callback POSTs, bodies byte-identical to poll_body(): "
-                          f"{same}, URL ?endId=<page token>: {urls_ok}, no websocket in the page config: "
-                          f"{'websocket' not in config}")
+                    print(
+                        f"polling: Chromium: {len(posts)} callback POSTs, bodies byte-identical to poll_body(): "
+                        f"{same}, URL ?endId=<page token>: {urls_ok}, no websocket in the page config: "
+                        f"{'websocket' not in config}"
+                    )
                     good &= same and urls_ok
                 else:
                     good &= bool(config.get("websocket")) and not posts
-                    print(f"dash_ws: Chromium: websocket in the page config: {bool(config.get('websocket'))}, "
-                          f"callback POSTs: {len(posts)}")
-                print(f"{peer}: Chromium store went {before} -> {w}; latency publish -> DOM "
-                      + ", ".join(f"{x * 1000:.0f} ms" for x in lats))
+                    print(
+                        f"dash_ws: Chromium: websocket in the page config: {bool(config.get('websocket'))}, "
+                        f"callback POSTs: {len(posts)}"
+                    )
+                print(
+                    f"{peer}: Chromium store went {before} -> {w}; latency publish -> DOM "
+                    + ", ".join(f"{x * 1000:.0f} ms" for x in lats)
+                )
                 ok &= good
                 await page.close()
         finally:
@@ -953,6 +1050,7 @@ async def _check_chromium(procs: dict[str, tuple[subprocess.Popen[bytes], int]],
 
 
 # ======================================================================================== main
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -28,15 +28,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from queue_log_writer import write as write_queue_log  # noqa: E402
+from queue_log_writer import write as write_queue_log
 
-from wallboard.collectors.simulator import Options, Simulation  # noqa: E402
-from wallboard.config import load_config  # noqa: E402
-from wallboard.events import Event  # noqa: E402
-from wallboard.fold import CentreState, FoldSettings, apply  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
-from wallboard.report import build_report, read_lines  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import load_config
+from wallboard.events import Event
+from wallboard.fold import CentreState, FoldSettings, apply
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.report import build_report, read_lines
+from wallboard.streams import Streams, connect
 
 # The simulated events (200 000 span about 4.7 days) end before now, within the week the
 # aggregator is told to keep (events.retain_days), so it admits them all.
@@ -70,8 +70,7 @@ def bench_report(path: Path) -> float:
     return stats.lines / (time.perf_counter() - t0)
 
 
-async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int,
-                         backlog: bool = False) -> dict[str, float]:
+async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int, backlog: bool = False) -> dict[str, float]:
     """Append events as a collector does while `wallboard aggregate` consumes them in its own process.
 
     With ``backlog`` the events are all on the stream before the aggregator starts:
@@ -90,15 +89,16 @@ async def bench_pipeline(url: str, events: list[Event], tmp: Path, run: int,
     last = ""
     if backlog:
         for i in range(0, len(events), 2_000):
-            last = (await streams.append(events[i:i + 2_000]))[-1]
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "aggregate", "--config", str(cfg),
-                             "--log-level", "WARNING"])
+            last = (await streams.append(events[i : i + 2_000]))[-1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "aggregate", "--config", str(cfg), "--log-level", "WARNING"]
+    )
     try:
         await asyncio.sleep(1.0)  # let it start (and, without a backlog, block on the empty stream)
         t0 = time.perf_counter()
         if not backlog:
             for i in range(0, len(events), 2_000):
-                last = (await streams.append(events[i:i + 2_000]))[-1]
+                last = (await streams.append(events[i : i + 2_000]))[-1]
         appended = time.perf_counter() - t0
         # Entries are acknowledged only with the checkpoint that holds them: nothing pending
         # and the last one delivered means it is saved. (Polling the checkpoint itself, ~1 MB
@@ -131,7 +131,7 @@ async def bench_memory(url: str, events: list[Event], target: int = 1_000_000) -
         while appended < target:
             batch = events[: min(len(events), target - appended)]
             for i in range(0, len(batch), 5_000):
-                await streams.append(batch[i:i + 5_000])
+                await streams.append(batch[i : i + 5_000])
             appended += len(batch)
         length = await client.xlen(streams.events_key)
         used = await client.memory_usage(streams.events_key, samples=0)
@@ -167,11 +167,9 @@ def main() -> None:
         try:
             runs = [asyncio.run(bench_pipeline(url, events, tmp, i)) for i in range(args.repeat)]
             results["pipeline_append_events_per_s"] = statistics.median(r["append_events_per_s"] for r in runs)
-            results["pipeline_end_to_end_events_per_s"] = statistics.median(
-                r["end_to_end_events_per_s"] for r in runs)
+            results["pipeline_end_to_end_events_per_s"] = statistics.median(r["end_to_end_events_per_s"] for r in runs)
             alone = [asyncio.run(bench_pipeline(url, events, tmp, i, backlog=True)) for i in range(args.repeat)]
-            results["aggregator_backlog_events_per_s"] = statistics.median(
-                r["end_to_end_events_per_s"] for r in alone)
+            results["aggregator_backlog_events_per_s"] = statistics.median(r["end_to_end_events_per_s"] for r in alone)
             results["redis_stream_memory"] = asyncio.run(bench_memory(url, events))
         finally:
             server.stop()
@@ -187,8 +185,10 @@ def main() -> None:
     print(f"{'pipeline: collector XADD (events/s)':<44} {results['pipeline_append_events_per_s']:>16,.0f}")
     print(f"{'pipeline: append → checkpointed (events/s)':<44} {results['pipeline_end_to_end_events_per_s']:>16,.0f}")
     print(f"{'aggregator alone, from a backlog (events/s)':<44} {results['aggregator_backlog_events_per_s']:>16,.0f}")
-    print(f"{'Redis stream memory (MB per 1M events)':<44} {mem['mb_per_million_events']:>16,.1f}"
-          f"   ({mem['entries']:,} entries kept at MAXLEN ~1M)")
+    print(
+        f"{'Redis stream memory (MB per 1M events)':<44} {mem['mb_per_million_events']:>16,.1f}"
+        f"   ({mem['entries']:,} entries kept at MAXLEN ~1M)"
+    )
     print(f"written to {out / 'pipeline.json'}")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from wallboard.collectors.simulator import Options, Simulation  # noqa: E402
-from wallboard.config import Config, load_config  # noqa: E402
-from wallboard.events import (  # noqa: E402
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import Config, load_config
+from wallboard.events import (
     AgentLogin,
     AgentLogout,
     AgentStateChanged,

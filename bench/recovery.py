@@ -45,9 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from websockets.sync.client import connect as ws_connect
-
 from runstack import RunStack, children, iso_ts, uptime
+from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("aggregator", "web", "collector", "redis")
@@ -84,8 +83,12 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
 
     def fresh_snapshot() -> bool:
         snap = stack.latest()
-        return (snap is not None and snap["seq"] > seq0 and iso_ts(snap["generated_at"]) > killed_at
-                and beat_after_kill(snap["sources"]))
+        return (
+            snap is not None
+            and snap["seq"] > seq0
+            and iso_ts(snap["generated_at"]) > killed_at
+            and beat_after_kill(snap["sources"])
+        )
 
     def healthy() -> bool:
         status, body = stack.healthz()
@@ -110,8 +113,10 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
 
     killed_at = time.time()
     os.kill(pid, signal.SIGKILL)
-    threads = [threading.Thread(target=run, args=(n, f)) for n, f in
-               (("snapshot", fresh_snapshot), ("healthz", healthy), ("screen", screen))]
+    threads = [
+        threading.Thread(target=run, args=(n, f))
+        for n, f in (("snapshot", fresh_snapshot), ("healthz", healthy), ("screen", screen))
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -139,16 +144,21 @@ def main() -> None:
                         time.sleep(wait)
                     r = measure(stack, kind, pid)
                     times[kind].append(r)
-                    print(f"round {round_ + 1} {kind:<10} " + "  ".join(
-                        f"{n} {'—' if v is None else f'{v:.2f} s'}" for n, v in r.items()), flush=True)
+                    print(
+                        f"round {round_ + 1} {kind:<10} "
+                        + "  ".join(f"{n} {'—' if v is None else f'{v:.2f} s'}" for n, v in r.items()),
+                        flush=True,
+                    )
                     _poll(lambda: set(children(stack.proc.pid)) == set(KINDS), time.time() + TIMEOUT_S)
         finally:
             stack.stop()
             log = Path(tmp, "run.log").read_text()
     deaths = sum("was killed by SIGKILL" in line for line in log.splitlines())
     print(f"\nkills logged by the supervisor: {deaths}; Tracebacks in the log: {log.count('Traceback')}")
-    print("\n| killed | kills | fresh snapshot in Redis: median / max | /healthz 200: median / max | "
-          "new /ws screen gets a fresh snapshot: median / max |")
+    print(
+        "\n| killed | kills | fresh snapshot in Redis: median / max | /healthz 200: median / max | "
+        "new /ws screen gets a fresh snapshot: median / max |"
+    )
     print("|---|---|---|---|---|")
     for kind in KINDS:
         cells = []

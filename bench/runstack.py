@@ -20,7 +20,6 @@ from typing import Any
 
 import redis
 import yaml
-
 from _util import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +73,13 @@ class RunStack:
         env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
         self.log_path = tmp / "run.log"
         self._log = self.log_path.open("w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(self.config)],
-                                     stdout=self._log, stderr=subprocess.STDOUT, env=env, cwd=tmp)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "run", "--config", str(self.config)],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+        )
         self._client: redis.Redis | None = None
 
     def redis(self) -> redis.Redis:

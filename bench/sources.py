@@ -36,13 +36,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._util import free_port  # noqa: E402
-from bench.queue_log_writer import lines as queue_log_lines  # noqa: E402
+from bench._util import free_port
+from bench.queue_log_writer import lines as queue_log_lines
 from wallboard.collectors import configure
-from wallboard.collectors.runtime import run_collector  # noqa: E402
-from wallboard.config import load_config, parse_config  # noqa: E402
-from wallboard.redis_server import EmbeddedRedis  # noqa: E402
-from wallboard.streams import Streams, connect  # noqa: E402
+from wallboard.collectors.runtime import run_collector
+from wallboard.config import load_config, parse_config
+from wallboard.redis_server import EmbeddedRedis
+from wallboard.streams import Streams, connect
 
 TOKEN = "bench-token-0123456789abcdef"
 
@@ -51,10 +51,14 @@ async def bench_tail(url: str, tmp: Path, n_lines: int, samples: int) -> dict[st
     demo = load_config(ROOT / "config.yaml", env={})
     log = tmp / "queue_log"
     log.write_text("")
-    config = parse_config({**demo.model_dump(exclude={"base_dir", "collectors", "redis"}),
-                           "redis": {"url": url, "prefix": "benchtail:"},
-                           "collectors": [{"kind": "asterisk_queue_log", "name": "pbx",
-                                           "options": {"path": str(log)}}]}, env={})
+    config = parse_config(
+        {
+            **demo.model_dump(exclude={"base_dir", "collectors", "redis"}),
+            "redis": {"url": url, "prefix": "benchtail:"},
+            "collectors": [{"kind": "asterisk_queue_log", "name": "pbx", "options": {"path": str(log)}}],
+        },
+        env={},
+    )
     client = connect(url)
     streams = Streams(client, "benchtail:", maxlen=5_000_000)
     task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
@@ -82,9 +86,15 @@ async def bench_tail(url: str, tmp: Path, n_lines: int, samples: int) -> dict[st
             latencies.append(time.perf_counter() - t0)
             await asyncio.sleep(random.uniform(0.0, 0.25))  # appends at any phase of the poll
         latencies.sort()
-        return {"lines": n_lines, "events": events, "burst_s": burst_s, "burst_lines_per_s": n_lines / burst_s,
-                "latency_p50_s": statistics.median(latencies),
-                "latency_p99_s": latencies[int(0.99 * (len(latencies) - 1))], "latency_max_s": latencies[-1]}
+        return {
+            "lines": n_lines,
+            "events": events,
+            "burst_s": burst_s,
+            "burst_lines_per_s": n_lines / burst_s,
+            "latency_p50_s": statistics.median(latencies),
+            "latency_p99_s": latencies[int(0.99 * (len(latencies) - 1))],
+            "latency_max_s": latencies[-1],
+        }
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -94,13 +104,24 @@ async def bench_tail(url: str, tmp: Path, n_lines: int, samples: int) -> dict[st
 def bench_http(url: str, tmp: Path, batches: int) -> dict[str, Any]:
     port = free_port()
     path = tmp / "ingest.yaml"
-    path.write_text(yaml.safe_dump({
-        "redis": {"url": url, "prefix": "benchhttp:"},
-        "collectors": [{"kind": "http", "name": "api", "options": {
-            "tokens": [TOKEN], "port": port, "rate_per_s": 1e9, "burst": 1_000_000}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "redis": {"url": url, "prefix": "benchhttp:"},
+                "collectors": [
+                    {
+                        "kind": "http",
+                        "name": "api",
+                        "options": {"tokens": [TOKEN], "port": port, "rate_per_s": 1e9, "burst": 1_000_000},
+                    }
+                ],
+            }
+        )
+    )
     env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "collect", "--config", str(path),
-                             "--log-level", "WARNING"], env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "collect", "--config", str(path), "--log-level", "WARNING"], env=env
+    )
     conn: http.client.HTTPConnection | None = None
     try:
         deadline = time.monotonic() + 30
@@ -119,9 +140,22 @@ def bench_http(url: str, tmp: Path, batches: int) -> dict[str, Any]:
 
         def post(n: int) -> float:
             assert conn is not None
-            body = json.dumps({"events": [
-                {"kind": "call.answered", "id": f"e{next(counter)}", "ts": now, "queue": "ventas",
-                 "call_id": "c1", "agent": "ana.rojas", "wait_s": 12.0} for _ in range(n)]})
+            body = json.dumps(
+                {
+                    "events": [
+                        {
+                            "kind": "call.answered",
+                            "id": f"e{next(counter)}",
+                            "ts": now,
+                            "queue": "ventas",
+                            "call_id": "c1",
+                            "agent": "ana.rojas",
+                            "wait_s": 12.0,
+                        }
+                        for _ in range(n)
+                    ]
+                }
+            )
             t0 = time.perf_counter()
             conn.request("POST", "/api/v1/events", body, headers)
             r = conn.getresponse()
@@ -133,11 +167,14 @@ def bench_http(url: str, tmp: Path, batches: int) -> dict[str, Any]:
         post(10)  # warm up
         batch_times = [post(500) for _ in range(batches)]
         single_times = sorted(post(1) for _ in range(batches))
-        return {"batch": 500, "batch_events_per_s": 500 * batches / sum(batch_times),
-                "batch_round_trip_p50_s": statistics.median(batch_times),
-                "single_requests_per_s": len(single_times) / sum(single_times),
-                "single_round_trip_p50_s": statistics.median(single_times),
-                "single_round_trip_p99_s": single_times[int(0.99 * (len(single_times) - 1))]}
+        return {
+            "batch": 500,
+            "batch_events_per_s": 500 * batches / sum(batch_times),
+            "batch_round_trip_p50_s": statistics.median(batch_times),
+            "single_requests_per_s": len(single_times) / sum(single_times),
+            "single_round_trip_p50_s": statistics.median(single_times),
+            "single_round_trip_p99_s": single_times[int(0.99 * (len(single_times) - 1))],
+        }
     finally:
         if conn is not None:
             conn.close()
@@ -156,8 +193,10 @@ def main() -> None:
         redis = EmbeddedRedis(tmp / "redis", persist=False)
         redis.start()
         try:
-            results: dict[str, Any] = {"machine_cpus": os.cpu_count(), "at": time.strftime("%Y-%m-%d %H:%M UTC",
-                                                                                            time.gmtime())}
+            results: dict[str, Any] = {
+                "machine_cpus": os.cpu_count(),
+                "at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            }
             results["queue_log_tail"] = asyncio.run(bench_tail(redis.url, tmp, args.lines, args.latency_samples))
             results["http_ingest"] = bench_http(redis.url, tmp, args.batches)
         finally:
@@ -169,13 +208,17 @@ def main() -> None:
     rows = [
         ("queue_log tail, burst (lines/s)", f"{t['burst_lines_per_s']:,.0f}"),
         (f"  {t['lines']:,} lines → events on the stream", f"{t['events']:,}"),
-        ("queue_log tail, line → stream p50 / p99 (ms)", f"{t['latency_p50_s'] * 1000:.0f} / "
-                                                         f"{t['latency_p99_s'] * 1000:.0f}"),
+        (
+            "queue_log tail, line → stream p50 / p99 (ms)",
+            f"{t['latency_p50_s'] * 1000:.0f} / {t['latency_p99_s'] * 1000:.0f}",
+        ),
         ("HTTP ingest, batches of 500 (events/s)", f"{h['batch_events_per_s']:,.0f}"),
         ("HTTP ingest, batch round trip p50 (ms)", f"{h['batch_round_trip_p50_s'] * 1000:.1f}"),
         ("HTTP ingest, single events (requests/s)", f"{h['single_requests_per_s']:,.0f}"),
-        ("HTTP ingest, single round trip p50 / p99 (ms)", f"{h['single_round_trip_p50_s'] * 1000:.1f} / "
-                                                          f"{h['single_round_trip_p99_s'] * 1000:.1f}"),
+        (
+            "HTTP ingest, single round trip p50 / p99 (ms)",
+            f"{h['single_round_trip_p50_s'] * 1000:.1f} / {h['single_round_trip_p99_s'] * 1000:.1f}",
+        ),
     ]
     for label, value in rows:
         print(f"{label:<48} {value:>14}")

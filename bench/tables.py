@@ -26,21 +26,29 @@ def n(x: float | None, digits: int = 0) -> str:
 
 
 def fanout_table(results: list[dict[str, Any]]) -> str:
-    rows = ["| system | screens | p50 | p95 | p99 | max | lost | out of order | msgs/s delivered | web CPU (share of a core) "
-            "| web CPU per message | web RSS per screen | bytes patch / full | load generators' CPU |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| system | screens | p50 | p95 | p99 | max | lost | out of order | msgs/s delivered "
+        "| web CPU (share of a core) "
+        "| web CPU per message | web RSS per screen | bytes patch / full | load generators' CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in results:
         if "failed" in r:
             reason = r["failed"].removeprefix("failed: ")
             rows.append(f"| {NAMES[r['system']]} | {n(r['screens'])} | failed: {reason} |" + " |" * 11)
             continue
-        sizes = (f"{n(r['bytes_patch_median'])} / {n(r['bytes_full_median'])}" if r.get("bytes_patch_median")
-                 else "full view every time")
-        rows.append(f"| {NAMES[r['system']]} | {n(r['screens'])} | {n(r['p50_ms'])} ms | {n(r['p95_ms'])} ms | "
-                    f"{n(r['p99_ms'])} ms | {n(r['max_ms'])} ms | {n(r['lost'])} | {n(r['out_of_order'])} | "
-                    f"{n(r['messages_per_s'])} | {n(100 * r['web_cpu_share'])} % | "
-                    f"{r['web_cpu_ms_per_message'] * 1000:.1f} µs | {n(r['rss_kb_per_screen'], 1)} KB | {sizes} | "
-                    f"{n(100 * r['cpu_s']['load'] / r['window_s'])} % |")
+        sizes = (
+            f"{n(r['bytes_patch_median'])} / {n(r['bytes_full_median'])}"
+            if r.get("bytes_patch_median")
+            else "full view every time"
+        )
+        rows.append(
+            f"| {NAMES[r['system']]} | {n(r['screens'])} | {n(r['p50_ms'])} ms | {n(r['p95_ms'])} ms | "
+            f"{n(r['p99_ms'])} ms | {n(r['max_ms'])} ms | {n(r['lost'])} | {n(r['out_of_order'])} | "
+            f"{n(r['messages_per_s'])} | {n(100 * r['web_cpu_share'])} % | "
+            f"{r['web_cpu_ms_per_message'] * 1000:.1f} µs | {n(r['rss_kb_per_screen'], 1)} KB | {sizes} | "
+            f"{n(100 * r['cpu_s']['load'] / r['window_s'])} % |"
+        )
     return "\n".join(rows)
 
 
@@ -56,11 +64,15 @@ def per_core(results: list[dict[str, Any]]) -> str:
     for r in results:
         if "failed" in r or r["lost"]:
             continue
-        ok = r.get("response_p99_ms", 0.0) <= TARGET_P99_MS if r["system"] == "polling" else r["p99_ms"] <= TARGET_P99_MS
+        ok = (
+            r.get("response_p99_ms", 0.0) <= TARGET_P99_MS if r["system"] == "polling" else r["p99_ms"] <= TARGET_P99_MS
+        )
         if ok and (r["system"] not in best or r["screens"] > best[r["system"]]["screens"]):
             best[r["system"]] = r
-    rows = ["| system | largest N meeting the target | web CPU there | screens per core | wallboard's ratio |",
-            "|---|---:|---:|---:|---:|"]
+    rows = [
+        "| system | largest N meeting the target | web CPU there | screens per core | wallboard's ratio |",
+        "|---|---:|---:|---:|---:|",
+    ]
     ours = best.get("wallboard", {}).get("screens_per_core")
     for system in ("wallboard", "dash_ws", "polling"):
         if system not in best:
@@ -71,8 +83,11 @@ def per_core(results: list[dict[str, Any]]) -> str:
         label = NAMES[system] + (" (1 s, responses p99 ≤ 250 ms)" if system == "polling" else "")
         rows.append(f"| {label} | {n(r['screens'])} | {n(100 * r['web_cpu_share'])} % of a core | {n(spc)} | {ratio} |")
         if system == "polling":
-            rows.append(f"| {NAMES[system]} at equal freshness (4 polls/s) | | | {n(spc / 4)} | "
-                        f"{ours / (spc / 4):.0f}× |" if ours else "")
+            rows.append(
+                f"| {NAMES[system]} at equal freshness (4 polls/s) | | | {n(spc / 4)} | {ours / (spc / 4):.0f}× |"
+                if ours
+                else ""
+            )
     return "\n".join(rows)
 
 

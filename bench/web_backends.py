@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import free_port  # noqa: E402
+from _util import free_port
 
 
 def serve(variant: str, port: int) -> None:
@@ -94,8 +94,11 @@ def measure(port: int, loads: int, threads: int) -> dict[str, Any]:
         t.start()
     for t in ts:
         t.join()
-    return {"requests_per_page": len(paths), "median_ms_per_page": statistics.median(times),
-            "pages_per_s": done[0] / (time.perf_counter() - t0)}
+    return {
+        "requests_per_page": len(paths),
+        "median_ms_per_page": statistics.median(times),
+        "pages_per_s": done[0] / (time.perf_counter() - t0),
+    }
 
 
 def main() -> None:
@@ -111,8 +114,10 @@ def main() -> None:
     for round_ in range(2):  # alternate the variants twice; keep the better run of each
         for variant in ("fastapi", "flask"):
             port = free_port()
-            proc = subprocess.Popen([sys.executable, __file__, "--serve", variant, str(port)],
-                                    env={**os.environ, "WALLBOARD_LOG_LEVEL": "ERROR"})
+            proc = subprocess.Popen(
+                [sys.executable, __file__, "--serve", variant, str(port)],
+                env={**os.environ, "WALLBOARD_LOG_LEVEL": "ERROR"},
+            )
             try:
                 for _ in range(200):
                     try:
@@ -127,8 +132,11 @@ def main() -> None:
             best = results.get(variant)
             if best is None or r["pages_per_s"] > best["pages_per_s"]:
                 results[variant] = r
-            print(f"round {round_ + 1} {variant:8} {r['requests_per_page']} requests/page  "
-                  f"median {r['median_ms_per_page']:.1f} ms/page  {r['pages_per_s']:.0f} pages/s", flush=True)
+            print(
+                f"round {round_ + 1} {variant:8} {r['requests_per_page']} requests/page  "
+                f"median {r['median_ms_per_page']:.1f} ms/page  {r['pages_per_s']:.0f} pages/s",
+                flush=True,
+            )
     ratio = results["fastapi"]["pages_per_s"] / results["flask"]["pages_per_s"]
     print(f"fastapi / flask page loads per second: {ratio:.2f}")
     out = ROOT / "bench" / "results"

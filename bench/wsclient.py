@@ -42,14 +42,14 @@ def split_frames(buf: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
         if n == 126:
             if size - pos < 4:
                 break
-            n, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            n, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
         elif n == 127:
             if size - pos < 10:
                 break
-            n, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            n, head = int.from_bytes(buf[pos + 2 : pos + 10], "big"), 10
         if size - pos < head + n:
             break
-        frames.append((buf[pos], buf[pos + head:pos + head + n]))
+        frames.append((buf[pos], buf[pos + head : pos + head + n]))
         pos += head + n
     return frames, buf[pos:]
 
@@ -59,8 +59,10 @@ class Screen(asyncio.Protocol):
 
     def __init__(self, path: str, host: str, subscribe: bytes, on_open: Callable[[], None] | None = None) -> None:
         key = base64.b64encode(os.urandom(16)).decode()
-        self._request = (f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        self._request = (
+            f"GET {path} HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
         self._subscribe = masked_frame(0x1, subscribe)
         self._on_open = on_open
         self._buf = b""
@@ -84,7 +86,7 @@ class Screen(asyncio.Protocol):
             if b" 101 " not in buf[:end]:
                 raise ConnectionError(buf[:end].decode(errors="replace"))
             self._open = True
-            buf = buf[end + 4:]
+            buf = buf[end + 4 :]
             assert self.transport is not None
             self.transport.write(self._subscribe)
             if self._on_open is not None:
@@ -103,13 +105,20 @@ class Screen(asyncio.Protocol):
             self.closed.set_result(exc)
 
 
-async def open_screen(host: str, port: int, path: str, subscribe: bytes, *, local_host: str | None = None,
-                      timeout: float = 60.0) -> Screen:
+async def open_screen(
+    host: str, port: int, path: str, subscribe: bytes, *, local_host: str | None = None, timeout: float = 60.0
+) -> Screen:
     """Connect one screen and wait until it is subscribed."""
     loop = asyncio.get_running_loop()
     opened = loop.create_future()
-    _, screen = await asyncio.wait_for(loop.create_connection(
-        lambda: Screen(path, f"{host}:{port}", subscribe, lambda: opened.set_result(None)), host, port,
-        local_addr=(local_host, 0) if local_host else None), timeout)
+    _, screen = await asyncio.wait_for(
+        loop.create_connection(
+            lambda: Screen(path, f"{host}:{port}", subscribe, lambda: opened.set_result(None)),
+            host,
+            port,
+            local_addr=(local_host, 0) if local_host else None,
+        ),
+        timeout,
+    )
     await asyncio.wait_for(opened, timeout)
     return screen

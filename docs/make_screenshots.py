@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots: `wallboard run` on the demo config, captured in Chromium.
 
-    .venv/bin/python docs/make_screenshots.py      # writes docs/img/*.png
+.venv/bin/python docs/make_screenshots.py      # writes docs/img/*.png
 """
 
 from __future__ import annotations
@@ -20,8 +20,12 @@ import yaml
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
-SHOTS = [("/wall/sala", "wall.png", 1920, 1080), ("/team/norte", "team.png", 1440, 900),
-         ("/manager", "manager.png", 1440, 1000), ("/", "home.png", 1024, 640)]
+SHOTS = [
+    ("/wall/sala", "wall.png", 1920, 1080),
+    ("/team/norte", "team.png", 1440, 900),
+    ("/manager", "manager.png", 1440, 1000),
+    ("/", "home.png", 1024, 640),
+]
 
 
 def main() -> None:
@@ -43,12 +47,29 @@ def main() -> None:
                         break
                 except OSError:
                     time.sleep(0.2)
-            subprocess.run([sys.executable, "-m", "wallboard", "ticker", "--config", str(cfg),
-                            "Reunión de equipo a las 12:00 · Recordad registrar el motivo de pausa"], check=True)
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "wallboard",
+                    "ticker",
+                    "--config",
+                    str(cfg),
+                    "Reunión de equipo a las 12:00 · Recordad registrar el motivo de pausa",
+                ],
+                check=True,
+            )
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                                                  "--disable-component-update", "--no-first-run"])
+                browser = p.chromium.launch(
+                    executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                    args=[
+                        "--no-sandbox",
+                        "--disable-gpu",
+                        "--disable-background-networking",
+                        "--disable-component-update",
+                        "--no-first-run",
+                    ],
+                )
                 for path, name, width, height in SHOTS:
                     page = browser.new_page(viewport={"width": width, "height": height})
                     page.goto(f"http://127.0.0.1:{port}{path}")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import inspect
 import socket
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from wallboard.config import Config
+    from wallboard.streams import Streams
 
 
 def free_port() -> int:
@@ -29,8 +36,11 @@ def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> Non
             time.sleep(0.1)
 
 
+POLL_S = 0.05
+
+
 def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    """Wait until ``condition()`` returns something true, and return it."""
+    """Wait until ``condition()`` returns something true, and return it (blocking: for sync tests)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -38,4 +48,58 @@ def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout:g} s")
-        time.sleep(0.05)
+        time.sleep(POLL_S)
+
+
+def stays(condition: Callable[[], Any], seconds: float, what: str = "condition") -> None:
+    """Check that ``condition()`` stays true for ``seconds`` (the "stays quiet for" of a sync test)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not condition():
+            raise AssertionError(f"{what} stopped holding within {seconds:g} s")
+        time.sleep(POLL_S)
+
+
+async def _value(condition: Callable[[], Any]) -> Any:
+    result = condition()
+    return await result if inspect.isawaitable(result) else result
+
+
+async def until(condition: Callable[[], Any | Awaitable[Any]], timeout: float = 30.0, what: str = "condition") -> Any:
+    """Await until ``condition()`` (a plain or an async callable) gives something true, and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await _value(condition)
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not met within {timeout:g} s")
+        await asyncio.sleep(POLL_S)
+
+
+async def holds(condition: Callable[[], Any | Awaitable[Any]], seconds: float, what: str = "condition") -> None:
+    """Await ``seconds`` while checking that ``condition()`` stays true (nothing arrives that should not)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not await _value(condition):
+            raise AssertionError(f"{what} stopped holding within {seconds:g} s")
+        await asyncio.sleep(POLL_S)
+
+
+@contextlib.asynccontextmanager
+async def collector_running(
+    config: Config, streams: Streams, source: str | None = None
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Run a configured collector (the first, or the one named ``source``) in the background, as
+    ``wallboard collect`` runs it (options validated, health reported, restarted on a crash); cancel it after."""
+    from wallboard.collectors import configure
+    from wallboard.collectors.runtime import run_collector
+
+    configured = next(c for c in configure(config) if source is None or c.source == source)
+    task = asyncio.create_task(run_collector(config, configured, streams))
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -17,10 +17,11 @@ import yaml
 from wallboard.aggregator import Aggregator
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import Config, load_config
-from wallboard.events import CallAnswered, CallQueued, Event, decode, encode
+from wallboard.events import CallAnswered, CallQueued, Event
 from wallboard.fold import CentreState, FoldSettings, apply_all, from_dict, to_dict
 from wallboard.snapshot import build_view
 from wallboard.streams import Streams
+from wallboard.wire import decode, encode
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG: Config = load_config(ROOT / "config.yaml", env={})
@@ -66,8 +67,12 @@ async def test_folds_publishes_and_keeps_seq_monotonic(streams: Streams) -> None
     agg = Aggregator(CONFIG, streams, clock=clock, block_ms=10, publish_min_s=0.0)
     await agg.restore()
     await agg.recover()
-    ids = await streams.append([CallQueued("q1", "simulador", START + 1, "ventas", "c1"),
-                                CallAnswered("a1", "simulador", START + 9, "ventas", "c1", "ana", 8.0)])
+    ids = await streams.append(
+        [
+            CallQueued("q1", "simulador", START + 1, "ventas", "c1"),
+            CallAnswered("a1", "simulador", START + 9, "ventas", "c1", "ana", 8.0),
+        ]
+    )
     await drain(agg, streams, ids[-1])
     await agg.publish()
     first = await streams.latest_snapshot()
@@ -88,8 +93,18 @@ async def test_folds_publishes_and_keeps_seq_monotonic(streams: Streams) -> None
 async def test_bad_entries_are_kept_counted_and_skipped(streams: Streams) -> None:
     agg = Aggregator(CONFIG, streams, clock=clock, block_ms=10)
     await agg.restore()
-    await streams.append_raw({"kind": "call.answered", "id": "x", "source": "s", "ts": str(START),
-                              "queue": "ventas", "call_id": "c", "agent": "a", "wait_s": "eleven"})
+    await streams.append_raw(
+        {
+            "kind": "call.answered",
+            "id": "x",
+            "source": "s",
+            "ts": str(START),
+            "queue": "ventas",
+            "call_id": "c",
+            "agent": "a",
+            "wait_s": "eleven",
+        }
+    )
     await streams.append_raw({"garbage": "\x00\xff"})
     last = (await streams.append([CallQueued("ok", "s", START, "ventas", "c9")]))[-1]
     await drain(agg, streams, last)
@@ -130,8 +145,9 @@ def _aggregator_process(tmp_path: Path, redis_url: str, prefix: str) -> subproce
     path = tmp_path / f"{prefix.strip(':')}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-    return subprocess.Popen([sys.executable, "-m", "wallboard", "aggregate", "--config", str(path),
-                             "--log-level", "WARNING"], env=env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "aggregate", "--config", str(path), "--log-level", "WARNING"], env=env
+    )
 
 
 async def _wait_for(streams: Streams, predicate: Any, timeout: float = 120.0) -> dict[str, Any]:
@@ -147,14 +163,15 @@ async def _wait_for(streams: Streams, predicate: Any, timeout: float = 120.0) ->
 async def _feed(streams: Streams, events: list[Event], batch: int = 1_000) -> str:
     last = ""
     for i in range(0, len(events), batch):
-        last = (await streams.append(events[i:i + batch]))[-1]
+        last = (await streams.append(events[i : i + batch]))[-1]
         await asyncio.sleep(0)
     return last
 
 
 @pytest.mark.slow
 async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
-        tmp_path: Path, redis_url: str, streams: Streams, prefix: str) -> None:
+    tmp_path: Path, redis_url: str, streams: Streams, prefix: str
+) -> None:
     # Real aggregator processes read the real clock: the events (spanning 35–39 h) end hours
     # before it, so no rolling-window record sits at the window's edge, where two runs a few
     # seconds apart would disagree, and all are within the two days kept.
@@ -194,8 +211,9 @@ async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
     assert pending > 0, "the kill should leave delivered-but-unacknowledged entries behind"
     assert content(crashed["state"]) == content(reference["state"])
     settings = FoldSettings.from_config(CONFIG)
-    assert build_view(from_dict(crashed["state"]), CONFIG, settings, now) == \
-        build_view(from_dict(reference["state"]), CONFIG, settings, now)
+    assert build_view(from_dict(crashed["state"]), CONFIG, settings, now) == build_view(
+        from_dict(reference["state"]), CONFIG, settings, now
+    )
     assert content(to_dict(from_dict(crashed["state"]))) == content(to_dict(pure_fold(events, time.time())))
     assert (await streams.group_info())["pending"] == 0
     assert from_dict(crashed["state"]).applied == 100_000
@@ -219,10 +237,14 @@ async def test_refused_events_are_kept_named_and_counted_per_source(streams: Str
     agg = Aggregator(CONFIG, streams, clock=clock, block_ms=10, publish_min_s=0.0)
     await agg.restore()
     await agg.recover()
-    good = [CallQueued("q1", "simulador", NOW - 60, "ventas", "c1"),
-            CallAnswered("a1", "simulador", NOW - 50, "ventas", "c1", "raul.serrano", 10.0)]
-    bad = [CallQueued("f1", "simulador", 4_070_908_800.0, "ventas", "c2"),  # 2099
-           CallQueued("u1", "simulador", NOW - 40, "invented", "c3")]
+    good = [
+        CallQueued("q1", "simulador", NOW - 60, "ventas", "c1"),
+        CallAnswered("a1", "simulador", NOW - 50, "ventas", "c1", "raul.serrano", 10.0),
+    ]
+    bad = [
+        CallQueued("f1", "simulador", 4_070_908_800.0, "ventas", "c2"),  # 2099
+        CallQueued("u1", "simulador", NOW - 40, "invented", "c3"),
+    ]
     ids = await streams.append(good + bad)
     await drain(agg, streams, ids[-1])
     await agg.publish()

@@ -10,26 +10,33 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
 import yaml
 
 from tests.helpers import free_port
-
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
-from wallboard.events import CallQueued, Event, encode
+from wallboard.events import CallQueued, Event
+from wallboard.wire import encode
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium() -> str:
@@ -39,7 +46,6 @@ def chromium() -> str:
     if os.environ.get("CI"):
         pytest.fail("Chromium is required for the browser tests in CI (make test installs Debian's chromium)")
     pytest.skip("no chromium on this machine (make test installs it when it can)")
-
 
 
 class Stack:
@@ -84,8 +90,10 @@ class Stack:
 
     def start(self, name: str) -> None:
         env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-        self.procs[name] = subprocess.Popen([sys.executable, "-m", "wallboard", name, "--config",
-                                             str(self.config_path), "--log-level", "WARNING"], env=env)
+        self.procs[name] = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", name, "--config", str(self.config_path), "--log-level", "WARNING"],
+            env=env,
+        )
 
     def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
         proc = self.procs.pop(name)
@@ -255,11 +263,14 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Stack, page: Any
 
 def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Stack, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_function("document.querySelector('#wb-title') && "
-                           "document.querySelector('#wb-title').textContent === 'Sala de operaciones'")
+    page.wait_for_function(
+        "document.querySelector('#wb-title') && "
+        "document.querySelector('#wb-title').textContent === 'Sala de operaciones'"
+    )
     page.wait_for_function("document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000)
-    page.wait_for_function("document.querySelector('#wb-title').textContent === 'Soporte y Facturación'",
-                           timeout=15_000)
+    page.wait_for_function(
+        "document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
+    )
     assert page.evaluate("window.wallboardMetrics.connects") == 1  # rotation needs no new connection
     page.goto(stack.url("/wall/floor-en"))
     page.wait_for_selector("#wb-sl-caption")

@@ -16,7 +16,6 @@ from typing import Any
 import yaml
 
 from tests.helpers import free_port
-
 from wallboard.redis_server import find_running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,8 +23,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def cli(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-    return subprocess.run([sys.executable, "-m", "wallboard", *args], capture_output=True, text=True,
-                          timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "wallboard", *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
 
 
 def demo_config(tmp_path: Path, speed: float = 30.0) -> Path:
@@ -38,7 +38,6 @@ def demo_config(tmp_path: Path, speed: float = 30.0) -> Path:
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True))
     return path
-
 
 
 def snapshot(config: Path) -> dict[str, Any] | None:
@@ -60,15 +59,24 @@ def test_snapshot_without_a_running_wallboard(tmp_path: Path) -> None:
 def test_run_brings_up_the_pipeline_and_ctrl_c_stops_it(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         first: dict[str, Any] | None = None
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             first = snapshot(config)
-            if (first and first["pipeline"]["applied"] > 0 and not first["sources"]["simulador"]["stale"]
-                    and first["centre"]["today"]["offered"] > 0):  # just after midnight: wait for calls
+            if (
+                first
+                and first["pipeline"]["applied"] > 0
+                and not first["sources"]["simulador"]["stale"]
+                and first["centre"]["today"]["offered"] > 0
+            ):  # just after midnight: wait for calls
                 break
             time.sleep(0.3)
         assert first is not None, "no snapshot within 60 s"
@@ -107,8 +115,12 @@ def test_restart_resumes_without_double_counting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
 
     def run_once() -> dict[str, Any]:
-        proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
         try:
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
@@ -129,16 +141,24 @@ def test_restart_resumes_without_double_counting(tmp_path: Path) -> None:
     assert after["seq"] > before["seq"]
     assert after["pipeline"]["duplicates"] <= before["pipeline"]["duplicates"] + 50
     # the same simulated day: what was offered before is still there, not doubled
-    assert before["centre"]["today"]["offered"] <= after["centre"]["today"]["offered"] \
+    assert (
+        before["centre"]["today"]["offered"]
+        <= after["centre"]["today"]["offered"]
         < before["centre"]["today"]["offered"] * 1.5 + 50
+    )
 
 
 def test_web_alone_stops_the_embedded_redis_it_started_on_sigterm(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
     port = yaml.safe_load(config.read_text())["web"]["port"]
     env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "web", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from wallboard.clock import LocalIntervals, day_start_at
@@ -9,7 +9,7 @@ MADRID = ZoneInfo("Europe/Madrid")
 
 
 def utc(*args: int) -> float:
-    return datetime(*args, tzinfo=timezone.utc).timestamp()
+    return datetime(*args, tzinfo=UTC).timestamp()
 
 
 def test_day_start_midnight_on_spring_forward_day() -> None:

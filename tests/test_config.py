@@ -57,14 +57,20 @@ def bad(raw: dict[str, Any], env: dict[str, str] | None = None) -> str:
         ({"queues": [{"id": "q", "sl_threshold_s": -5}]}, "queues[0].sl_threshold_s: Input should be greater than"),
         ({"agents": [{"id": "a", "team": "ghosts"}]}, "agents[0].team: unknown team 'ghosts'"),
         ({"teams": [{"id": "t", "queues": ["nope"]}]}, "teams[0].queues: unknown queue 'nope'"),
-        ({"thresholds": {"waiting": {"warn": 10, "alert": 5, "direction": "higher_is_worse"}}},
-         "thresholds.waiting: alert (5) must be at least warn (10)"),
-        ({"thresholds": {"happiness": {"warn": 1, "alert": 2, "direction": "higher_is_worse"}}},
-         "thresholds: unknown metric 'happiness'"),
+        (
+            {"thresholds": {"waiting": {"warn": 10, "alert": 5, "direction": "higher_is_worse"}}},
+            "thresholds.waiting: alert (5) must be at least warn (10)",
+        ),
+        (
+            {"thresholds": {"happiness": {"warn": 1, "alert": 2, "direction": "higher_is_worse"}}},
+            "thresholds: unknown metric 'happiness'",
+        ),
         ({"redis": {"ulr": "redis://x"}}, "redis.ulr: unknown key"),
         ({"collectors": [{"kind": "carrier_pigeon"}]}, "collectors[0].kind: unknown collector kind"),
-        ({"collectors": [{"kind": "simulator", "options": {"speed": -1}}]},
-         "collectors[0].options.speed: Input should be greater than 0"),
+        (
+            {"collectors": [{"kind": "simulator", "options": {"speed": -1}}]},
+            "collectors[0].options.speed: Input should be greater than 0",
+        ),
         ({"collectors": [{"kind": "simulator", "options": {"sped": 2}}]}, "collectors[0].options.sped: unknown key"),
         ({"collectors": [{"kind": "simulator"}, {"kind": "simulator"}]}, "two collectors named 'simulator'"),
         ({"redis": {"url": "${WB_TEST_NOT_SET}"}}, "redis.url: environment variable WB_TEST_NOT_SET is not set"),
@@ -86,15 +92,18 @@ def test_unknown_queue_gets_the_defaults() -> None:
 
 
 def test_threshold_override_per_queue() -> None:
-    config = parse_config({"queues": [{"id": "v", "thresholds": {"asa_s": {"warn": 5, "alert": 9,
-                                                                           "direction": "higher_is_worse"}}}]}, env={})
+    config = parse_config(
+        {"queues": [{"id": "v", "thresholds": {"asa_s": {"warn": 5, "alert": 9, "direction": "higher_is_worse"}}}]},
+        env={},
+    )
     assert config.threshold("asa_s", "v").warn == 5
     assert config.threshold("asa_s", "other").warn == 20
 
 
 def run_cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "wallboard", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "wallboard", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
 
 
 def test_check_config_ok() -> None:
@@ -126,8 +135,14 @@ def test_config_before_or_after_the_command(tmp_path: Path) -> None:
 def test_config_from_environment_variable(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("timezone: America/Bogota\nqueues: [{id: ventas}]\n")
-    result = subprocess.run([sys.executable, "-m", "wallboard", "check-config"], capture_output=True, text=True,
-                            cwd=tmp_path, env={**__import__("os").environ, "WALLBOARD_CONFIG": str(path)}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "wallboard", "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "WALLBOARD_CONFIG": str(path)},
+        timeout=60,
+    )
     assert result.returncode == 0 and "1 queues" in result.stdout
 
 
@@ -139,12 +154,18 @@ def test_missing_file_and_bad_yaml(tmp_path: Path) -> None:
         load_config(tmp_path / "broken.yaml")
 
 
-@pytest.mark.parametrize(("key", "value"), [("sl_threshold_s", 45), ("sl_target_pct", 90.0),
-                                            ("short_abandon_s", 12), ("sl_formula", "offered")])
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("sl_threshold_s", 45), ("sl_target_pct", 90.0), ("short_abandon_s", 12), ("sl_formula", "offered")],
+)
 def test_queue_defaults_apply_to_every_listed_queue_that_does_not_set_the_key(key: str, value: object) -> None:
-    config = parse_config({"queue_defaults": {key: value},
-                           "queues": [{"id": "plain"}, {"id": "own", key: QueueDefaults().model_dump()[key]}]},
-                          env={})
+    config = parse_config(
+        {
+            "queue_defaults": {key: value},
+            "queues": [{"id": "plain"}, {"id": "own", key: QueueDefaults().model_dump()[key]}],
+        },
+        env={},
+    )
     assert getattr(config.queue("plain"), key) == value
     assert getattr(config.queue("own"), key) == QueueDefaults().model_dump()[key]  # its own value wins
     assert getattr(config.queue("unlisted"), key) == value

@@ -15,15 +15,14 @@ from typing import Any
 
 import pytest
 import websockets
-from websockets.exceptions import InvalidStatus
 import yaml
+from websockets.exceptions import InvalidStatus
 
 from tests.helpers import free_port, wait_for_port
 from tests.test_browser import CHROMIUM_ARGS, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = "k3y-for-the-sala-tv-0123456789"
-
 
 
 class Web:
@@ -36,8 +35,9 @@ class Web:
         path = tmp / f"c{self.port}.yaml"
         path.write_text(yaml.safe_dump(raw, allow_unicode=True))
         env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}, "WB_TV_KEY": GOOD}
-        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
-                                      "--log-level", "WARNING"], env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "web", "--config", str(path), "--log-level", "WARNING"], env=env
+        )
         wait_for_port(self.port, 30, "web process")
 
     def get(self, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
@@ -125,8 +125,9 @@ def test_chromium_keeps_the_key_across_reloads(web: Web) -> None:
 
 def test_a_bad_subscription_is_refused_with_the_reason(web: Web) -> None:
     async def attempt(subscribe: object) -> tuple[int | None, str]:
-        async with websockets.connect(f"ws://127.0.0.1:{web.port}/ws",
-                                      additional_headers={"Cookie": f"wb_display={GOOD}"}) as ws:
+        async with websockets.connect(
+            f"ws://127.0.0.1:{web.port}/ws", additional_headers={"Cookie": f"wb_display={GOOD}"}
+        ) as ws:
             await ws.send(json.dumps({"subscribe": subscribe}))
             try:
                 await asyncio.wait_for(ws.recv(), 10)

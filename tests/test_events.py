@@ -16,12 +16,9 @@ from wallboard.events import (
     CallLost,
     CallQueued,
     CallTransferred,
-    EventError,
     SourceReset,
-    as_dict,
-    decode,
-    encode,
 )
+from wallboard.wire import EventError, as_dict, decode, encode
 
 TS = 1_773_129_600.25
 
@@ -65,20 +62,68 @@ def test_json_round_trip_is_strict(event: object) -> None:
         ({"id": "x", "source": "s", "ts": str(TS)}, "kind", "is missing"),
         ({"kind": "call.teleported", "id": "x", "source": "s", "ts": str(TS)}, "kind", "unknown event kind"),
         ({"kind": "call.queued", "source": "s", "ts": str(TS), "queue": "q", "call_id": "c"}, "id", "is missing"),
-        ({"kind": "call.queued", "id": "x", "source": "s", "ts": "yesterday", "queue": "q", "call_id": "c"},
-         "ts", "must be a number"),
-        ({"kind": "call.queued", "id": "x", "source": "s", "ts": "12", "queue": "q", "call_id": "c"},
-         "ts", "between 2000 and 2100"),
-        ({"kind": "call.queued", "id": "x", "source": "s", "ts": str(TS), "queue": "", "call_id": "c"},
-         "queue", "must not be empty"),
-        ({"kind": "call.answered", "id": "x", "source": "s", "ts": str(TS), "queue": "q", "call_id": "c",
-          "agent": "a", "wait_s": "-3"}, "wait_s", "between 0 and 30 days"),
-        ({"kind": "call.answered", "id": "x", "source": "s", "ts": str(TS), "queue": "q", "call_id": "c",
-          "agent": "a", "wait_s": "nan"}, "wait_s", "must be finite"),
-        ({"kind": "call.exited", "id": "x", "source": "s", "ts": str(TS), "queue": "q", "call_id": "c",
-          "wait_s": "3", "reason": "bored"}, "reason", "must be one of"),
-        ({"kind": "agent.state", "id": "x", "source": "s", "ts": str(TS), "agent": "a", "state": "asleep"},
-         "state", "must be one of"),
+        (
+            {"kind": "call.queued", "id": "x", "source": "s", "ts": "yesterday", "queue": "q", "call_id": "c"},
+            "ts",
+            "must be a number",
+        ),
+        (
+            {"kind": "call.queued", "id": "x", "source": "s", "ts": "12", "queue": "q", "call_id": "c"},
+            "ts",
+            "between 2000 and 2100",
+        ),
+        (
+            {"kind": "call.queued", "id": "x", "source": "s", "ts": str(TS), "queue": "", "call_id": "c"},
+            "queue",
+            "must not be empty",
+        ),
+        (
+            {
+                "kind": "call.answered",
+                "id": "x",
+                "source": "s",
+                "ts": str(TS),
+                "queue": "q",
+                "call_id": "c",
+                "agent": "a",
+                "wait_s": "-3",
+            },
+            "wait_s",
+            "between 0 and 30 days",
+        ),
+        (
+            {
+                "kind": "call.answered",
+                "id": "x",
+                "source": "s",
+                "ts": str(TS),
+                "queue": "q",
+                "call_id": "c",
+                "agent": "a",
+                "wait_s": "nan",
+            },
+            "wait_s",
+            "must be finite",
+        ),
+        (
+            {
+                "kind": "call.exited",
+                "id": "x",
+                "source": "s",
+                "ts": str(TS),
+                "queue": "q",
+                "call_id": "c",
+                "wait_s": "3",
+                "reason": "bored",
+            },
+            "reason",
+            "must be one of",
+        ),
+        (
+            {"kind": "agent.state", "id": "x", "source": "s", "ts": str(TS), "agent": "a", "state": "asleep"},
+            "state",
+            "must be one of",
+        ),
     ],
 )
 def test_bad_fields_are_named(fields: dict[str, str], field: str, reason: str) -> None:
@@ -100,7 +145,7 @@ def test_json_types_are_strict() -> None:
         decode(obj)
     obj = as_dict(SAMPLES[1])
     obj["colour"] = "blue"
-    with pytest.raises(EventError, match="'colour': is not a field of call.answered"):
+    with pytest.raises(EventError, match=r"'colour': is not a field of call\.answered"):
         decode(obj, allow_unknown=False)
     assert decode(obj) == SAMPLES[1]  # streams tolerate fields a newer collector adds
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -60,8 +60,10 @@ def state(ts: float, st: str, reason: str = "", agent: str = "ana") -> AgentStat
 @pytest.fixture
 def config(make_config: Callable[..., Config]) -> Config:
     return make_config(
-        queues=[{"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5, "sl_formula": "answered"},
-                {"id": "soporte", "sl_threshold_s": 30, "short_abandon_s": 10}],
+        queues=[
+            {"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5, "sl_formula": "answered"},
+            {"id": "soporte", "sl_threshold_s": 30, "short_abandon_s": 10},
+        ],
         teams=[{"id": "norte", "queues": ["ventas"]}],
         agents=[{"id": "ana", "team": "norte"}, {"id": "luis", "team": "norte"}],
         windows=[15, 60],
@@ -81,8 +83,11 @@ def view(config: Config, events: list[Event], now: float) -> dict[str, Any]:
 
 
 def test_waiting_now_and_longest_wait(config: Config) -> None:
-    v = view(config, [queued(T0, "c1"), queued(T0 + 30, "c2"), queued(T0 + 40, "c3", "soporte"),
-                      answered(T0 + 50, "c2", 20)], now=T0 + 100)
+    v = view(
+        config,
+        [queued(T0, "c1"), queued(T0 + 30, "c2"), queued(T0 + 40, "c3", "soporte"), answered(T0 + 50, "c2", 20)],
+        now=T0 + 100,
+    )
     assert v["queues"]["ventas"]["waiting"] == 1
     assert v["queues"]["ventas"]["longest_wait_s"] == 100.0
     assert v["queues"]["ventas"]["oldest_since"] == T0  # screens tick from this epoch
@@ -93,8 +98,13 @@ def test_waiting_now_and_longest_wait(config: Config) -> None:
 
 
 def test_sl_threshold_is_inclusive_and_per_queue(config: Config) -> None:
-    events = [answered(T0 + 1, "a", 20), answered(T0 + 2, "b", 20.5), answered(T0 + 3, "c", 30, queue="soporte"),
-              abandoned(T0 + 4, "d", 5), abandoned(T0 + 5, "e", 10, "soporte")]
+    events = [
+        answered(T0 + 1, "a", 20),
+        answered(T0 + 2, "b", 20.5),
+        answered(T0 + 3, "c", 30, queue="soporte"),
+        abandoned(T0 + 4, "d", 5),
+        abandoned(T0 + 5, "e", 10, "soporte"),
+    ]
     v = view(config, events, now=T0 + 60)
     ventas, soporte = v["queues"]["ventas"]["today"], v["queues"]["soporte"]["today"]
     assert (ventas["answered_within_sl"], ventas["short_abandoned"], ventas["abandoned_within_sl"]) == (1, 1, 1)
@@ -107,11 +117,18 @@ def test_sl_threshold_is_inclusive_and_per_queue(config: Config) -> None:
 def test_a_scenario_by_hand(config: Config) -> None:
     """Five calls in ventas; every KPI worked out by hand."""
     events = [
-        queued(T0, "c1"), answered(T0 + 10, "c1", 10), ended(T0 + 190, "c1", 150, 30),
-        queued(T0 + 20, "c2"), abandoned(T0 + 23, "c2", 3),
-        queued(T0 + 30, "c3"), answered(T0 + 70, "c3", 40, agent="luis"), ended(T0 + 130, "c3", 60, agent="luis"),
-        queued(T0 + 40, "c4"), abandoned(T0 + 100, "c4", 60),
-        queued(T0 + 50, "c5"), CallExited(eid(), "pbx", T0 + 350, "ventas", "c5", 300, "timeout"),
+        queued(T0, "c1"),
+        answered(T0 + 10, "c1", 10),
+        ended(T0 + 190, "c1", 150, 30),
+        queued(T0 + 20, "c2"),
+        abandoned(T0 + 23, "c2", 3),
+        queued(T0 + 30, "c3"),
+        answered(T0 + 70, "c3", 40, agent="luis"),
+        ended(T0 + 130, "c3", 60, agent="luis"),
+        queued(T0 + 40, "c4"),
+        abandoned(T0 + 100, "c4", 60),
+        queued(T0 + 50, "c5"),
+        CallExited(eid(), "pbx", T0 + 350, "ventas", "c5", 300, "timeout"),
     ]
     t = view(config, events, now=T0 + 600)["queues"]["ventas"]["today"]
     assert (t["offered"], t["answered"], t["abandoned"], t["other_exits"]) == (5, 2, 2, 1)
@@ -132,10 +149,12 @@ def test_a_scenario_by_hand(config: Config) -> None:
 
 def test_rolling_windows_are_exact_to_the_second(config: Config) -> None:
     now = T0 + 3600
-    events = [answered(now - 15 * 60, "old", 10),  # exactly 15 min ago: outside (since < ts ≤ now)
-              answered(now - 15 * 60 + 1, "in15", 30),
-              answered(now - 60 * 60 + 1, "in60", 5),
-              answered(now - 60 * 60, "out60", 5)]
+    events = [
+        answered(now - 15 * 60, "old", 10),  # exactly 15 min ago: outside (since < ts ≤ now)
+        answered(now - 15 * 60 + 1, "in15", 30),
+        answered(now - 60 * 60 + 1, "in60", 5),
+        answered(now - 60 * 60, "out60", 5),
+    ]
     w = view(config, events, now=now)["queues"]["ventas"]["windows"]
     assert w["15"]["answered"] == 1 and w["15"]["asa_s"] == 30.0
     assert w["60"]["answered"] == 3 and w["60"]["asa_s"] == 15.0
@@ -155,8 +174,11 @@ def test_outcome_before_its_queued_event_is_not_left_waiting(config: Config) -> 
 
 
 def test_call_reentering_another_queue_with_the_same_id(config: Config) -> None:
-    events = [queued(T0, "c1"), CallExited(eid(), "pbx", T0 + 60, "ventas", "c1", 60, "exit_key"),
-              queued(T0 + 60, "c1", "soporte")]
+    events = [
+        queued(T0, "c1"),
+        CallExited(eid(), "pbx", T0 + 60, "ventas", "c1", 60, "exit_key"),
+        queued(T0 + 60, "c1", "soporte"),
+    ]
     v = view(config, events, now=T0 + 90)
     assert v["queues"]["ventas"]["waiting"] == 0
     assert v["queues"]["soporte"]["waiting"] == 1 and v["queues"]["soporte"]["longest_wait_s"] == 30.0
@@ -169,8 +191,12 @@ def test_source_reset_drops_only_that_sources_waiting_calls(config: Config) -> N
 
 
 def test_a_lost_call_stops_waiting_and_counts_no_outcome(config: Config) -> None:
-    events = [queued(T0, "c1"), queued(T0 + 5, "c2"), CallLost(eid(), "pbx", T0 + 30, "ventas", "c1"),
-              queued(T0, "c1")]  # a late copy of its queued event does not bring it back
+    events = [
+        queued(T0, "c1"),
+        queued(T0 + 5, "c2"),
+        CallLost(eid(), "pbx", T0 + 30, "ventas", "c1"),
+        queued(T0, "c1"),
+    ]  # a late copy of its queued event does not bring it back
     v = view(config, events, now=T0 + 40)
     ventas = v["queues"]["ventas"]
     assert ventas["waiting"] == 1 and ventas["longest_wait_s"] == 35.0
@@ -179,12 +205,15 @@ def test_a_lost_call_stops_waiting_and_counts_no_outcome(config: Config) -> None
 
 def test_agent_time_in_state_pause_and_wrap_in_aht(config: Config) -> None:
     events = [
-        AgentLogin(eid(), "pbx", T0, "ana", "ventas"),          # available from T0
+        AgentLogin(eid(), "pbx", T0, "ana", "ventas"),  # available from T0
         state(T0 + 100, "ringing"),
-        answered(T0 + 105, "c1", 15), state(T0 + 105, "on_call"),
-        state(T0 + 205, "on_hold"), state(T0 + 235, "on_call"),
-        ended(T0 + 305, "c1", 170, 30), state(T0 + 305, "wrap_up"),
-        state(T0 + 345, "not_ready", "break"),                 # 40 s wrap-up belongs to c1
+        answered(T0 + 105, "c1", 15),
+        state(T0 + 105, "on_call"),
+        state(T0 + 205, "on_hold"),
+        state(T0 + 235, "on_call"),
+        ended(T0 + 305, "c1", 170, 30),
+        state(T0 + 305, "wrap_up"),
+        state(T0 + 345, "not_ready", "break"),  # 40 s wrap-up belongs to c1
         state(T0 + 645, "available"),
     ]
     v = view(config, events, now=T0 + 700)
@@ -196,8 +225,14 @@ def test_agent_time_in_state_pause_and_wrap_in_aht(config: Config) -> None:
     assert today["paused_s"] == 300.0
     assert today["pause_by_reason_s"] == {"break": 300.0}
     # available 100 + 55 (still open at now), ringing 5, on_call 170, on_hold 30, wrap 40
-    assert today["state_s"] == {"available": 155.0, "not_ready": 300.0, "on_call": 170.0, "on_hold": 30.0,
-                                "ringing": 5.0, "wrap_up": 40.0}
+    assert today["state_s"] == {
+        "available": 155.0,
+        "not_ready": 300.0,
+        "on_call": 170.0,
+        "on_hold": 30.0,
+        "ringing": 5.0,
+        "wrap_up": 40.0,
+    }
     assert today["occupancy_pct"] == pytest.approx(240 / 395 * 100, abs=0.01)
     assert v["queues"]["ventas"]["today"]["aht_s"] == 240.0
     assert v["queues"]["ventas"]["windows"]["15"]["aht_s"] == 240.0
@@ -219,8 +254,11 @@ def test_stale_agent_state_arriving_late_is_ignored(config: Config) -> None:
 
 
 def test_logout_from_last_queue_logs_the_agent_out(config: Config) -> None:
-    events = [AgentLogin(eid(), "pbx", T0, "ana", "ventas"), AgentLogin(eid(), "pbx", T0, "ana", "soporte"),
-              AgentLogout(eid(), "pbx", T0 + 10, "ana", "ventas")]
+    events = [
+        AgentLogin(eid(), "pbx", T0, "ana", "ventas"),
+        AgentLogin(eid(), "pbx", T0, "ana", "soporte"),
+        AgentLogout(eid(), "pbx", T0 + 10, "ana", "ventas"),
+    ]
     assert view(config, events, now=T0 + 20)["agents"]["ana"]["state"] == "available"
     events.append(AgentLogout(eid(), "pbx", T0 + 20, "ana", "soporte"))
     v = view(config, events, now=T0 + 30)
@@ -238,18 +276,23 @@ def test_intervals_are_15_minute_buckets_of_the_outcome(config: Config) -> None:
     events = [queued(T0 + 14 * 60, "c1"), answered(T0 + 15 * 60 + 5, "c1", 65), abandoned(T0 + 60, "c2", 7)]
     series = view(config, events, now=T0 + 1800)["queues"]["ventas"]["intervals"]
     assert [(i["start"], i["offered"], i["answered"], i["abandoned"]) for i in series] == [
-        (T0, 1, 0, 1), (T0 + 900, 1, 1, 0)]
+        (T0, 1, 0, 1),
+        (T0 + 900, 1, 1, 0),
+    ]
 
 
 def test_today_starts_at_local_day_start_across_dst(make_config: Callable[..., Config]) -> None:
     config = make_config(day_start="06:00", queues=[{"id": "ventas"}])
 
     def utc(*a: int) -> float:
-        return datetime(*a, tzinfo=timezone.utc).timestamp()
+        return datetime(*a, tzinfo=UTC).timestamp()
 
     # 2026-03-29 06:00 CEST = 04:00Z; the previous day started at 06:00 CET = 05:00Z on the 28th
-    events = [answered(utc(2026, 3, 29, 3, 59), "before", 5), answered(utc(2026, 3, 29, 4, 0), "at", 5),
-              answered(utc(2026, 3, 29, 4, 1), "after", 5)]
+    events = [
+        answered(utc(2026, 3, 29, 3, 59), "before", 5),
+        answered(utc(2026, 3, 29, 4, 0), "at", 5),
+        answered(utc(2026, 3, 29, 4, 1), "after", 5),
+    ]
     v = view(config, events, now=utc(2026, 3, 29, 12))
     assert v["queues"]["ventas"]["today"]["answered"] == 2
     assert v["day_start"] == utc(2026, 3, 29, 4)
@@ -259,9 +302,15 @@ def test_today_starts_at_local_day_start_across_dst(make_config: Callable[..., C
 
 
 def test_checkpoint_round_trip_is_exact(config: Config) -> None:
-    events = [AgentLogin(eid(), "pbx", T0, "ana", "ventas"), queued(T0, "c1"), queued(T0 + 5, "c2"),
-              answered(T0 + 10, "c1", 10), state(T0 + 10, "on_call"), ended(T0 + 70, "c1", 60),
-              state(T0 + 70, "wrap_up")]
+    events = [
+        AgentLogin(eid(), "pbx", T0, "ana", "ventas"),
+        queued(T0, "c1"),
+        queued(T0 + 5, "c2"),
+        answered(T0 + 10, "c1", 10),
+        state(T0 + 10, "on_call"),
+        ended(T0 + 70, "c1", 60),
+        state(T0 + 70, "wrap_up"),
+    ]
     st, settings = fold(config, events)
     data = json.loads(json.dumps(to_dict(st)))
     restored = from_dict(data)

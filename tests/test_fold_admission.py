@@ -44,11 +44,13 @@ def day(n: int, queue: str = "ventas", source: str = "pbx", start: float = T0) -
     out: list[Event] = []
     for i in range(n):
         ts = start + 60 * i
-        out += [CallQueued(f"{source}{queue}q{i}", source, ts, queue, f"{queue}c{i}"),
-                CallAnswered(f"{source}{queue}a{i}", source, ts + 10, queue, f"{queue}c{i}", "ana", 10.0),
-                CallEnded(f"{source}{queue}e{i}", source, ts + 110, queue, f"{queue}c{i}", "ana", 100.0),
-                CallQueued(f"{source}{queue}Q{i}", source, ts + 1, queue, f"{queue}d{i}"),
-                CallAbandoned(f"{source}{queue}b{i}", source, ts + 31, queue, f"{queue}d{i}", 30.0)]
+        out += [
+            CallQueued(f"{source}{queue}q{i}", source, ts, queue, f"{queue}c{i}"),
+            CallAnswered(f"{source}{queue}a{i}", source, ts + 10, queue, f"{queue}c{i}", "ana", 10.0),
+            CallEnded(f"{source}{queue}e{i}", source, ts + 110, queue, f"{queue}c{i}", "ana", 100.0),
+            CallQueued(f"{source}{queue}Q{i}", source, ts + 1, queue, f"{queue}d{i}"),
+            CallAbandoned(f"{source}{queue}b{i}", source, ts + 31, queue, f"{queue}d{i}", 30.0),
+        ]
     return out
 
 
@@ -84,8 +86,12 @@ def test_ids_keep_expiring_after_an_event_from_the_future(config: Config) -> Non
     assert apply(st_, settings_, first, T0 + 60) is Verdict.DUPLICATE
     # two dedup horizons of the clock later the id is forgotten (as before: at least one horizon)
     for minute in range(1, 130):
-        apply(st_, settings_, CallQueued(f"tick{minute}", "pbx", T0 + 60 * minute, "soporte", f"t{minute}"),
-              T0 + 60 * minute)
+        apply(
+            st_,
+            settings_,
+            CallQueued(f"tick{minute}", "pbx", T0 + 60 * minute, "soporte", f"t{minute}"),
+            T0 + 60 * minute,
+        )
     assert apply(st_, settings_, first, T0 + 130 * 60) is Verdict.APPLIED
 
 
@@ -111,10 +117,14 @@ def test_unconfigured_queues_and_agents_are_refused_counted_and_named_boundedly(
     apply_all(st_, settings_, day(5), NOW)
     size = len(str(to_dict(st_)))
     for i in range(5_000):
-        assert apply(st_, settings_, CallQueued(f"u{i}", "pbx", T0 + i % 3600, f"invented{i}", f"c{i}"),
-                     NOW) is Verdict.UNCONFIGURED_QUEUE
-        assert apply(st_, settings_, AgentStateChanged(f"s{i}", "pbx", T0, f"agent{i}", "available"),
-                     NOW) is Verdict.UNCONFIGURED_AGENT
+        assert (
+            apply(st_, settings_, CallQueued(f"u{i}", "pbx", T0 + i % 3600, f"invented{i}", f"c{i}"), NOW)
+            is Verdict.UNCONFIGURED_QUEUE
+        )
+        assert (
+            apply(st_, settings_, AgentStateChanged(f"s{i}", "pbx", T0, f"agent{i}", "available"), NOW)
+            is Verdict.UNCONFIGURED_AGENT
+        )
     assert set(st_.queues) == {"ventas"}
     assert set(st_.agents) == {"ana"}
     assert st_.refused == {"pbx": {"unconfigured_queue": 5_000, "unconfigured_agent": 5_000}}
@@ -126,9 +136,11 @@ def test_unconfigured_queues_and_agents_are_refused_counted_and_named_boundedly(
 def test_a_call_answered_by_an_unconfigured_agent_still_counts_for_its_queue(config: Config) -> None:
     settings_ = FoldSettings.from_config(config)
     st_ = CentreState()
-    events: list[Event] = [CallQueued("q", "pbx", T0, "ventas", "c"),
-                           CallAnswered("a", "pbx", T0 + 8, "ventas", "c", "PJSIP/999", 8.0),
-                           CallEnded("e", "pbx", T0 + 68, "ventas", "c", "PJSIP/999", 60.0)]
+    events: list[Event] = [
+        CallQueued("q", "pbx", T0, "ventas", "c"),
+        CallAnswered("a", "pbx", T0 + 8, "ventas", "c", "PJSIP/999", 8.0),
+        CallEnded("e", "pbx", T0 + 68, "ventas", "c", "PJSIP/999", 60.0),
+    ]
     assert apply_all(st_, settings_, events, NOW) == 3
     t = today(config, st_)
     assert (t["offered"], t["answered"], t["handled"], t["aht_s"]) == (1, 1, 1, 60.0)
@@ -158,8 +170,14 @@ def test_a_version_2_checkpoint_is_still_read(config: Config) -> None:
     apply_all(st_, settings_, day(3), NOW)
     old = to_dict(st_)
     old["version"] = 2
-    for key in ("now", "refused", "unconfigured_queues", "unconfigured_agents", "discovered_queues",
-                "discovered_agents"):
+    for key in (
+        "now",
+        "refused",
+        "unconfigured_queues",
+        "unconfigured_agents",
+        "discovered_queues",
+        "discovered_agents",
+    ):
         del old[key]
     restored = from_dict(old)
     assert restored.now == st_.max_ts and restored.refused == {}
@@ -175,8 +193,9 @@ def test_a_report_without_a_clock_admits_any_queue_and_follows_event_time() -> N
 
 # ------------------------------------------------- property: today never goes down
 
-PROPERTY_CONFIG = parse_config({"timezone": "Europe/Madrid", "queues": [{"id": "ventas"}, {"id": "soporte"}],
-                                "agents": [{"id": "ana"}]}, env={})
+PROPERTY_CONFIG = parse_config(
+    {"timezone": "Europe/Madrid", "queues": [{"id": "ventas"}, {"id": "soporte"}], "agents": [{"id": "ana"}]}, env={}
+)
 PROPERTY_SETTINGS = FoldSettings.from_config(PROPERTY_CONFIG)
 any_time = st.one_of(
     st.floats(min_value=NOW - 9 * 3600, max_value=NOW, allow_nan=False),  # today
@@ -212,7 +231,8 @@ def _event(i: int, kind: str, ts: float, queue: str, n: int, agent: str, source:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(an_event, max_size=80), st.lists(st.floats(min_value=0, max_value=600), min_size=1, max_size=5))
 def test_no_sequence_of_events_whatever_their_times_makes_todays_counts_go_down(
-        raw: list[tuple[str, float, str, int, str, str]], steps: list[float]) -> None:
+    raw: list[tuple[str, float, str, int, str, str]], steps: list[float]
+) -> None:
     state = CentreState()
     clock = NOW
     previous: dict[str, tuple[int, ...]] = {}

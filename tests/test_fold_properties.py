@@ -13,9 +13,16 @@ from wallboard.fold import CentreState, FoldSettings, apply_all
 from wallboard.snapshot import build_view
 
 T0 = 1_773_129_600.0
-CONFIG: Config = parse_config({"timezone": "Europe/Madrid",
-                               "queues": [{"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5},
-                                          {"id": "soporte", "sl_threshold_s": 30, "short_abandon_s": 10}]}, env={})
+CONFIG: Config = parse_config(
+    {
+        "timezone": "Europe/Madrid",
+        "queues": [
+            {"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5},
+            {"id": "soporte", "sl_threshold_s": 30, "short_abandon_s": 10},
+        ],
+    },
+    env={},
+)
 SETTINGS = FoldSettings.from_config(CONFIG)
 
 call = st.tuples(
@@ -87,8 +94,9 @@ def test_conservation_and_bounds(calls: list[tuple[str, float, str, int, int]]) 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(call, min_size=1, max_size=40), st.randoms(use_true_random=False), st.data())
-def test_order_within_seconds_and_duplicates_do_not_matter(calls: list[tuple[str, float, str, int, int]],
-                                                           rnd: Any, data: st.DataObject) -> None:
+def test_order_within_seconds_and_duplicates_do_not_matter(
+    calls: list[tuple[str, float, str, int, int]], rnd: Any, data: st.DataObject
+) -> None:
     events, _ = life_cycles(calls)
     expected = totals(fold(events))
     # Disorder: each event may arrive up to 5 s late, and some arrive twice (a re-sent

@@ -45,18 +45,27 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     port = free_port()
     raw["redis"] = {"url": "", "data_dir": str(tmp_path / "redis")}
-    raw["collectors"] = [{"kind": "asterisk_queue_log", "name": "pbx-log",
-                          "options": {"path": str(log), "load_today": False}}]
+    raw["collectors"] = [
+        {"kind": "asterisk_queue_log", "name": "pbx-log", "options": {"path": str(log), "load_today": False}}
+    ]
     raw["web"] = {"port": port}
     config = tmp_path / "config.yaml"
     config.write_text(yaml.safe_dump(raw, allow_unicode=True))
     env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-    proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     url = f"http://127.0.0.1:{port}/healthz"
     try:
-        eventually(lambda: (_get(url) or {}).get("sources", {}).get("pbx-log", {}).get("connected"), 90,
-                   "the queue_log source connected in /healthz")
+        eventually(
+            lambda: (_get(url) or {}).get("sources", {}).get("pbx-log", {}).get("connected"),
+            90,
+            "the queue_log source connected in /healthz",
+        )
         t = int(time.time()) - 30
         with log.open("a") as f:
             f.write(f"{t}|c1|ventas|NONE|ENTERQUEUE||{CALLER}|1\n")

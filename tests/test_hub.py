@@ -4,23 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from wallboard.hub import Hub, heartbeat
 from wallboard.push import Message
-from wallboard.views import Selector
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
+from wallboard.views import Selector
 
 
 def snap(seq: int, waiting: int = 0, agents: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"seq": seq, "generated_at": f"2026-03-10T08:00:{seq % 60:02d}.000Z", "now": 1.0 + seq,
-            "screens": {"sala": {"waiting": waiting}}, "teams": {"norte": {"name": "N"}, "sur": {"name": "S"}},
-            "agents": agents or {"ana": {"team": "norte", "state": "available"},
-                                 "luis": {"team": "sur", "state": "available"}},
-            "queues": {}, "sources": {}}
+    return {
+        "seq": seq,
+        "generated_at": f"2026-03-10T08:00:{seq % 60:02d}.000Z",
+        "now": 1.0 + seq,
+        "screens": {"sala": {"waiting": waiting}},
+        "teams": {"norte": {"name": "N"}, "sur": {"name": "S"}},
+        "agents": agents
+        or {"ana": {"team": "norte", "state": "available"}, "luis": {"team": "sur", "state": "available"}},
+        "queues": {},
+        "sources": {},
+    }
 
 
 async def publish(streams: Streams, s: dict[str, Any]) -> None:

@@ -8,8 +8,9 @@ from wallboard.kpi import abandon_rate, abandon_rate_excl_short, asa, occupancy,
 
 def icmi() -> QueueCounters:
     """BRIEF.md's check value: A=1000, Ab=60, A≤T=860, Ab≤T=20, short abandons=10."""
-    return QueueCounters(answered=1000, answered_within_sl=860, abandoned=60, abandoned_within_sl=20,
-                         short_abandoned=10)
+    return QueueCounters(
+        answered=1000, answered_within_sl=860, abandoned=60, abandoned_within_sl=20, short_abandoned=10
+    )
 
 
 def test_icmi_check_values() -> None:
@@ -51,6 +52,7 @@ def test_asa_is_a_true_mean() -> None:
 
 
 def test_occupancy() -> None:
-    a = AgentCounters(state_s={"on_call": 600, "on_hold": 60, "wrap_up": 140, "available": 200, "ringing": 30,
-                               "not_ready": 900})
+    a = AgentCounters(
+        state_s={"on_call": 600, "on_hold": 60, "wrap_up": 140, "available": 200, "ringing": 30, "not_ready": 900}
+    )
     assert occupancy(a) == pytest.approx(80.0)

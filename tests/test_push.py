@@ -52,8 +52,18 @@ class Harness:
 async def serving(ws: Any) -> AsyncIterator[tuple[Harness, int]]:
     harness = Harness()
     port = free_port()
-    server = _Server(uvicorn.Config(harness.app, host="127.0.0.1", port=port, ws=ws, log_level="warning",
-                                    ws_per_message_deflate=False, ws_ping_interval=None, lifespan="off"))
+    server = _Server(
+        uvicorn.Config(
+            harness.app,
+            host="127.0.0.1",
+            port=port,
+            ws=ws,
+            log_level="warning",
+            ws_per_message_deflate=False,
+            ws_ping_interval=None,
+            lifespan="off",
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
@@ -66,17 +76,19 @@ async def serving(ws: Any) -> AsyncIterator[tuple[Harness, int]]:
 
 @pytest.mark.parametrize("ws, kind", [(PushProtocol, TransportSink), ("websockets-sansio", AsgiSink)])
 async def test_every_frame_length_arrives_intact_and_in_order(ws: Any, kind: type) -> None:
-    async with serving(ws) as (harness, port):
-        async with websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None) as client:
-            sink = await asyncio.wait_for(harness.sinks.get(), 5)
-            assert isinstance(sink, kind)
-            texts = [("é" if n else "") + "x" * max(0, n - 2) for n in SIZES]  # non-ASCII: lengths are bytes
-            for text in texts:
-                while not sink.ready():
-                    await asyncio.sleep(0.01)
-                sink.write(Message(text))
-            got = [await asyncio.wait_for(client.recv(), 5) for _ in texts]
-            assert got == texts
+    async with (
+        serving(ws) as (harness, port),
+        websockets.connect(f"ws://127.0.0.1:{port}/ws", max_size=None, compression=None) as client,
+    ):
+        sink = await asyncio.wait_for(harness.sinks.get(), 5)
+        assert isinstance(sink, kind)
+        texts = [("é" if n else "") + "x" * max(0, n - 2) for n in SIZES]  # non-ASCII: lengths are bytes
+        for text in texts:
+            while not sink.ready():
+                await asyncio.sleep(0.01)
+            sink.write(Message(text))
+        got = [await asyncio.wait_for(client.recv(), 5) for _ in texts]
+        assert got == texts
 
 
 def test_text_frame_headers() -> None:
@@ -88,8 +100,10 @@ def test_text_frame_headers() -> None:
 async def test_a_client_that_stops_reading_makes_the_sink_not_ready_until_it_reads_again() -> None:
     async with serving(PushProtocol) as (harness, port):
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        writer.write(
+            b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
         assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
         sink = await asyncio.wait_for(harness.sinks.get(), 5)
         readied = asyncio.Event()

@@ -16,9 +16,10 @@ from redis.asyncio import Redis
 from wallboard.aggregator import Aggregator
 from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import Config, load_config, parse_config
-from wallboard.events import PACKED_FIELD, CallQueued, Event, pack
+from wallboard.events import CallQueued, Event
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
+from wallboard.wire import PACKED_FIELD, pack
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG: Config = load_config(ROOT / "config.yaml", env={})
@@ -70,8 +71,14 @@ def queued(n: int, start: int = 0) -> list[Event]:
 
 
 async def append_then_fill(client: Redis, events: list[Event]) -> None:
-    await client.eval(_APPEND_THEN_FILL, 2, PREFIX + "events", "filler", PACKED_FIELD,  # type: ignore[misc]
-                      *[pack(e) for e in events])
+    await client.eval(
+        _APPEND_THEN_FILL,
+        2,
+        PREFIX + "events",
+        "filler",
+        PACKED_FIELD,  # type: ignore[misc]
+        *[pack(e) for e in events],
+    )
 
 
 async def eventually(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0) -> None:
@@ -93,8 +100,9 @@ async def test_the_embedded_server_refuses_writes_when_full(client: Redis) -> No
         await client.set("more", "x")
 
 
-async def test_a_collector_holds_its_events_while_redis_is_full(client: Redis,
-                                                                caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_collector_holds_its_events_while_redis_is_full(
+    client: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
     config = parse_config({"collectors": [{"kind": "simulator", "name": "sim"}]}, env={})
     ctx = CollectorContext(config, config.collectors[0], NoOptions(), Streams(client, PREFIX))
     await append_then_fill(client, [])
@@ -112,8 +120,9 @@ async def test_a_collector_holds_its_events_while_redis_is_full(client: Redis,
     assert len(full) == 1 and "holding 3 events" in full[0]
 
 
-async def test_the_aggregator_waits_out_a_full_redis_and_loses_nothing(client: Redis,
-                                                                       caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_aggregator_waits_out_a_full_redis_and_loses_nothing(
+    client: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, "wallboard")
     streams = Streams(client, PREFIX)
     agg = Aggregator(CONFIG, streams, block_ms=50)
@@ -134,8 +143,13 @@ async def test_the_aggregator_waits_out_a_full_redis_and_loses_nothing(client: R
         async def saved() -> bool:
             cp = await streams.load_checkpoint()
             snap = await streams.latest_snapshot()
-            return (cp is not None and cp["state"]["applied"] == 10 and snap is not None
-                    and snap["pipeline"]["applied"] == 10 and (await streams.group_info())["pending"] == 0)
+            return (
+                cp is not None
+                and cp["state"]["applied"] == 10
+                and snap is not None
+                and snap["pipeline"]["applied"] == 10
+                and (await streams.group_info())["pending"] == 0
+            )
 
         await eventually(saved)  # caught up once Redis had room again
         assert agg.state.duplicates == 0

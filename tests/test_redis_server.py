@@ -54,9 +54,11 @@ def test_stale_server_file_is_ignored(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="parent-death signal is Linux-only")
 def test_a_killed_parent_leaves_no_redis_behind(tmp_path: Path) -> None:
-    script = ("import sys, time; from pathlib import Path; from wallboard.redis_server import EmbeddedRedis\n"
-              f"r = EmbeddedRedis(Path({str(tmp_path)!r}), persist=False); r.start()\n"
-              "print(r.process.pid, r.port, flush=True); time.sleep(120)\n")
+    script = (
+        "import sys, time; from pathlib import Path; from wallboard.redis_server import EmbeddedRedis\n"
+        f"r = EmbeddedRedis(Path({str(tmp_path)!r}), persist=False); r.start()\n"
+        "print(r.process.pid, r.port, flush=True); time.sleep(120)\n"
+    )
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid, port = (int(x) for x in parent.stdout.readline().split())

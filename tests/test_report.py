@@ -20,8 +20,11 @@ DST = DATA / "queue_log_madrid_dst.txt"
 RAW: dict[str, Any] = {
     "timezone": "Europe/Madrid",
     "queues": [{"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5}],
-    "agents": [{"id": "ana", "aliases": ["PJSIP/201"]}, {"id": "luis", "aliases": ["PJSIP/202"]},
-               {"id": "marta", "aliases": ["PJSIP/203"]}],
+    "agents": [
+        {"id": "ana", "aliases": ["PJSIP/201"]},
+        {"id": "luis", "aliases": ["PJSIP/202"]},
+        {"id": "marta", "aliases": ["PJSIP/203"]},
+    ],
 }
 
 
@@ -46,8 +49,14 @@ def test_calls_logged_again_count_once() -> None:
     # handled r1 180 (3 lines), r2 240 (2 lines), r3 300 (1 line); r6 still talking
     assert (v["handled"], v["transferred"], v["aht_s"]) == (3, 0, 240.0)
     assert v["abandon_rate_pct"] == pytest.approx(14.29)  # 1 / 7
-    assert dict(stats.repeated) == {"CONNECT": 1, "ENTERQUEUE": 1, "COMPLETEAGENT": 2, "COMPLETECALLER": 1,
-                                    "ABANDON": 1, "EXITWITHTIMEOUT": 1}
+    assert dict(stats.repeated) == {
+        "CONNECT": 1,
+        "ENTERQUEUE": 1,
+        "COMPLETEAGENT": 2,
+        "COMPLETECALLER": 1,
+        "ABANDON": 1,
+        "EXITWITHTIMEOUT": 1,
+    }
 
 
 # Madrid 2026: spring forward Sunday 29 March 01:00Z, fall back Sunday 25 October 01:00Z.
@@ -110,14 +119,36 @@ def test_report_command_daily_with_day_start_and_summary(tmp_path: Path) -> None
     cfg.write_text(yaml.safe_dump({**RAW, "day_start": "06:00"}))
     log = tmp_path / "queue_log"
     # the DST file with two bad lines holding a caller number and a member name
-    log.write_text(DST.read_text() + "1774800000|s9|ventas|PJSIP/201|CONNECT|600123456x|s9-agent|1\n"
-                   "600123456|x|ventas|NONE|ABANDON|1|1|5\n" + RELOGGED.read_text())
-    out = subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(log), "--interval", "1440",
-                          "--config", str(cfg)], capture_output=True, text=True, timeout=60)
+    log.write_text(
+        DST.read_text() + "1774800000|s9|ventas|PJSIP/201|CONNECT|600123456x|s9-agent|1\n"
+        "600123456|x|ventas|NONE|ABANDON|1|1|5\n" + RELOGGED.read_text()
+    )
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wallboard",
+            "report",
+            "--queue-log",
+            str(log),
+            "--interval",
+            "1440",
+            "--config",
+            str(cfg),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     starts = [i["start"] for i in json.loads(out.stdout)["queues"]["ventas"]["intervals"]]
-    assert starts == ["2026-03-10T06:00:00+01:00", "2026-03-28T06:00:00+01:00", "2026-03-29T06:00:00+02:00",
-                      "2026-10-24T06:00:00+02:00", "2026-10-25T06:00:00+01:00"]
+    assert starts == [
+        "2026-03-10T06:00:00+01:00",
+        "2026-03-28T06:00:00+01:00",
+        "2026-03-29T06:00:00+02:00",
+        "2026-10-24T06:00:00+02:00",
+        "2026-10-25T06:00:00+01:00",
+    ]
     assert "2 malformed" in out.stderr
     assert "line 33: CONNECT: holdtime (data field 1) is not a number of seconds" in out.stderr
     assert "line 34: time is in 1989, before 2000-01-01" in out.stderr

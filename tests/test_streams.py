@@ -5,8 +5,9 @@ import asyncio
 import pytest
 from redis.asyncio import Redis
 
-from wallboard.events import CallQueued, decode
+from wallboard.events import CallQueued
 from wallboard.streams import GROUP, Streams, _entries, connect
+from wallboard.wire import decode
 
 TS = 1_773_129_600.0
 

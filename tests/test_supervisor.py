@@ -20,7 +20,6 @@ import yaml
 
 from tests.helpers import eventually, wait_for_port
 from tests.test_cli import demo_config, snapshot
-
 from wallboard.redis_server import find_running
 from wallboard.supervisor import RestartPolicy, describe_exit
 
@@ -76,9 +75,13 @@ class Supervised:
     def __init__(self, tmp: Path, children: dict[str, tuple[str, float, bool]], **policy: float) -> None:
         self.dir = tmp
         self.log = tmp / "supervisor.log"
-        spec = {"policy": policy, "children": [
-            {"name": name, "last": last, "cmd": [sys.executable, "-c", CHILD, str(tmp), name, mode, str(delay)]}
-            for name, (mode, delay, last) in children.items()]}
+        spec = {
+            "policy": policy,
+            "children": [
+                {"name": name, "last": last, "cmd": [sys.executable, "-c", CHILD, str(tmp), name, mode, str(delay)]}
+                for name, (mode, delay, last) in children.items()
+            ],
+        }
         with self.log.open("w") as out:
             self.proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(spec)], stderr=out, env=ENV)
 
@@ -90,8 +93,10 @@ class Supervised:
         return [line for line in self.log.read_text().splitlines() if line.startswith(f"wallboard.supervisor: {name} ")]
 
     def delays(self, name: str) -> list[float]:
-        return [float(re.search(r"restarting it in ([0-9.]+) s", d).group(1))  # type: ignore[union-attr]
-                for d in self.deaths(name)]
+        return [
+            float(re.search(r"restarting it in ([0-9.]+) s", d).group(1))  # type: ignore[union-attr]
+            for d in self.deaths(name)
+        ]
 
     def stop(self) -> int:
         if self.proc.poll() is None:
@@ -134,7 +139,8 @@ def test_a_crash_looping_child_does_not_delay_restarting_another(supervised: Cal
 
 
 def test_backoff_grows_for_a_child_that_keeps_dying_and_resets_once_it_stayed_up(
-        supervised: Callable[..., Supervised]) -> None:
+    supervised: Callable[..., Supervised],
+) -> None:
     healthy_s = 1.0
     s = supervised({"flaky": ("flaky", 0, False)}, base_s=0.1, cap_s=0.4, healthy_s=healthy_s)
     (s.dir / "crash").touch()
@@ -148,8 +154,7 @@ def test_backoff_grows_for_a_child_that_keeps_dying_and_resets_once_it_stayed_up
     eventually(lambda: len(s.deaths("flaky")) == before + 1, what="the death after a healthy run")
     assert s.delays("flaky")[-1] == 0.0 and "(deaths in a row: 1)" in s.deaths("flaky")[-1]
     # ... and dying again at once counts as the second death: the delay grows again
-    again = int(eventually(lambda: (s.dir / "flaky.up").read_text() != str(up)
-                           and (s.dir / "flaky.up").read_text()))
+    again = int(eventually(lambda: (s.dir / "flaky.up").read_text() != str(up) and (s.dir / "flaky.up").read_text()))
     os.kill(again, signal.SIGKILL)
     eventually(lambda: len(s.deaths("flaky")) == before + 2, what="the next death")
     assert s.delays("flaky")[-1] == 0.1
@@ -157,8 +162,10 @@ def test_backoff_grows_for_a_child_that_keeps_dying_and_resets_once_it_stayed_up
 
 def test_shutdown_stops_the_children_first_and_the_last_ones_after(supervised: Callable[..., Supervised]) -> None:
     s = supervised({"a": ("stay", 0.5, False), "store": ("stay", 0, True), "b": ("stay", 0.5, False)})
-    pids = [int(eventually(lambda n=n: (s.dir / f"{n}.up").exists() and (s.dir / f"{n}.up").read_text()))
-            for n in ("a", "store", "b")]
+    pids = [
+        int(eventually(lambda n=n: (s.dir / f"{n}.up").exists() and (s.dir / f"{n}.up").read_text()))
+        for n in ("a", "store", "b")
+    ]
     assert s.stop() == 0
     stops = (s.dir / "stops").read_text().split()
     assert sorted(stops[:2]) == ["a", "b"] and stops[2:] == ["store"]
@@ -201,21 +208,29 @@ def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> N
     port = yaml.safe_load(config.read_text())["web"]["port"]
     log = tmp_path / "run.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, env=ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+        )
     seen: list[int] = []
     try:
+
         def newer(seq: int) -> Callable[[], dict[str, Any] | None]:
             def check() -> dict[str, Any] | None:
                 snap = snapshot(config)
                 return snap if snap and snap["seq"] > seq and snap["pipeline"]["applied"] > 0 else None
+
             return check
 
         snap = eventually(newer(-1), what="a first snapshot")
         wait_for_port(port, 60, "web")
         eventually(lambda: _healthz(port) == 200, what="/healthz 200")
-        kids = eventually(lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"}
-                          and k, what="every child")
+        kids = eventually(
+            lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"} and k,
+            what="every child",
+        )
         seen += kids.values()
 
         # The embedded Redis: back on the same port, with its data, and the pipeline moves on.
@@ -239,13 +254,19 @@ def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> N
             old = _children(proc.pid)[kind]
             applied = snap["pipeline"]["applied"]
             os.kill(old, signal.SIGKILL)
-            new = eventually(lambda kind=kind, old=old: _children(proc.pid).get(kind, old) != old
-                             and _children(proc.pid).get(kind), what=f"{kind} restarted")
+            new = eventually(
+                lambda kind=kind, old=old: _children(proc.pid).get(kind, old) != old and _children(proc.pid).get(kind),
+                what=f"{kind} restarted",
+            )
             seen.append(new)
             if kind == "web":
                 eventually(lambda: _healthz(port) == 200, what="/healthz 200 after the web restart")
-            snap = eventually(lambda applied=applied: (s := newer(snap["seq"])()) and
-                              s["pipeline"]["applied"] > applied and s, what=f"events flowing after {kind}")
+            snap = eventually(
+                lambda applied=applied, snap=snap: (
+                    (s := newer(snap["seq"])()) and s["pipeline"]["applied"] > applied and s
+                ),
+                what=f"events flowing after {kind}",
+            )
         assert _healthz(port) == 200
     finally:
         proc.send_signal(signal.SIGINT)
@@ -265,11 +286,17 @@ def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> N
 def test_run_killed_itself_leaves_no_process_behind(tmp_path: Path) -> None:
     config = demo_config(tmp_path, speed=1.0)
     with (tmp_path / "run.log").open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-                                stdout=out, stderr=subprocess.STDOUT, env=ENV)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=ENV,
+        )
     try:
-        kids = eventually(lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"}
-                          and k, what="every child")
+        kids = eventually(
+            lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"} and k,
+            what="every child",
+        )
     finally:
         proc.kill()  # kill -9 of the supervisor itself: its children are told to stop (SIGTERM)
         proc.wait(10)

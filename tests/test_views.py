@@ -9,9 +9,17 @@ from hypothesis import strategies as st
 from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, apply_patch, diff, parse_subscribe, view_of
 
 SNAP: dict[str, Any] = {
-    "seq": 7, "generated_at": "2026-03-10T08:00:00.000Z", "now": 1.0, "day_start": 0.0, "timezone": "UTC",
-    "windows": [15], "interval_s": 900,
-    "queues": {"ventas": {"name": "Ventas", "waiting": 2, "intervals": [1, 2]}, "soporte": {"waiting": 0, "intervals": []}},
+    "seq": 7,
+    "generated_at": "2026-03-10T08:00:00.000Z",
+    "now": 1.0,
+    "day_start": 0.0,
+    "timezone": "UTC",
+    "windows": [15],
+    "interval_s": 900,
+    "queues": {
+        "ventas": {"name": "Ventas", "waiting": 2, "intervals": [1, 2]},
+        "soporte": {"waiting": 0, "intervals": []},
+    },
     "centre": {"waiting": 2, "intervals": [3]},
     "teams": {"norte": {"name": "Norte", "queues": ["ventas"]}, "sur": {"name": "Sur", "queues": ["soporte"]}},
     "agents": {"ana": {"team": "norte", "state": "available"}, "luis": {"team": "sur", "state": "on_call"}},
@@ -41,8 +49,17 @@ def test_manager_view_has_every_queue_with_intervals() -> None:
     assert v["queues"]["ventas"]["intervals"] == [1, 2] and v["centre"]["intervals"] == [3]
 
 
-@pytest.mark.parametrize("bad", [None, {"view": "tv"}, {"view": "team"}, {"view": "wall"},
-                                 {"view": "wall", "screens": "sala"}, {"view": "wall", "screens": list("x" * 30)}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        None,
+        {"view": "tv"},
+        {"view": "team"},
+        {"view": "wall"},
+        {"view": "wall", "screens": "sala"},
+        {"view": "wall", "screens": list("x" * 30)},
+    ],
+)
 def test_bad_subscriptions(bad: Any) -> None:
     with pytest.raises(ValueError):
         Selector.parse(bad)
@@ -58,7 +75,11 @@ def test_diff_sends_only_what_changed() -> None:
 
 
 json_leaf = st.none() | st.booleans() | st.integers() | st.text(max_size=3)
-json_obj = st.dictionaries(st.text(max_size=2), st.recursive(json_leaf, lambda c: st.dictionaries(st.text(max_size=2), c, max_size=3), max_leaves=6), max_size=4)
+json_obj = st.dictionaries(
+    st.text(max_size=2),
+    st.recursive(json_leaf, lambda c: st.dictionaries(st.text(max_size=2), c, max_size=3), max_leaves=6),
+    max_size=4,
+)
 
 
 @given(json_obj, json_obj)
@@ -74,19 +95,26 @@ def test_deep_changes_send_only_the_leaf() -> None:
     assert changed == {"screens": {"sala": {"today": {"offered": 11}}}} and deleted == []
 
 
-@pytest.mark.parametrize("message, code, reason", [
-    ({"type": "websocket.receive", "bytes": b"\x00"}, 1003, "binary message"),
-    ({"type": "websocket.receive", "text": "x" * (MAX_SUBSCRIBE_BYTES + 1)}, 1009, "message too large"),
-    ({"type": "websocket.receive", "text": "é" * (MAX_SUBSCRIBE_BYTES // 2 + 1)}, 1009, "message too large"),
-    ({"type": "websocket.receive", "text": "hello"}, 1008, "not JSON"),
-    ({"type": "websocket.receive", "text": "[" * 2000 + "]" * 2000}, 1008, "not JSON"),
-    ({"type": "websocket.receive", "text": "[1]"}, 1008, "not a subscribe message"),
-    ({"type": "websocket.receive", "text": '{"subscribe": {"view": "tv"}}'}, 1008, "bad subscription"),
-    ({"type": "websocket.receive", "text": '{"subscribe": {"view": "team", "team": ["x"]}}'}, 1008,
-     "bad subscription"),
-])
-def test_a_first_message_that_is_not_a_subscription_says_its_close_code(message: dict[str, Any], code: int,
-                                                                       reason: str) -> None:
+@pytest.mark.parametrize(
+    "message, code, reason",
+    [
+        ({"type": "websocket.receive", "bytes": b"\x00"}, 1003, "binary message"),
+        ({"type": "websocket.receive", "text": "x" * (MAX_SUBSCRIBE_BYTES + 1)}, 1009, "message too large"),
+        ({"type": "websocket.receive", "text": "é" * (MAX_SUBSCRIBE_BYTES // 2 + 1)}, 1009, "message too large"),
+        ({"type": "websocket.receive", "text": "hello"}, 1008, "not JSON"),
+        ({"type": "websocket.receive", "text": "[" * 2000 + "]" * 2000}, 1008, "not JSON"),
+        ({"type": "websocket.receive", "text": "[1]"}, 1008, "not a subscribe message"),
+        ({"type": "websocket.receive", "text": '{"subscribe": {"view": "tv"}}'}, 1008, "bad subscription"),
+        (
+            {"type": "websocket.receive", "text": '{"subscribe": {"view": "team", "team": ["x"]}}'},
+            1008,
+            "bad subscription",
+        ),
+    ],
+)
+def test_a_first_message_that_is_not_a_subscription_says_its_close_code(
+    message: dict[str, Any], code: int, reason: str
+) -> None:
     with pytest.raises(SubscribeError) as exc:
         parse_subscribe(message)
     assert (exc.value.code, exc.value.reason) == (code, reason)

@@ -24,8 +24,10 @@ from wallboard.guard import ConnectionGuard, limits_for
 from wallboard.streams import Streams
 from wallboard.web import server_config
 
-UPGRADE = (b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+UPGRADE = (
+    b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+)
 SUBSCRIBE = json.dumps({"subscribe": {"view": "manager"}})
 
 
@@ -72,8 +74,9 @@ class Web:
 
 
 @pytest.fixture
-def serve(make_config: Callable[..., Config], redis_url: str, prefix: str,
-          streams: Streams) -> Callable[..., contextlib.AbstractAsyncContextManager[Web]]:
+def serve(
+    make_config: Callable[..., Config], redis_url: str, prefix: str, streams: Streams
+) -> Callable[..., contextlib.AbstractAsyncContextManager[Web]]:
     """Start the web process (in this event loop) with the given ``web:`` settings."""
 
     @contextlib.asynccontextmanager
@@ -82,8 +85,9 @@ def serve(make_config: Callable[..., Config], redis_url: str, prefix: str,
         config = make_config(redis={"url": redis_url, "prefix": prefix}, web={"port": port, **web})
         uv = server_config(config, redis_url)
         server = _Server(uv)
-        await streams.publish_snapshot(1, json.dumps({"seq": 1, "now": time.time(), "sources": {},
-                                                      "generated_at": "2026-12-01T10:00:00Z"}))
+        await streams.publish_snapshot(
+            1, json.dumps({"seq": 1, "now": time.time(), "sources": {}, "generated_at": "2026-12-01T10:00:00Z"})
+        )
         task = asyncio.create_task(server.serve())
         try:
             while not server.started:
@@ -204,8 +208,9 @@ async def close_code_for(web: Web, opcode: int, payload: bytes) -> int:
     return int.from_bytes(body[:2], "big")
 
 
-async def test_bad_first_messages_get_a_close_code_and_one_log_line_each(serve: Any,
-                                                                         caplog: pytest.LogCaptureFixture) -> None:
+async def test_bad_first_messages_get_a_close_code_and_one_log_line_each(
+    serve: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO)
     uvicorn_log = logging.getLogger("uvicorn")  # (it does not propagate: watch it directly)
     uvicorn_log.addHandler(caplog.handler)
@@ -243,7 +248,10 @@ async def test_bad_first_messages_get_a_close_code_and_one_log_line_each(serve: 
     binary = [r.getMessage() for r in caplog.records if "/ws closed 1003" in r.getMessage()]
     assert binary == ["/ws closed 1003: binary message"]  # five of them, one line
     assert sorted(r.getMessage() for r in caplog.records if "/ws closed 1008" in r.getMessage()) == [
-        "/ws closed 1008: bad subscription", "/ws closed 1008: not JSON", "/ws closed 1008: unknown team"]
+        "/ws closed 1008: bad subscription",
+        "/ws closed 1008: not JSON",
+        "/ws closed 1008: unknown team",
+    ]
 
 
 def test_the_connection_limit_leaves_open_files_spare() -> None:
@@ -260,9 +268,17 @@ def test_the_web_process_raises_its_soft_open_file_limit_to_the_hard_one() -> No
 
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     low = min(512, hard)
-    script = ("import resource; from wallboard.guard import raise_open_file_limit; "
-              "before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]; print(before, raise_open_file_limit())")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True,
-                         preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)))
+    script = (
+        "import resource; from wallboard.guard import raise_open_file_limit; "
+        "before = resource.getrlimit(resource.RLIMIT_NOFILE)[0]; print(before, raise_open_file_limit())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)),
+    )
     before, after = map(int, out.stdout.split())
     assert before == low and after == (hard if hard != resource.RLIM_INFINITY else max(low, 1 << 20))

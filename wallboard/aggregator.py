@@ -27,11 +27,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wallboard.clock import utc_iso
 from wallboard import retry
-
+from wallboard.clock import utc_iso
 from wallboard.config import Config
-from wallboard.events import EventError, decode
 from wallboard.fold import (
     REFUSALS,
     CentreState,
@@ -44,6 +42,7 @@ from wallboard.fold import (
 )
 from wallboard.snapshot import build_view
 from wallboard.streams import Entry, Streams, id_tuple, redis_full
+from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
 
@@ -64,10 +63,19 @@ def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
 class Aggregator:
     """Folds the event stream into state and publishes snapshots."""
 
-    def __init__(self, config: Config, streams: Streams, *, consumer: str = "aggregator-1",
-                 batch: int = 5_000, block_ms: int = 500, checkpoint_every_s: float = 1.0,
-                 publish_min_s: float = 0.1, publish_max_s: float = 1.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        config: Config,
+        streams: Streams,
+        *,
+        consumer: str = "aggregator-1",
+        batch: int = 5_000,
+        block_ms: int = 500,
+        checkpoint_every_s: float = 1.0,
+        publish_min_s: float = 0.1,
+        publish_max_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.config = config
         self.streams = streams
         self.consumer = consumer
@@ -177,13 +185,23 @@ class Aggregator:
         before = self.refusals_logged
         self.refusals_logged += len(refused)
         if before < 10 or before // 1000 != self.refusals_logged // 1000:
-            log.warning("refused %d events (%d so far), e.g. entry %s: %s", len(refused), self.refusals_logged,
-                        refused[0][0], refused[0][2])
+            log.warning(
+                "refused %d events (%d so far), e.g. entry %s: %s",
+                len(refused),
+                self.refusals_logged,
+                refused[0][0],
+                refused[0][2],
+            )
 
     async def commit(self) -> None:
         """Checkpoint the state and acknowledge every entry folded into it."""
-        checkpoint = {"state": to_dict(self.state), "last_id": self.last_id, "seq": self.seq,
-                      "rejected": self.rejected, "saved_at": self.clock()}
+        checkpoint = {
+            "state": to_dict(self.state),
+            "last_id": self.last_id,
+            "seq": self.seq,
+            "rejected": self.rejected,
+            "saved_at": self.clock(),
+        }
         await self.streams.commit(checkpoint, self._to_ack)
         self._to_ack = []
         self._last_checkpoint = time.monotonic()
@@ -224,20 +242,26 @@ class Aggregator:
             **view,
             "ticker": await self.streams.tickers(),
             "sources": sources,
-            "pipeline": {"applied": self.state.applied, "duplicates": self.state.duplicates,
-                         "rejected": self.rejected, "last_id": self.last_id,
-                         "refused": {src: sum(c.values()) for src, c in self.state.refused.items()},
-                         "source_errors": errors,
-                         # Queue names are configuration, not personal data: listed, but only those
-                         # that read as names (a shifted line can put a caller's number there).
-                         # Agents: counted.
-                         "unconfigured_queues": {q: n for q, n in self.state.unconfigured_queues.items()
-                                                 if q[:1].isalpha()},
-                         "unconfigured_queues_unnamed": sum(n for q, n in self.state.unconfigured_queues.items()
-                                                            if not q[:1].isalpha()),
-                         "unconfigured_agents": len(self.state.unconfigured_agents),
-                         "discovered": {"queues": len(self.state.discovered_queues),
-                                        "agents": len(self.state.discovered_agents)}},
+            "pipeline": {
+                "applied": self.state.applied,
+                "duplicates": self.state.duplicates,
+                "rejected": self.rejected,
+                "last_id": self.last_id,
+                "refused": {src: sum(c.values()) for src, c in self.state.refused.items()},
+                "source_errors": errors,
+                # Queue names are configuration, not personal data: listed, but only those
+                # that read as names (a shifted line can put a caller's number there).
+                # Agents: counted.
+                "unconfigured_queues": {q: n for q, n in self.state.unconfigured_queues.items() if q[:1].isalpha()},
+                "unconfigured_queues_unnamed": sum(
+                    n for q, n in self.state.unconfigured_queues.items() if not q[:1].isalpha()
+                ),
+                "unconfigured_agents": len(self.state.unconfigured_agents),
+                "discovered": {
+                    "queues": len(self.state.discovered_queues),
+                    "agents": len(self.state.discovered_agents),
+                },
+            },
         }
 
     async def publish(self) -> None:
@@ -269,8 +293,9 @@ class Aggregator:
             await self.publish()
         # Checkpoint every checkpoint_every_s, and as soon as a burst (a batch or more of
         # entries) is drained: when the stream has gone quiet, what was folded is saved at once.
-        if self._to_ack and (now - self._last_checkpoint >= self.checkpoint_every_s
-                             or (not entries and len(self._to_ack) >= self.batch)):
+        if self._to_ack and (
+            now - self._last_checkpoint >= self.checkpoint_every_s or (not entries and len(self._to_ack) >= self.batch)
+        ):
             await self.commit()
         return changed
 

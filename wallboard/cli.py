@@ -28,12 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     # SUPPRESS: a sub-command's own copy of these options must not overwrite a value
     # given before the sub-command (`wallboard --config X run`) with its default.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
-                        help="config file (default: $WALLBOARD_CONFIG, else ./config.yaml)")
-    common.add_argument("--log-level", default=argparse.SUPPRESS, choices=["DEBUG", "INFO", "WARNING", "ERROR"],
-                        help="default: $WALLBOARD_LOG_LEVEL, else INFO")
-    parser = argparse.ArgumentParser(prog="wallboard", parents=[common],
-                                     description="Real-time supervisor wallboard for contact centres.")
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="config file (default: $WALLBOARD_CONFIG, else ./config.yaml)",
+    )
+    common.add_argument(
+        "--log-level",
+        default=argparse.SUPPRESS,
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="default: $WALLBOARD_LOG_LEVEL, else INFO",
+    )
+    parser = argparse.ArgumentParser(
+        prog="wallboard", parents=[common], description="Real-time supervisor wallboard for contact centres."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="start everything: Redis (if embedded), collectors, aggregator, web")
     p = sub.add_parser("collect", parents=[common], help="run collectors (all enabled ones, or --source NAME)")
@@ -60,8 +69,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.log_level = getattr(args, "log_level", None) or os.environ.get("WALLBOARD_LOG_LEVEL", "INFO")
-    logging.basicConfig(level=args.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s[%(process)d]: %(message)s")
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s[%(process)d]: %(message)s"
+    )
     path = config_path(getattr(args, "config", None))
     try:
         config = load_config(path)
@@ -145,9 +155,11 @@ def _run_until_signal(coro_factory: Any) -> int:
 
 
 def cmd_check_config(config: Config, path: Path, args: argparse.Namespace) -> int:
-    print(f"{path}: OK — {len(config.queues)} queues, {len(config.teams)} teams, {len(config.agents)} agents, "
-          f"collectors: {', '.join(c.source + ' (' + c.kind + ')' for c in config.collectors) or 'none'}; "
-          f"Redis: {config.redis.url or 'embedded'}")
+    print(
+        f"{path}: OK — {len(config.queues)} queues, {len(config.teams)} teams, {len(config.agents)} agents, "
+        f"collectors: {', '.join(c.source + ' (' + c.kind + ')' for c in config.collectors) or 'none'}; "
+        f"Redis: {config.redis.url or 'embedded'}"
+    )
     return 0
 
 
@@ -155,8 +167,10 @@ def cmd_report(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.report import build_report, describe_stats, read_lines, render
 
     if args.interval < 1 or 1440 % args.interval:
-        print(f"wallboard: --interval must divide a day into whole intervals (5, 10, 15, 30, 60, …), "
-              f"got {args.interval}", file=sys.stderr)
+        print(
+            f"wallboard: --interval must divide a day into whole intervals (5, 10, 15, 30, 60, …), got {args.interval}",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if not args.queue_log.is_file():
         print(f"wallboard: {args.queue_log}: no such file", file=sys.stderr)
@@ -190,8 +204,10 @@ def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
 
     host = args.host or os.environ.get("WALLBOARD_WEB_HOST")
     if host or args.port:
-        config = config.model_copy(update={"web": config.web.model_copy(
-            update={k: v for k, v in (("host", host), ("port", args.port)) if v})})
+        config = config.model_copy(
+            update={"web": config.web.model_copy(update={k: v for k, v in (("host", host), ("port", args.port)) if v})}
+        )
+
     def terminate(signum: int, frame: Any) -> None:
         raise SystemExit(0)
 
@@ -222,21 +238,29 @@ def cmd_ticker(config: Config, path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
+    from wallboard.collectors.http import served_by_web
     from wallboard.collectors.runtime import run_collector
 
-    from wallboard.collectors.http import served_by_web
-
     web_served = {c.source for c in served_by_web(args.collectors)}
-    wanted = [c for c in args.collectors if c.spec.enabled and c.source not in web_served
-              and (not args.source or c.source in args.source)]
+    wanted = [
+        c
+        for c in args.collectors
+        if c.spec.enabled and c.source not in web_served and (not args.source or c.source in args.source)
+    ]
     unknown = set(args.source or ()) - {c.source for c in config.collectors}
     if unknown:
-        print(f"wallboard: no collector named {', '.join(sorted(unknown))} in {path}; "
-              f"configured: {', '.join(c.source for c in config.collectors) or 'none'}", file=sys.stderr)
+        print(
+            f"wallboard: no collector named {', '.join(sorted(unknown))} in {path}; "
+            f"configured: {', '.join(c.source for c in config.collectors) or 'none'}",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     for name in sorted(set(args.source or ()) & web_served):
-        print(f"wallboard: collector {name!r} is the HTTP ingest API, served by `wallboard web`; "
-              f"set its options.port to serve it alone", file=sys.stderr)
+        print(
+            f"wallboard: collector {name!r} is the HTTP ingest API, served by `wallboard web`; "
+            f"set its options.port to serve it alone",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     if not wanted:
         print(f"wallboard: no enabled collectors in {path}", file=sys.stderr)
@@ -257,8 +281,11 @@ def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
 def cmd_snapshot(config: Config, path: Path, args: argparse.Namespace) -> int:
     url = redis_url(config)
     if not url:
-        print("wallboard: no wallboard is running (no embedded Redis found under "
-              f"{config.redis_data_dir()}); start `wallboard run` or set redis.url", file=sys.stderr)
+        print(
+            "wallboard: no wallboard is running (no embedded Redis found under "
+            f"{config.redis_data_dir()}); start `wallboard run` or set redis.url",
+            file=sys.stderr,
+        )
         return 1
 
     async def main() -> int:
@@ -271,8 +298,12 @@ def cmd_snapshot(config: Config, path: Path, args: argparse.Namespace) -> int:
                     return 1
                 if snap is not None and snap["seq"] != last_seq:
                     last_seq = snap["seq"]
-                    print(json.dumps(snap, ensure_ascii=False, indent=None if args.watch else 2)
-                          if args.json else _summary(snap), flush=True)
+                    print(
+                        json.dumps(snap, ensure_ascii=False, indent=None if args.watch else 2)
+                        if args.json
+                        else _summary(snap),
+                        flush=True,
+                    )
                 if not args.watch:
                     return 0
                 await asyncio.sleep(0.5)
@@ -292,9 +323,11 @@ def _summary(snap: dict[str, Any]) -> str:
     for name, q in rows:
         t = q["today"]
         sl = t["service_level_pct"][q["sl_formula"]]
-        lines.append(f"  {name[:22]:<22} waiting {q['waiting']:>3}  longest {q['longest_wait_s'] or 0:>5.0f}s  "
-                     f"offered {t['offered']:>5}  SL {pct(sl):>6}  aband {pct(t['abandon_rate_pct']):>6}  "
-                     f"ASA {t['asa_s'] if t['asa_s'] is not None else '—':>6}")
+        lines.append(
+            f"  {name[:22]:<22} waiting {q['waiting']:>3}  longest {q['longest_wait_s'] or 0:>5.0f}s  "
+            f"offered {t['offered']:>5}  SL {pct(sl):>6}  aband {pct(t['abandon_rate_pct']):>6}  "
+            f"ASA {t['asa_s'] if t['asa_s'] is not None else '—':>6}"
+        )
     a = snap["centre"]["agents"]
     lines.append("  agents: " + ", ".join(f"{k} {v}" for k, v in a.items() if v))
     for name, s in snap["sources"].items():
@@ -326,12 +359,17 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
     env = dict(os.environ, **{ENV_REDIS_URL: url})
     for name, command in _child_commands(config, path, args).items():
         # (SIGTERM to each child if `wallboard run` itself is killed, so none is left behind.)
-        specs.append(ChildSpec(name, functools.partial(subprocess.Popen, command, env=env,
-                                                       preexec_fn=stop_with_parent)))
+        specs.append(
+            ChildSpec(name, functools.partial(subprocess.Popen, command, env=env, preexec_fn=stop_with_parent))
+        )
     host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
     try:
-        Supervisor(specs).run(running, on_started=lambda: log.info(
-            "wallboard running: open http://%s:%d/  (Ctrl-C stops everything)", host, config.web.port))
+        Supervisor(specs).run(
+            running,
+            on_started=lambda: log.info(
+                "wallboard running: open http://%s:%d/  (Ctrl-C stops everything)", host, config.web.port
+            ),
+        )
     finally:
         if server is not None:
             server.stop()  # stopped by the supervisor already, last: this forgets its address

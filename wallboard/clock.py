@@ -6,7 +6,7 @@ Pure functions of POSIX seconds and a zone: no clock is read here.
 from __future__ import annotations
 
 from bisect import bisect_right
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 _OFFSET_BLOCK_S = 900  # every real UTC offset and DST switch falls on a quarter hour
@@ -31,7 +31,7 @@ def _local_instant(day: date, start: time, zone: ZoneInfo) -> float:
     aware = naive.replace(tzinfo=zone)
     # A wall time inside a spring-forward gap round-trips to a different wall time:
     # normalise through UTC so the result is a real instant.
-    return aware.astimezone(timezone.utc).timestamp()
+    return aware.astimezone(UTC).timestamp()
 
 
 class LocalIntervals:
@@ -53,8 +53,7 @@ class LocalIntervals:
 
     def __init__(self, zone: ZoneInfo, seconds: int, day_start: time = time(0)) -> None:
         if seconds <= 0 or (seconds > 3600 and (seconds > 86_400 or 86_400 % seconds)):
-            raise ValueError(f"an interval longer than an hour must divide a day into whole intervals, "
-                             f"got {seconds} s")
+            raise ValueError(f"an interval longer than an hour must divide a day into whole intervals, got {seconds} s")
         self.zone = zone
         self.seconds = seconds
         self.day_start = day_start
@@ -65,8 +64,10 @@ class LocalIntervals:
         # Where the interval divides a quarter hour and the zone's offsets are whole
         # quarter hours (every zone since the 1980s), local floors are UTC floors.
         self._utc_aligned = _OFFSET_BLOCK_S % seconds == 0 and all(
-            self.offset(datetime(year, month, 1, tzinfo=timezone.utc).timestamp()) % _OFFSET_BLOCK_S == 0
-            for year in (2000, 2010, 2020, 2030) for month in (1, 7))
+            self.offset(datetime(year, month, 1, tzinfo=UTC).timestamp()) % _OFFSET_BLOCK_S == 0
+            for year in (2000, 2010, 2020, 2030)
+            for month in (1, 7)
+        )
 
     def offset(self, ts: float) -> int:
         """UTC offset in seconds in force at ``ts``."""
@@ -135,4 +136,4 @@ class LocalIntervals:
 
 def utc_iso(ts: float) -> str:
     """UTC ISO 8601 with a ``Z``, millisecond precision."""
-    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

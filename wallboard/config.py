@@ -250,8 +250,12 @@ class Config(_Frozen):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
-        for what, ids in (("queues", [q.id for q in self.queues]), ("teams", [t.id for t in self.teams]),
-                          ("agents", [a.id for a in self.agents]), ("screens", [sc.id for sc in self.screens])):
+        for what, ids in (
+            ("queues", [q.id for q in self.queues]),
+            ("teams", [t.id for t in self.teams]),
+            ("agents", [a.id for a in self.agents]),
+            ("screens", [sc.id for sc in self.screens]),
+        ):
             seen: set[str] = set()
             for i, item_id in enumerate(ids):
                 if item_id in seen:
@@ -321,8 +325,9 @@ class Config(_Frozen):
         for q in self.queues:
             if q.id == queue_id:
                 return q
-        return QueueConfig(id=queue_id if re.match(_IDENT, queue_id) else "unknown", name=queue_id,
-                           **self.queue_defaults.model_dump())
+        return QueueConfig(
+            id=queue_id if re.match(_IDENT, queue_id) else "unknown", name=queue_id, **self.queue_defaults.model_dump()
+        )
 
     def team_of(self) -> dict[str, str]:
         """Agent id → team id, from both the agents' ``team`` and the teams' ``agents``."""
@@ -390,12 +395,17 @@ def load_config(path: str | os.PathLike[str], env: Mapping[str, str] | None = No
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return parse_config(raw if raw is not None else {}, source=str(path),
-                        base_dir=path.resolve().parent, env=os.environ if env is None else env)
+    return parse_config(
+        raw if raw is not None else {},
+        source=str(path),
+        base_dir=path.resolve().parent,
+        env=os.environ if env is None else env,
+    )
 
 
-def parse_config(raw: Any, *, source: str = "config", base_dir: Path = Path("."),
-                 env: Mapping[str, str] | None = None) -> Config:
+def parse_config(
+    raw: Any, *, source: str = "config", base_dir: Path = Path("."), env: Mapping[str, str] | None = None
+) -> Config:
     """Validate an already-loaded YAML tree."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the top level must be a mapping of sections, got {type(raw).__name__}")
@@ -428,6 +438,7 @@ def _interpolate(node: Any, env: Mapping[str, str], source: str, path: str) -> A
     if isinstance(node, list):
         return [_interpolate(v, env, source, f"{path}[{i}]") for i, v in enumerate(node)]
     if isinstance(node, str) and "${" in node:
+
         def replace(match: re.Match[str]) -> str:
             name, default = match.group(1), match.group(2)
             if name in env:
@@ -435,6 +446,7 @@ def _interpolate(node: Any, env: Mapping[str, str], source: str, path: str) -> A
             if default is not None:
                 return default
             raise ConfigError(f"{source}: {path}: environment variable {name} is not set")
+
         return _ENV_REF.sub(replace, node)
     return node
 

@@ -56,8 +56,9 @@ class DisplayKeyMiddleware:
                 found = k
         return found
 
-    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]],
-                       send: Callable[[Any], Awaitable[None]]) -> None:
+    async def __call__(
+        self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
+    ) -> None:
         if not self.keys or scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
@@ -68,12 +69,21 @@ class DisplayKeyMiddleware:
             rest = urlencode({k: v for k, v in query.items() if k != "key"})
             location = scope["path"] + (f"?{rest}" if rest else "")
             log.info("display key %r set up a screen at %s", from_query.name, scope["path"])
-            await send({"type": "http.response.start", "status": 303, "headers": [
-                (b"location", location.encode()),
-                (b"set-cookie", f"{COOKIE}={from_query.key}; Max-Age={_TEN_YEARS_S}; Path=/; HttpOnly; "
-                                f"SameSite=Lax".encode()),
-                (b"cache-control", b"no-store"),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [
+                        (b"location", location.encode()),
+                        (
+                            b"set-cookie",
+                            f"{COOKIE}={from_query.key}; Max-Age={_TEN_YEARS_S}; Path=/; HttpOnly; "
+                            f"SameSite=Lax".encode(),
+                        ),
+                        (b"cache-control", b"no-store"),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": b""})
             return
         if from_query is not None or self.match(_cookie(scope)) is not None:
@@ -85,8 +95,16 @@ class DisplayKeyMiddleware:
                 await send({"type": "websocket.close", "code": 1008, "reason": "display key required"})
             return
         body = _DENIED.encode()
-        await send({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"text/html; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -77,8 +77,7 @@ class Verdict(StrEnum):
 
 _APPLIED, _DUPLICATE = Verdict.APPLIED, Verdict.DUPLICATE  # (a member look-up costs, per event)
 #: The verdicts that refuse an event (counted per source in ``CentreState.refused``).
-REFUSALS: tuple[Verdict, ...] = (Verdict.FUTURE, Verdict.LATE, Verdict.UNCONFIGURED_QUEUE,
-                                 Verdict.UNCONFIGURED_AGENT)
+REFUSALS: tuple[Verdict, ...] = (Verdict.FUTURE, Verdict.LATE, Verdict.UNCONFIGURED_QUEUE, Verdict.UNCONFIGURED_AGENT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +118,14 @@ class FoldSettings:
         return self.rules.get(queue, self.default_rules)
 
     @classmethod
-    def from_config(cls, config: Config, *, interval_minutes: int | None = None,
-                    retain_s: float | None | Literal["config"] = "config", live: bool = True) -> FoldSettings:
+    def from_config(
+        cls,
+        config: Config,
+        *,
+        interval_minutes: int | None = None,
+        retain_s: float | Literal["config"] | None = "config",
+        live: bool = True,
+    ) -> FoldSettings:
         """Settings of ``config``; ``retain_s`` None keeps every interval (a report of a file)."""
         minutes = interval_minutes or config.interval_minutes
         d = config.queue_defaults
@@ -290,8 +295,13 @@ def _names_admitted(state: CentreState, settings: FoldSettings, event: Event) ->
     queue = "" if isinstance(event, (AgentStateChanged, SourceReset)) else event.queue  # type: ignore[attr-defined]
     if queue and not _known(state, settings, queue, event.source, agent=False):
         return Verdict.UNCONFIGURED_QUEUE
-    if type(event) in _AGENT_ONLY and not _known(state, settings, event.agent,  # type: ignore[attr-defined]
-                                                  event.source, agent=True):
+    if type(event) in _AGENT_ONLY and not _known(
+        state,
+        settings,
+        event.agent,  # type: ignore[attr-defined]
+        event.source,
+        agent=True,
+    ):
         return Verdict.UNCONFIGURED_AGENT
     return Verdict.APPLIED
 
@@ -313,8 +323,9 @@ def _known(state: CentreState, settings: FoldSettings, name: str, source: str, *
     return False
 
 
-def _agent_of_call(state: CentreState, settings: FoldSettings,
-                   e: CallAnswered | CallEnded | CallTransferred) -> AgentState | None:
+def _agent_of_call(
+    state: CentreState, settings: FoldSettings, e: CallAnswered | CallEnded | CallTransferred
+) -> AgentState | None:
     """The agent of a call event, or None when the agent is not one the config admits
     (the queue still counts the call: refusing it would leave it waiting for ever)."""
     agents = settings.agents
@@ -324,8 +335,7 @@ def _agent_of_call(state: CentreState, settings: FoldSettings,
     return state.agent(e.agent)
 
 
-def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event],
-              now: float | None = None) -> int:
+def apply_all(state: CentreState, settings: FoldSettings, events: Iterable[Event], now: float | None = None) -> int:
     """Fold many events; returns how many were applied."""
     n = 0
     for event in events:
@@ -475,8 +485,9 @@ _HANDLERS: dict[type[Event], Callable[[CentreState, FoldSettings, Any], None]] =
 }
 
 
-def _transition(state: CentreState, settings: FoldSettings, agent_id: str, ts: float,
-                new_state: str, reason: str, direction: str) -> None:
+def _transition(
+    state: CentreState, settings: FoldSettings, agent_id: str, ts: float, new_state: str, reason: str, direction: str
+) -> None:
     agent = state.agent(agent_id)
     if ts < agent.since:
         return  # older than the state we hold: arrived out of order, superseded
@@ -489,8 +500,9 @@ def _transition(state: CentreState, settings: FoldSettings, agent_id: str, ts: f
     agent.state, agent.reason, agent.direction, agent.since = new_state, reason, direction, ts
 
 
-def account_time(agent: AgentState, intervals: LocalIntervals, start: float, end: float,
-                 into: dict[int, AgentCounters] | None = None) -> None:
+def account_time(
+    agent: AgentState, intervals: LocalIntervals, start: float, end: float, into: dict[int, AgentCounters] | None = None
+) -> None:
     """Add the seconds of the agent's current state between start and end, split by interval.
 
     With ``into`` the seconds go into that dict of counters (used to add the

@@ -44,8 +44,13 @@ MIN_SPARE_FILES = 256
 
 def _response(status: str, text: str, *extra: str) -> bytes:
     body = text.encode() + b"\n"
-    head = [f"HTTP/1.1 {status}", "content-type: text/plain; charset=utf-8", f"content-length: {len(body)}",
-            "connection: close", *extra]
+    head = [
+        f"HTTP/1.1 {status}",
+        "content-type: text/plain; charset=utf-8",
+        f"content-length: {len(body)}",
+        "connection: close",
+        *extra,
+    ]
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
@@ -74,8 +79,9 @@ def raise_open_file_limit() -> int:
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
-def limits_for(max_connections: int, max_per_client: int, handshake_timeout_s: float,
-               open_files: int | None = None) -> Limits:
+def limits_for(
+    max_connections: int, max_per_client: int, handshake_timeout_s: float, open_files: int | None = None
+) -> Limits:
     """The limits to enforce: ``max_connections`` lowered, if need be, to leave a tenth of the
     open-file limit (at least 256 files) spare for everything else the process opens."""
     if open_files is None:
@@ -83,8 +89,13 @@ def limits_for(max_connections: int, max_per_client: int, handshake_timeout_s: f
     if open_files != resource.RLIM_INFINITY:
         ceiling = max(16, open_files - max(MIN_SPARE_FILES, open_files // 10))
         if max_connections > ceiling:
-            log.warning("web.max_connections %d lowered to %d: the open-file limit is %d (raise it with "
-                        "ulimit -n or LimitNOFILE=)", max_connections, ceiling, open_files)
+            log.warning(
+                "web.max_connections %d lowered to %d: the open-file limit is %d (raise it with "
+                "ulimit -n or LimitNOFILE=)",
+                max_connections,
+                ceiling,
+                open_files,
+            )
             max_connections = ceiling
     return Limits(max_connections, min(max_per_client, max_connections), handshake_timeout_s)
 
@@ -112,14 +123,16 @@ class ConnectionGuard:
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if self.per_client[host] >= self.limits.max_per_client:
             self.refused_per_client += 1
-            self.refusals.warning("connection refused: a client address is at max_connections_per_client",
-                                  str(self.limits.max_per_client))
+            self.refusals.warning(
+                "connection refused: a client address is at max_connections_per_client", str(self.limits.max_per_client)
+            )
             return _PER_CLIENT
         if len(self.open) >= self.limits.max_connections:
             if not self.waiting:
                 self.refused_full += 1
-                self.refusals.warning("connection refused: at max_connections, every connection in use",
-                                      str(self.limits.max_connections))
+                self.refusals.warning(
+                    "connection refused: at max_connections, every connection in use", str(self.limits.max_connections)
+                )
                 return _FULL
             oldest = next(iter(self.waiting))
             self.closed(oldest)
@@ -204,9 +217,11 @@ def _http_base() -> type[asyncio.Protocol]:
     """uvicorn's choice for ``http="auto"``: httptools if installed, else h11."""
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
         return HttpToolsProtocol
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol
+
         return H11Protocol
 
 
@@ -228,7 +243,8 @@ def protocols(guard: ConnectionGuard) -> tuple[type[asyncio.Protocol], type[Push
             self._wb_scope: Any = None
             self._wb_fresh = False
             self._wb_timer: asyncio.TimerHandle | None = self.loop.call_later(
-                guard.limits.handshake_timeout_s, self._wb_check)
+                guard.limits.handshake_timeout_s, self._wb_check
+            )
 
         def data_received(self, data: bytes) -> None:
             super().data_received(data)

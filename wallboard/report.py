@@ -28,8 +28,18 @@ from wallboard.fold import CentreState, FoldSettings, apply, cycle_collection_pa
 from wallboard.kpi import queue_kpis
 
 REPORT_KEYS = (
-    "offered", "answered", "abandoned", "short_abandoned", "other_exits", "answered_within_sl",
-    "abandoned_within_sl", "asa_s", "avg_abandon_wait_s", "max_wait_s", "aht_s", "abandon_rate_pct",
+    "offered",
+    "answered",
+    "abandoned",
+    "short_abandoned",
+    "other_exits",
+    "answered_within_sl",
+    "abandoned_within_sl",
+    "asa_s",
+    "avg_abandon_wait_s",
+    "max_wait_s",
+    "aht_s",
+    "abandon_rate_pct",
     "service_level_pct",
 )
 
@@ -43,20 +53,23 @@ def _row(c: QueueCounters) -> dict[str, Any]:
     return row
 
 
-def build_report(lines: Iterator[str], config: Config, interval_minutes: int = 15,
-                 source: str = "queue_log") -> tuple[dict[str, Any], QueueLogStats]:
+def build_report(
+    lines: Iterator[str], config: Config, interval_minutes: int = 15, source: str = "queue_log"
+) -> tuple[dict[str, Any], QueueLogStats]:
     """Fold queue_log lines; return the report object and what the lines contained."""
     with cycle_collection_paused():
         return _build_report(lines, config, interval_minutes, source)
 
 
-def _build_report(lines: Iterator[str], config: Config, interval_minutes: int,
-                  source: str) -> tuple[dict[str, Any], QueueLogStats]:
+def _build_report(
+    lines: Iterator[str], config: Config, interval_minutes: int, source: str
+) -> tuple[dict[str, Any], QueueLogStats]:
     settings = FoldSettings.from_config(config, interval_minutes=interval_minutes, retain_s=None, live=False)
     # Daily (and multi-hour) rows start at the configured day start, not at midnight.
     settings = replace(settings, intervals=LocalIntervals(config.zone, interval_minutes * 60, config.day_start_time))
-    translator = QueueLogTranslator(source, config.agent_aliases(), config.pause_reason_codes(),
-                                    hash_ids=False, agent_events=False)
+    translator = QueueLogTranslator(
+        source, config.agent_aliases(), config.pause_reason_codes(), hash_ids=False, agent_events=False
+    )
     state = CentreState()
     feed = translator.feed
     for lineno, line in enumerate(lines, 1):
@@ -146,14 +159,19 @@ def render(report: dict[str, Any], fmt: str) -> str:
 def describe_stats(stats: QueueLogStats, seconds: float) -> str:
     """A short summary for stderr: counts, rate, and the first bad lines (number and reason, never their text)."""
     rate = stats.lines / seconds if seconds > 0 else 0.0
-    parts = [f"{stats.lines:,} lines ({stats.blank} blank, {stats.malformed} malformed), "
-             f"{stats.events:,} events in {seconds:.2f} s ({rate:,.0f} lines/s)"]
+    parts = [
+        f"{stats.lines:,} lines ({stats.blank} blank, {stats.malformed} malformed), "
+        f"{stats.events:,} events in {seconds:.2f} s ({rate:,.0f} lines/s)"
+    ]
     if stats.ignored:
-        parts.append("opaque events kept out of the counts: " +
-                     ", ".join(f"{k}×{v}" for k, v in stats.ignored.most_common(8)))
+        parts.append(
+            "opaque events kept out of the counts: " + ", ".join(f"{k}×{v}" for k, v in stats.ignored.most_common(8))
+        )
     if stats.repeated:
-        parts.append("entries and outcomes logged again, counted once: " +
-                     ", ".join(f"{k}×{v}" for k, v in stats.repeated.most_common(8)))
+        parts.append(
+            "entries and outcomes logged again, counted once: "
+            + ", ".join(f"{k}×{v}" for k, v in stats.repeated.most_common(8))
+        )
     parts.extend(str(bad) for bad in stats.errors[:10])
     if stats.malformed > 10:
         parts.append(f"… {stats.malformed - 10} more malformed lines")

@@ -28,7 +28,8 @@ from typing import Any
 from redis.asyncio import Redis
 from redis.exceptions import OutOfMemoryError, ResponseError
 
-from wallboard.events import PACKED_FIELD, Event, pack
+from wallboard.events import Event
+from wallboard.wire import PACKED_FIELD, pack
 
 GROUP = "aggregator"
 SNAPSHOT_KEEP = 20
@@ -104,9 +105,15 @@ def connect(url: str) -> Redis:
     for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3)):
         if hasattr(socket, name):
             keepalive[getattr(socket, name)] = value
-    client: Redis = Redis.from_url(url, decode_responses=True, socket_timeout=None, socket_connect_timeout=5,
-                                   socket_keepalive=True, socket_keepalive_options=keepalive,
-                                   health_check_interval=15)
+    client: Redis = Redis.from_url(
+        url,
+        decode_responses=True,
+        socket_timeout=None,
+        socket_connect_timeout=5,
+        socket_keepalive=True,
+        socket_keepalive_options=keepalive,
+        health_check_interval=15,
+    )
     return client
 
 
@@ -145,8 +152,10 @@ def _entries(reply: Any) -> list[Entry]:
     if not reply:
         return []
     if isinstance(reply, dict):  # RESP3: {stream: [[(id, fields), …]]} (redis-py) or {stream: [[id, fields], …]}
-        streams = [v[0] if v and isinstance(v[0], list) and (not v[0] or not isinstance(v[0][0], str)) else v
-                   for v in reply.values()]
+        streams = [
+            v[0] if v and isinstance(v[0], list) and (not v[0] or not isinstance(v[0][0], str)) else v
+            for v in reply.values()
+        ]
     else:  # RESP2: [[stream, [(id, fields), …]]]
         streams = [item[1] for item in reply]
     return [(entry_id, _fields(fields)) for entries in streams for entry_id, fields in entries]
@@ -175,15 +184,16 @@ class Streams:
         (a script holds Redis while it runs: ~20 ms for that many)."""
         ids: list[str] = []
         for i in range(0, len(events), _APPEND_CHUNK):
-            added = await self._append(keys=[self.events_key], args=[
-                self.maxlen, PACKED_FIELD, *[pack(e) for e in events[i:i + _APPEND_CHUNK]]])
+            added = await self._append(
+                keys=[self.events_key],
+                args=[self.maxlen, PACKED_FIELD, *[pack(e) for e in events[i : i + _APPEND_CHUNK]]],
+            )
             ids.extend(_str(entry_id) for entry_id in added)
         return ids
 
     async def append_raw(self, fields: dict[str, str]) -> str:
         """XADD one entry as given (tests use it to put bad entries on the stream)."""
-        entry_id = await self.redis.xadd(self.events_key, fields, maxlen=self.maxlen,  # type: ignore[arg-type]
-                                         approximate=True)
+        entry_id = await self.redis.xadd(self.events_key, fields, maxlen=self.maxlen, approximate=True)  # type: ignore[arg-type]
         return _str(entry_id)
 
     async def ensure_group(self) -> None:
@@ -224,7 +234,7 @@ class Streams:
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.checkpoint_key, json.dumps(checkpoint, separators=(",", ":")))
         for i in range(0, len(ack_ids), 10_000):
-            pipe.xack(self.events_key, GROUP, *ack_ids[i:i + 10_000])
+            pipe.xack(self.events_key, GROUP, *ack_ids[i : i + 10_000])
         await pipe.execute()
 
     async def load_checkpoint(self) -> dict[str, Any] | None:
@@ -233,32 +243,42 @@ class Streams:
 
     async def reject(self, entry_id: str, fields: dict[str, str] | None, reason: str) -> None:
         """Keep an undecodable entry, with why, on the rejected stream."""
-        record: dict[Any, Any] = {"id": entry_id, "reason": reason,
-                                  "fields": json.dumps(fields or {}, ensure_ascii=False)}
+        record: dict[Any, Any] = {
+            "id": entry_id,
+            "reason": reason,
+            "fields": json.dumps(fields or {}, ensure_ascii=False),
+        }
         await self.redis.xadd(self.rejected_key, record, maxlen=REJECTED_KEEP, approximate=True)
 
     async def reject_many(self, refused: Sequence[tuple[str, dict[str, str] | None, str]]) -> None:
         """Keep refused entries ``(id, fields, reason)`` on the rejected stream, in one round trip."""
         pipe = self.redis.pipeline(transaction=False)
         for entry_id, fields, reason in refused:
-            pipe.xadd(self.rejected_key, {"id": entry_id, "reason": reason,
-                                          "fields": json.dumps(fields or {}, ensure_ascii=False)},
-                      maxlen=REJECTED_KEEP, approximate=True)
+            pipe.xadd(
+                self.rejected_key,
+                {"id": entry_id, "reason": reason, "fields": json.dumps(fields or {}, ensure_ascii=False)},
+                maxlen=REJECTED_KEEP,
+                approximate=True,
+            )
         await pipe.execute()
 
     async def group_info(self) -> dict[str, Any]:
         """Pending count and lag of the aggregator's group (0 when all is consumed)."""
         for group in await self.redis.xinfo_groups(self.events_key):
             if group.get("name") == GROUP:
-                return {"pending": int(group.get("pending", 0)), "lag": group.get("lag"),
-                        "last_delivered_id": group.get("last-delivered-id")}
+                return {
+                    "pending": int(group.get("pending", 0)),
+                    "lag": group.get("lag"),
+                    "last_delivered_id": group.get("last-delivered-id"),
+                }
         return {"pending": 0, "lag": None, "last_delivered_id": None}
 
     # --------------------------------------------------------- snapshots
 
     async def publish_snapshot(self, seq: int, payload: str) -> None:
-        await self.redis.xadd(self.snapshots_key, {"seq": str(seq), "json": payload},
-                              maxlen=SNAPSHOT_KEEP, approximate=False)
+        await self.redis.xadd(
+            self.snapshots_key, {"seq": str(seq), "json": payload}, maxlen=SNAPSHOT_KEEP, approximate=False
+        )
 
     async def latest_snapshot_entry(self) -> tuple[str, dict[str, Any]] | None:
         """The newest snapshot with its stream id (to follow the stream from there)."""
@@ -285,8 +305,9 @@ class Streams:
         base = f"{self.prefix}seen:{store}"
         return [base, *(f"{base}:{k}" for k in range(ID_STORE_RING))]
 
-    async def claim_ids(self, store: str, ids: Sequence[bytes], *, now: float, horizon_s: float,
-                        max_ids: int) -> tuple[list[int], int]:
+    async def claim_ids(
+        self, store: str, ids: Sequence[bytes], *, now: float, horizon_s: float, max_ids: int
+    ) -> tuple[list[int], int]:
         """Remember ``ids`` (distinct) in a store bounded to ``max_ids``, for at least ``horizon_s``
         unless it is full: the indexes of those it did not hold yet (claimed now, atomically), and
         how many times it had to forget its oldest quarter early because it was full."""
@@ -294,8 +315,10 @@ class Streams:
             return [], 0
         span = horizon_s / (ID_STORE_RING - 1)
         expiry_ms = int((horizon_s + span) * 1000) + 1000
-        early, fresh = await self._claim(keys=self.id_store_keys(store), args=[
-            repr(now), repr(span), max(1, max_ids // ID_STORE_RING), expiry_ms, *ids])
+        early, fresh = await self._claim(
+            keys=self.id_store_keys(store),
+            args=[repr(now), repr(span), max(1, max_ids // ID_STORE_RING), expiry_ms, *ids],
+        )
         return [int(i) - 1 for i in fresh], int(early)
 
     async def release_ids(self, store: str, ids: Sequence[bytes]) -> None:
@@ -341,6 +364,7 @@ class Streams:
 
     async def save_cursor(self, source: str, cursor: dict[str, Any]) -> None:
         await self.redis.set(f"{self.prefix}cursor:{source}", json.dumps(cursor))
+
 
 def redis_full(exc: BaseException) -> bool:
     """True for Redis refusing a write because it reached ``maxmemory`` (an OOM error).

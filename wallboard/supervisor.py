@@ -116,16 +116,28 @@ class _Child:
         self.deaths = 1 if up >= policy.healthy_s else self.deaths + 1
         delay = policy.delay(self.deaths)
         self.due = now + delay
-        log.error("%s %s after %.1f s up; restarting it in %.1f s (deaths in a row: %d)",
-                  self.spec.name, how, up, delay, self.deaths)
+        log.error(
+            "%s %s after %.1f s up; restarting it in %.1f s (deaths in a row: %d)",
+            self.spec.name,
+            how,
+            up,
+            delay,
+            self.deaths,
+        )
 
 
 class Supervisor:
     """Runs children until SIGINT/SIGTERM, restarting each one that dies on its own schedule."""
 
-    def __init__(self, specs: Sequence[ChildSpec], policy: RestartPolicy = RestartPolicy(), *,
-                 poll_s: float = 0.1, stop_timeout_s: float = 15.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        specs: Sequence[ChildSpec],
+        policy: RestartPolicy = RestartPolicy(),
+        *,
+        poll_s: float = 0.1,
+        stop_timeout_s: float = 15.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.children = [_Child(spec) for spec in specs]
         self.policy = policy
         self.poll_s = poll_s

@@ -121,8 +121,9 @@ def view_of(snapshot: dict[str, Any], selector: Selector) -> dict[str, Any]:
     return out
 
 
-def diff(old: dict[str, Any], new: dict[str, Any],
-         _path: tuple[str, ...] = ()) -> tuple[dict[str, Any], list[list[str]]]:
+def diff(
+    old: dict[str, Any], new: dict[str, Any], _path: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], list[list[str]]]:
     """Changes from ``old`` to ``new`` at any depth: what to merge in, and the key paths to delete.
 
     A dict in the result is merged into the dict the client holds at that key;

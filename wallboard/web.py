@@ -27,15 +27,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wallboard.collectors.runtime import CollectorContext
 from wallboard.collectors import Configured, configure, http
+from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
 from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
-from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
 from wallboard.push import sink_for
 from wallboard.streams import Streams, connect
+from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
 
 if TYPE_CHECKING:
     import uvicorn
@@ -44,8 +44,16 @@ log = logging.getLogger("wallboard.web")
 
 
 #: What /healthz shows of the snapshot's pipeline figures (unconfigured agents only counted).
-_PIPELINE_HEALTH = ("applied", "duplicates", "rejected", "refused", "unconfigured_queues",
-                    "unconfigured_queues_unnamed", "unconfigured_agents", "discovered")
+_PIPELINE_HEALTH = (
+    "applied",
+    "duplicates",
+    "rejected",
+    "refused",
+    "unconfigured_queues",
+    "unconfigured_queues_unnamed",
+    "unconfigured_agents",
+    "discovered",
+)
 
 
 def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> Starlette:
@@ -60,8 +68,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     teams = {t.id for t in config.teams}
     screens = {s.id for s in config.screens} | {"all"}
     web = config.web
-    guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client,
-                                       web.handshake_timeout_s))
+    guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,13 +77,14 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
         app.state.started = time.time()
-        contexts = [CollectorContext(config, c.spec, cast(http.Options, c.options), streams)
-                    for c in http.served_by_web(configured)]
+        contexts = [
+            CollectorContext(config, c.spec, cast(http.Options, c.options), streams)
+            for c in http.served_by_web(configured)
+        ]
         app.state.ingest = http.Ingest(contexts, streams)
         tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
         tasks += [asyncio.create_task(_beat(ctx), name=f"health {ctx.source}") for ctx in contexts]
-        log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port,
-                 redis_url)
+        log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port, redis_url)
         try:
             yield
         finally:
@@ -157,8 +165,13 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     page = _DashIndex(dash_app.server)
     routes: list[Any] = [
         Route("/healthz", healthz),
-        Mount(http.PREFIX, routes=[Route(http.PATH[len(http.PREFIX):], ingest, methods=["POST"]),
-                                   Route(http.SCHEMA_PATH[len(http.PREFIX):], http.schema, methods=["GET"])]),
+        Mount(
+            http.PREFIX,
+            routes=[
+                Route(http.PATH[len(http.PREFIX) :], ingest, methods=["POST"]),
+                Route(http.SCHEMA_PATH[len(http.PREFIX) :], http.schema, methods=["GET"]),
+            ],
+        ),
         WebSocketRoute("/ws", ws_endpoint),
         Route("/wall/{screen}", page),
         Route("/team/{team}", page),
@@ -205,14 +218,18 @@ def server_config(config: Config, redis_url: str, collectors: Sequence[Configure
     app = create_app(config, redis_url, collectors)
     http, ws = protocols(app.state.guard)
     return uvicorn.Config(
-        app, host=config.web.host, port=config.web.port, log_level="warning",
+        app,
+        host=config.web.host,
+        port=config.web.port,
+        log_level="warning",
         http=http,  # uvicorn's own, behind the connection guard (wallboard.guard)
         ws=ws,  # the hub writes one shared frame to every socket (wallboard.push)
         ws_max_size=MAX_SUBSCRIBE_BYTES,  # a screen only ever sends its subscribe message
         ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
         ws_ping_interval=None,  # our own heartbeat carries data the page uses
         timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
-        lifespan="on")
+        lifespan="on",
+    )
 
 
 def serve(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> None:

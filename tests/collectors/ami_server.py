@@ -36,8 +36,9 @@ def parse_block(block: str) -> Fields:
 
 def load_transcript(name: str) -> list[Fields]:
     """Messages of ``tests/data/<name>``: blank-line separated, ``#`` lines are comments."""
-    text = "\n".join(line for line in (DATA / name).read_text(encoding="utf-8").splitlines()
-                     if not line.startswith("#"))
+    text = "\n".join(
+        line for line in (DATA / name).read_text(encoding="utf-8").splitlines() if not line.startswith("#")
+    )
     return [parse_block(block) for block in text.split("\n\n") if block.strip()]
 
 
@@ -181,8 +182,15 @@ class AmiServer:
                 conn.authenticated = True
                 self.logins += 1
                 out = wire([("Response", "Success"), *echo, ("Message", "Authentication accepted")])
-                out += wire([("Event", "FullyBooted"), ("Privilege", "system,all"), ("Uptime", "8120"),
-                             ("LastReload", "8120"), ("Status", "Fully Booted")])
+                out += wire(
+                    [
+                        ("Event", "FullyBooted"),
+                        ("Privilege", "system,all"),
+                        ("Uptime", "8120"),
+                        ("LastReload", "8120"),
+                        ("Status", "Fully Booted"),
+                    ]
+                )
             else:
                 out = wire([("Response", "Error"), *echo, ("Message", "Authentication failed")])
                 keep_open = False
@@ -190,13 +198,15 @@ class AmiServer:
             out = wire([("Response", "Error"), *echo, ("Message", "Permission denied")])
         elif name == "queuestatus":
             self.status_lists += 1
-            out = wire([("Response", "Success"), *echo, ("EventList", "start"),
-                        ("Message", "Queue status will follow")])
+            out = wire(
+                [("Response", "Success"), *echo, ("EventList", "start"), ("Message", "Queue status will follow")]
+            )
             rows = [wire([*row, *echo]) for row in self.status_rows]
             half = (len(rows) + 1) // 2
             out += b"".join(rows[:half]) + self.during_status + b"".join(rows[half:])
-            out += wire([("Event", "QueueStatusComplete"), *echo, ("EventList", "Complete"),
-                         ("ListItems", str(len(rows)))])
+            out += wire(
+                [("Event", "QueueStatusComplete"), *echo, ("EventList", "Complete"), ("ListItems", str(len(rows)))]
+            )
         elif name == "ping":
             self.pings += 1
             if not self.answer_pings:

@@ -24,17 +24,62 @@ from collections.abc import Mapping
 from types import TracebackType
 from urllib.parse import quote
 
-QUEUE_COLUMNS = ("name", "strategy", "moh_sound", "time_base_score", "tier_rules_apply", "tier_rule_wait_second",
-                 "tier_rule_wait_multiply_level", "tier_rule_no_agent_no_wait", "discard_abandoned_after",
-                 "abandoned_resume_allowed", "max_wait_time", "max_wait_time_with_no_agent",
-                 "max_wait_time_with_no_agent_time_reached", "record_template")
-MEMBER_COLUMNS = ("queue", "instance_id", "uuid", "session_uuid", "cid_number", "cid_name", "system_epoch",
-                  "joined_epoch", "rejoined_epoch", "bridge_epoch", "abandoned_epoch", "base_score", "skill_score",
-                  "serving_agent", "serving_system", "state")
-AGENT_COLUMNS = ("name", "instance_id", "uuid", "type", "contact", "status", "state", "max_no_answer", "wrap_up_time",
-                 "reject_delay_time", "busy_delay_time", "no_answer_delay_time", "last_bridge_start",
-                 "last_bridge_end", "last_offered_call", "last_status_change", "no_answer_count", "calls_answered",
-                 "talk_time", "ready_time")
+QUEUE_COLUMNS = (
+    "name",
+    "strategy",
+    "moh_sound",
+    "time_base_score",
+    "tier_rules_apply",
+    "tier_rule_wait_second",
+    "tier_rule_wait_multiply_level",
+    "tier_rule_no_agent_no_wait",
+    "discard_abandoned_after",
+    "abandoned_resume_allowed",
+    "max_wait_time",
+    "max_wait_time_with_no_agent",
+    "max_wait_time_with_no_agent_time_reached",
+    "record_template",
+)
+MEMBER_COLUMNS = (
+    "queue",
+    "instance_id",
+    "uuid",
+    "session_uuid",
+    "cid_number",
+    "cid_name",
+    "system_epoch",
+    "joined_epoch",
+    "rejoined_epoch",
+    "bridge_epoch",
+    "abandoned_epoch",
+    "base_score",
+    "skill_score",
+    "serving_agent",
+    "serving_system",
+    "state",
+)
+AGENT_COLUMNS = (
+    "name",
+    "instance_id",
+    "uuid",
+    "type",
+    "contact",
+    "status",
+    "state",
+    "max_no_answer",
+    "wrap_up_time",
+    "reject_delay_time",
+    "busy_delay_time",
+    "no_answer_delay_time",
+    "last_bridge_start",
+    "last_bridge_end",
+    "last_offered_call",
+    "last_status_change",
+    "no_answer_count",
+    "calls_answered",
+    "talk_time",
+    "ready_time",
+)
 
 AUTH_REQUEST = b"Content-Type: auth/request\n\n"
 AUTH_ACCEPTED = b"Content-Type: command/reply\nReply-Text: +OK accepted\n\n"
@@ -47,25 +92,71 @@ RUDE_REJECTION = b"Content-Type: text/rude-rejection\nContent-Length: %d\n\n%s" 
 _sequence = iter(range(10_000, 10_000_000))
 
 
-def member(queue: str, uuid: str, joined: int, state: str = "Waiting", *, cid: str = "600100200",
-           cid_name: str = "Cliente", rejoined: int = 0, bridged: int = 0, agent: str = "") -> dict[str, str]:
+def member(
+    queue: str,
+    uuid: str,
+    joined: int,
+    state: str = "Waiting",
+    *,
+    cid: str = "600100200",
+    cid_name: str = "Cliente",
+    rejoined: int = 0,
+    bridged: int = 0,
+    agent: str = "",
+) -> dict[str, str]:
     """A row of ``callcenter_config queue list members``."""
-    return {"queue": queue, "instance_id": "single_box", "uuid": uuid, "session_uuid": f"s-{uuid}",
-            "cid_number": cid, "cid_name": cid_name, "system_epoch": str(joined - 2), "joined_epoch": str(joined),
-            "rejoined_epoch": str(rejoined), "bridge_epoch": str(bridged), "abandoned_epoch": "0",
-            "base_score": "0", "skill_score": "0", "serving_agent": agent,
-            "serving_system": "single_box" if agent else "", "state": state}
+    return {
+        "queue": queue,
+        "instance_id": "single_box",
+        "uuid": uuid,
+        "session_uuid": f"s-{uuid}",
+        "cid_number": cid,
+        "cid_name": cid_name,
+        "system_epoch": str(joined - 2),
+        "joined_epoch": str(joined),
+        "rejoined_epoch": str(rejoined),
+        "bridge_epoch": str(bridged),
+        "abandoned_epoch": "0",
+        "base_score": "0",
+        "skill_score": "0",
+        "serving_agent": agent,
+        "serving_system": "single_box" if agent else "",
+        "state": state,
+    }
 
 
-def agent(name: str, status: str = "Available", state: str = "Waiting", *, wrap_up_time: int = 0,
-          last_bridge_end: int = 0, contact: str = "") -> dict[str, str]:
+def agent(
+    name: str,
+    status: str = "Available",
+    state: str = "Waiting",
+    *,
+    wrap_up_time: int = 0,
+    last_bridge_end: int = 0,
+    contact: str = "",
+) -> dict[str, str]:
     """A row of ``callcenter_config agent list``."""
-    return {"name": name, "instance_id": "single_box", "uuid": "", "type": "callback",
-            "contact": contact or f"[call_timeout=10]user/{name}", "status": status, "state": state,
-            "max_no_answer": "3", "wrap_up_time": str(wrap_up_time), "reject_delay_time": "10",
-            "busy_delay_time": "60", "no_answer_delay_time": "10", "last_bridge_start": "0",
-            "last_bridge_end": str(last_bridge_end), "last_offered_call": "0", "last_status_change": "0",
-            "no_answer_count": "0", "calls_answered": "0", "talk_time": "0", "ready_time": "0"}
+    return {
+        "name": name,
+        "instance_id": "single_box",
+        "uuid": "",
+        "type": "callback",
+        "contact": contact or f"[call_timeout=10]user/{name}",
+        "status": status,
+        "state": state,
+        "max_no_answer": "3",
+        "wrap_up_time": str(wrap_up_time),
+        "reject_delay_time": "10",
+        "busy_delay_time": "60",
+        "no_answer_delay_time": "10",
+        "last_bridge_start": "0",
+        "last_bridge_end": str(last_bridge_end),
+        "last_offered_call": "0",
+        "last_status_change": "0",
+        "no_answer_count": "0",
+        "calls_answered": "0",
+        "talk_time": "0",
+        "ready_time": "0",
+    }
 
 
 def table(columns: tuple[str, ...], rows: list[dict[str, str]]) -> bytes:
@@ -139,8 +230,9 @@ class EslServer:
         self.port = self._server.sockets[0].getsockname()[1]
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         assert self._server is not None
         self._server.close()
         await self._server.wait_closed()
@@ -184,8 +276,10 @@ class EslServer:
             return b"UP 0 years, 0 days, 1 hour, 2 minutes, 3 seconds\nFreeSWITCH (Version 1.10.12) is ready\n"
         if words == ["callcenter_config", "queue", "list"]:  # printed by hand: a header even with no queue
             lines = ["|".join(QUEUE_COLUMNS)]
-            lines += [f"{q}|longest-idle-agent|local_stream://moh|queue|false|0|false|true|60|false|0|0|5|(null)"
-                      for q in self.queues]
+            lines += [
+                f"{q}|longest-idle-agent|local_stream://moh|queue|false|0|false|true|60|false|0|0|5|(null)"
+                for q in self.queues
+            ]
             return ("".join(f"{line}\n" for line in lines) + "+OK\n").encode()
         if words[:4] == ["callcenter_config", "queue", "list", "members"] and len(words) == 5:
             return table(MEMBER_COLUMNS, self.queues.get(words[4], []))

@@ -36,8 +36,12 @@ RAW_CONFIG: dict[str, Any] = {
     "timezone": "Europe/Madrid",
     "queue_defaults": {"sl_threshold_s": 30, "short_abandon_s": 10},
     "queues": [{"id": "ventas", "sl_threshold_s": 20, "short_abandon_s": 5}],
-    "agents": [{"id": "ana", "aliases": ["PJSIP/201"]}, {"id": "luis", "aliases": ["PJSIP/202"]},
-               {"id": "marta", "aliases": ["PJSIP/203"]}, {"id": "pablo", "aliases": ["Agent/1004"]}],
+    "agents": [
+        {"id": "ana", "aliases": ["PJSIP/201"]},
+        {"id": "luis", "aliases": ["PJSIP/202"]},
+        {"id": "marta", "aliases": ["PJSIP/203"]},
+        {"id": "pablo", "aliases": ["Agent/1004"]},
+    ],
     "pause_reasons": [{"id": "break", "aliases": ["Descanso"]}, {"id": "lunch", "aliases": ["Lunch"]}],
 }
 CONFIG: Config = parse_config(RAW_CONFIG, env={})
@@ -180,8 +184,12 @@ def test_errors_carry_line_number_and_reason_never_the_line(line: str) -> None:
 
 def test_opaque_event_names_that_are_not_words_are_not_kept() -> None:
     tr = QueueLogTranslator("pbx")
-    for line in (f"{T}|c1|ventas|NONE|600123456|x", f"{T}|c1|ventas|NONE|Ana López|x",
-                 f"{T}|c1|ventas|NONE|PJSIP/201|x", f"{T}|c1|ventas|NONE|DID|600123456"):
+    for line in (
+        f"{T}|c1|ventas|NONE|600123456|x",
+        f"{T}|c1|ventas|NONE|Ana López|x",
+        f"{T}|c1|ventas|NONE|PJSIP/201|x",
+        f"{T}|c1|ventas|NONE|DID|600123456",
+    ):
         assert tr.feed(line) == []
     assert dict(tr.stats.ignored) == {"(not an upper-case word)": 3, "DID": 1}
     assert tr.stats.malformed == 0
@@ -216,7 +224,10 @@ RELOGGED = DATA / "queue_log_relogged.txt"
 def test_an_outcome_logged_again_gives_no_event() -> None:
     tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
     assert [type(e) for e in tr.feed(f"{T}|c1|ventas|PJSIP/201|CONNECT|12|c1-agent|3")] == [
-        AgentLogin, CallAnswered, AgentStateChanged]
+        AgentLogin,
+        CallAnswered,
+        AgentStateChanged,
+    ]
     assert tr.feed(f"{T}|c1|ventas|PJSIP/201|CONNECT|12|c1-agent|3|0") == []
     first = tr.feed(f"{T + 180}|c1|ventas|PJSIP/201|COMPLETEAGENT|12|180")
     assert [type(e) for e in first] == [CallEnded, AgentStateChanged]
@@ -232,20 +243,35 @@ def test_an_outcome_logged_again_gives_no_event() -> None:
 def test_a_call_in_the_same_queue_again_counts_again() -> None:
     tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
     kinds = []
-    for line in (f"{T}|c1|ventas|NONE|ENTERQUEUE||600|1", f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
-                 f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60|1",  # logged again
-                 f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1",  # the dialplan puts it back: a new entry
-                 f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1|Cliente Uno",  # … logged again
-                 f"{T + 120}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
-                 f"{T + 120}|c1|ventas|NONE|ENTERQUEUE||600|1",
-                 f"{T + 130}|c1|ventas|PJSIP/201|CONNECT|10|c1-agent|1",
-                 f"{T + 130}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|10|0|1",
-                 f"{T + 131}|c1|ventas|NONE|ENTERQUEUE||600|1",  # transferred back into the queue
-                 f"{T + 140}|c1|ventas|PJSIP/202|CONNECT|9|c1-agent|1",
-                 f"{T + 200}|c1|ventas|PJSIP/202|COMPLETECALLER|9|60|1"):
+    for line in (
+        f"{T}|c1|ventas|NONE|ENTERQUEUE||600|1",
+        f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
+        f"{T + 60}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60|1",  # logged again
+        f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1",  # the dialplan puts it back: a new entry
+        f"{T + 60}|c1|ventas|NONE|ENTERQUEUE||600|1|Cliente Uno",  # … logged again
+        f"{T + 120}|c1|ventas|NONE|EXITWITHTIMEOUT|1|1|60",
+        f"{T + 120}|c1|ventas|NONE|ENTERQUEUE||600|1",
+        f"{T + 130}|c1|ventas|PJSIP/201|CONNECT|10|c1-agent|1",
+        f"{T + 130}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|10|0|1",
+        f"{T + 131}|c1|ventas|NONE|ENTERQUEUE||600|1",  # transferred back into the queue
+        f"{T + 140}|c1|ventas|PJSIP/202|CONNECT|9|c1-agent|1",
+        f"{T + 200}|c1|ventas|PJSIP/202|COMPLETECALLER|9|60|1",
+    ):
         kinds.append([type(e).__name__ for e in tr.feed(line) if not type(e).__name__.startswith("Agent")])
-    assert kinds == [["CallQueued"], ["CallExited"], [], ["CallQueued"], [], ["CallExited"], ["CallQueued"],
-                     ["CallAnswered"], ["CallTransferred"], ["CallQueued"], ["CallAnswered"], ["CallEnded"]]
+    assert kinds == [
+        ["CallQueued"],
+        ["CallExited"],
+        [],
+        ["CallQueued"],
+        [],
+        ["CallExited"],
+        ["CallQueued"],
+        ["CallAnswered"],
+        ["CallTransferred"],
+        ["CallQueued"],
+        ["CallAnswered"],
+        ["CallEnded"],
+    ]
 
 
 def test_an_outcome_before_the_file_and_its_relog() -> None:
@@ -303,7 +329,12 @@ def test_report_totals_by_hand() -> None:
     # soporte is not in the config: defaults T = 30, Ts = 10
     s = rep["queues"]["soporte"]["total"]
     assert (s["offered"], s["answered"], s["answered_within_sl"], s["abandoned"], s["short_abandoned"]) == (
-        2, 1, 0, 1, 1)
+        2,
+        1,
+        0,
+        1,
+        1,
+    )
     assert s["service_level_pct"]["answered"] == 0.0
     assert s["service_level_pct"]["asterisk_sl2"] == 50.0
     assert (s["asa_s"], s["aht_s"], s["max_wait_s"]) == (40.0, 180.0, 40.0)
@@ -330,7 +361,8 @@ def test_report_counts_what_it_skipped() -> None:
     assert stats.malformed == 2
     assert [tuple(bad) for bad in stats.errors] == [
         (49, "expected at least 5 '|'-separated fields, found 1"),
-        (50, "CONNECT: holdtime (data field 1) is not a number of seconds")]
+        (50, "CONNECT: holdtime (data field 1) is not a number of seconds"),
+    ]
     assert dict(stats.repeated) == {"ABANDON": 1}  # c3's duplicated line
     # opaque: dialplan events, a custom one, and the half-written last line
     assert dict(stats.ignored) == {"DID": 1, "INFO": 1, "MYCUSTOMEVENT": 1, "ENTERQ": 1}
@@ -370,9 +402,21 @@ def test_report_command_json_and_csv(tmp_path: Path) -> None:
     data = json.loads(out.stdout)
     assert set(data) == {"queues"}
     total = data["queues"]["ventas"]["total"]
-    for key in ("offered", "answered", "abandoned", "short_abandoned", "other_exits", "answered_within_sl",
-                "abandoned_within_sl", "asa_s", "avg_abandon_wait_s", "max_wait_s", "aht_s", "abandon_rate_pct",
-                "service_level_pct"):
+    for key in (
+        "offered",
+        "answered",
+        "abandoned",
+        "short_abandoned",
+        "other_exits",
+        "answered_within_sl",
+        "abandoned_within_sl",
+        "asa_s",
+        "avg_abandon_wait_s",
+        "max_wait_s",
+        "aht_s",
+        "abandon_rate_pct",
+        "service_level_pct",
+    ):
         assert key in total
     assert data["queues"]["ventas"]["intervals"][0]["start"] == "2026-03-10T09:00:00+01:00"
     assert "2 malformed" in out.stderr and "line 50:" in out.stderr
@@ -380,20 +424,51 @@ def test_report_command_json_and_csv(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     rows = list(csv.DictReader(io.StringIO(out.stdout)))
     assert [(r["queue"], r["interval_start"]) for r in rows] == [
-        ("soporte", "total"), ("soporte", "2026-03-10T09:00:00+01:00"), ("soporte", "2026-03-10T09:30:00+01:00"),
-        ("ventas", "total"), ("ventas", "2026-03-10T09:00:00+01:00")]
+        ("soporte", "total"),
+        ("soporte", "2026-03-10T09:00:00+01:00"),
+        ("soporte", "2026-03-10T09:30:00+01:00"),
+        ("ventas", "total"),
+        ("ventas", "2026-03-10T09:00:00+01:00"),
+    ]
     assert rows[3]["service_level_pct.asterisk_sl2"] == "80.0"
     assert rows[1]["service_level_pct.answered"] == "0.0" and rows[2]["asa_s"] == ""  # empty → blank, not 0
 
 
 def test_report_rejects_an_interval_that_does_not_tile_the_day(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(EVERY_EVENT),
-                          "--interval", "7", "--config", str(write_config(tmp_path))],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wallboard",
+            "report",
+            "--queue-log",
+            str(EVERY_EVENT),
+            "--interval",
+            "7",
+            "--config",
+            str(write_config(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "got 7" in out.stderr and out.stdout == ""
 
 
 def test_report_on_a_missing_file(tmp_path: Path) -> None:
-    out = subprocess.run([sys.executable, "-m", "wallboard", "report", "--queue-log", str(tmp_path / "nope"),
-                          "--config", str(write_config(tmp_path))], capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wallboard",
+            "report",
+            "--queue-log",
+            str(tmp_path / "nope"),
+            "--config",
+            str(write_config(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 2 and "no such file" in out.stderr

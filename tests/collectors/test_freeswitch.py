@@ -25,9 +25,9 @@ from tests.collectors.esl_server import (
     plain,
 )
 from wallboard.collectors import configure
-from wallboard.collectors.runtime import run_collector
 from wallboard.collectors._link import ProtocolError
 from wallboard.collectors.freeswitch import CallcenterError, CallcenterTranslator, Options, parse_event, parse_table
+from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import (
     AgentLogin,
@@ -41,11 +41,11 @@ from wallboard.events import (
     CallLost,
     CallQueued,
     Event,
-    decode,
 )
 from wallboard.fold import CentreState, FoldSettings, apply_all
 from wallboard.snapshot import build_view
 from wallboard.streams import Streams
+from wallboard.wire import decode
 
 T = TypeVar("T")
 Q = "ventas@default"
@@ -144,22 +144,45 @@ def translator() -> CallcenterTranslator:
 T0 = 1_773_129_600  # 2026-03-10 09:00 Europe/Madrid
 
 
-def call_script(call: str = "c1", joined: int = T0, answered: int = T0 + 12,
-                ended: int = T0 + 107) -> list[dict[str, str]]:
+def call_script(
+    call: str = "c1", joined: int = T0, answered: int = T0 + 12, ended: int = T0 + 107
+) -> list[dict[str, str]]:
     """One served call as mod_callcenter reports it: 12 s waiting, 95 s talking."""
     a = {"Queue": Q, "Member_UUID": call, "Member_Session_UUID": f"s-{call}", "Agent": "1001@default"}
     return [
         event("member-queue-start", joined, Queue=Q, Member_UUID=call, Member_CID_Number="600100200"),
         event("agent-state-change", answered - 4, Agent="1001@default", Agent_State="Receiving"),
         event("agent-offering", answered - 4, **a),
-        event("bridge-agent-start", answered, **a, Agent_Called_Time=answered - 4, Agent_Answered_Time=answered,
-              Member_Joined_Time=joined),
+        event(
+            "bridge-agent-start",
+            answered,
+            **a,
+            Agent_Called_Time=answered - 4,
+            Agent_Answered_Time=answered,
+            Member_Joined_Time=joined,
+        ),
         event("agent-state-change", answered, Agent="1001@default", Agent_State="In a queue call"),
-        event("bridge-agent-end", ended, **a, Agent_Answered_Time=answered, Member_Joined_Time=joined,
-              Bridge_Terminated_Time=ended, Hangup_Cause="NORMAL_CLEARING"),
+        event(
+            "bridge-agent-end",
+            ended,
+            **a,
+            Agent_Answered_Time=answered,
+            Member_Joined_Time=joined,
+            Bridge_Terminated_Time=ended,
+            Hangup_Cause="NORMAL_CLEARING",
+        ),
         event("agent-state-change", ended, Agent="1001@default", Agent_State="Waiting"),
-        event("member-queue-end", ended, Queue=Q, Member_UUID=call, Cause="Terminated", Agent="1001@default",
-              Agent_Answered_Time=answered, Member_Joined_Time=joined, Member_Leaving_Time=ended),
+        event(
+            "member-queue-end",
+            ended,
+            Queue=Q,
+            Member_UUID=call,
+            Cause="Terminated",
+            Agent="1001@default",
+            Agent_Answered_Time=answered,
+            Member_Joined_Time=joined,
+            Member_Leaving_Time=ended,
+        ),
     ]
 
 
@@ -172,17 +195,31 @@ def feed_all(tr: CallcenterTranslator, script: list[dict[str, str]]) -> list[Eve
 
 def test_a_served_call_by_hand() -> None:
     tr = translator()
-    out = feed_all(tr, [event("agent-status-change", T0 - 60, Agent="1001@default", Agent_Status="Available")]
-                   + call_script())
-    assert [type(e).__name__ for e in out] == ["AgentLogin", "CallQueued", "AgentStateChanged", "CallAnswered",
-                                               "AgentStateChanged", "CallEnded", "AgentStateChanged"]
+    out = feed_all(
+        tr, [event("agent-status-change", T0 - 60, Agent="1001@default", Agent_Status="Available")] + call_script()
+    )
+    assert [type(e).__name__ for e in out] == [
+        "AgentLogin",
+        "CallQueued",
+        "AgentStateChanged",
+        "CallAnswered",
+        "AgentStateChanged",
+        "CallEnded",
+        "AgentStateChanged",
+    ]
     queued, answered, ended = out[1], out[3], out[5]
     assert isinstance(queued, CallQueued) and (queued.queue, queued.call_id, queued.ts) == ("ventas", "c1", T0)
-    assert isinstance(answered, CallAnswered) and (answered.agent, answered.wait_s, answered.ts) == ("ana", 12.0,
-                                                                                                    T0 + 12)
+    assert isinstance(answered, CallAnswered) and (answered.agent, answered.wait_s, answered.ts) == (
+        "ana",
+        12.0,
+        T0 + 12,
+    )
     assert isinstance(ended, CallEnded) and (ended.agent, ended.talk_s, ended.hold_s) == ("ana", 95.0, 0.0)
     assert [(e.state, e.direction) for e in out if isinstance(e, AgentStateChanged)] == [
-        ("ringing", ""), ("on_call", "inbound"), ("available", "")]
+        ("ringing", ""),
+        ("on_call", "inbound"),
+        ("available", ""),
+    ]
 
 
 def test_call_ids_are_the_same_in_every_run_agent_ids_are_not() -> None:
@@ -215,14 +252,36 @@ def test_terminated_without_a_bridge_records_the_answer_and_end_from_its_own_hea
 def test_exit_reasons_and_waits() -> None:
     tr = translator()
     out: list[Event] = []
-    for call, reason, joined in (("a", "BREAK_OUT", T0), ("b", "TIMEOUT", T0 + 1), ("c", "NO_AGENT_TIMEOUT", T0 + 2),
-                                 ("d", "EXIT_WITH_KEY", T0 + 3), ("e", "NONE", T0 + 4)):
+    for call, reason, joined in (
+        ("a", "BREAK_OUT", T0),
+        ("b", "TIMEOUT", T0 + 1),
+        ("c", "NO_AGENT_TIMEOUT", T0 + 2),
+        ("d", "EXIT_WITH_KEY", T0 + 3),
+        ("e", "NONE", T0 + 4),
+    ):
         tr.feed(event("member-queue-start", joined, Queue=Q, Member_UUID=call))
-        out += tr.feed(event("member-queue-end", T0 + 60, Queue=Q, Member_UUID=call, Cause="Cancel",
-                             Cancel_Reason=reason, Member_Joined_Time=joined, Member_Leaving_Time=T0 + 60))
-    assert [(type(e).__name__, getattr(e, "reason", ""), e.wait_s) for e in out  # type: ignore[attr-defined]
-            ] == [("CallAbandoned", "", 60.0), ("CallExited", "timeout", 59.0), ("CallExited", "timeout", 58.0),
-                  ("CallExited", "exit_key", 57.0), ("CallExited", "other", 56.0)]
+        out += tr.feed(
+            event(
+                "member-queue-end",
+                T0 + 60,
+                Queue=Q,
+                Member_UUID=call,
+                Cause="Cancel",
+                Cancel_Reason=reason,
+                Member_Joined_Time=joined,
+                Member_Leaving_Time=T0 + 60,
+            )
+        )
+    assert [
+        (type(e).__name__, getattr(e, "reason", ""), e.wait_s)
+        for e in out  # type: ignore[attr-defined]
+    ] == [
+        ("CallAbandoned", "", 60.0),
+        ("CallExited", "timeout", 59.0),
+        ("CallExited", "timeout", 58.0),
+        ("CallExited", "exit_key", 57.0),
+        ("CallExited", "other", 56.0),
+    ]
 
 
 def test_agent_status_state_wrap_up_and_idle() -> None:
@@ -230,24 +289,51 @@ def test_agent_status_state_wrap_up_and_idle() -> None:
     a = {"Agent": "1002@default"}  # alias by the part before @: luis
     out = feed_all(tr, [event("agent-status-change", T0, **a, Agent_Status="Available (On Demand)")])
     out += tr.resync([], [agent("1002@default", "Available (On Demand)", wrap_up_time=30)], T0 + 1)[0]
-    out += feed_all(tr, [
-        event("agent-state-change", T0 + 10, **a, Agent_State="Idle"),  # not after a call: not ready
-        event("agent-state-change", T0 + 20, **a, Agent_State="Waiting"),
-        event("bridge-agent-start", T0 + 30, Queue=Q, Member_UUID="x", **a, Agent_Answered_Time=T0 + 30,
-              Member_Joined_Time=T0 + 25),
-        event("bridge-agent-end", T0 + 90, Queue=Q, Member_UUID="x", **a, Agent_Answered_Time=T0 + 30,
-              Bridge_Terminated_Time=T0 + 90),
-        event("agent-state-change", T0 + 90, **a, Agent_State="Idle"),  # On Demand after a call: wrap-up
-    ])
+    out += feed_all(
+        tr,
+        [
+            event("agent-state-change", T0 + 10, **a, Agent_State="Idle"),  # not after a call: not ready
+            event("agent-state-change", T0 + 20, **a, Agent_State="Waiting"),
+            event(
+                "bridge-agent-start",
+                T0 + 30,
+                Queue=Q,
+                Member_UUID="x",
+                **a,
+                Agent_Answered_Time=T0 + 30,
+                Member_Joined_Time=T0 + 25,
+            ),
+            event(
+                "bridge-agent-end",
+                T0 + 90,
+                Queue=Q,
+                Member_UUID="x",
+                **a,
+                Agent_Answered_Time=T0 + 30,
+                Bridge_Terminated_Time=T0 + 90,
+            ),
+            event("agent-state-change", T0 + 90, **a, Agent_State="Idle"),  # On Demand after a call: wrap-up
+        ],
+    )
     assert tr.next_due() == T0 + 120
     out += tr.expire(T0 + 119) + tr.expire(T0 + 125)  # the 30 s wrap_up_time is over, but still Idle
-    out += feed_all(tr, [event("agent-state-change", T0 + 200, **a, Agent_State="Waiting"),
-                         event("agent-status-change", T0 + 300, **a, Agent_Status="On Break"),
-                         event("agent-status-change", T0 + 400, **a, Agent_Status="Logged Out")])
+    out += feed_all(
+        tr,
+        [
+            event("agent-state-change", T0 + 200, **a, Agent_State="Waiting"),
+            event("agent-status-change", T0 + 300, **a, Agent_Status="On Break"),
+            event("agent-status-change", T0 + 400, **a, Agent_Status="Logged Out"),
+        ],
+    )
     assert isinstance(out[0], AgentLogin) and out[0].agent == "luis"
     assert [(e.ts - T0, e.state, e.reason) for e in out if isinstance(e, AgentStateChanged)] == [
-        (10, "not_ready", "idle"), (20, "available", ""), (30, "on_call", ""), (90, "wrap_up", ""),
-        (200, "available", ""), (300, "not_ready", "descanso")]
+        (10, "not_ready", "idle"),
+        (20, "available", ""),
+        (30, "on_call", ""),
+        (90, "wrap_up", ""),
+        (200, "available", ""),
+        (300, "not_ready", "descanso"),
+    ]
     assert isinstance(out[-1], AgentLogout) and out[-1].ts == T0 + 400
 
 
@@ -264,40 +350,99 @@ def test_wrap_up_time_then_available_when_due() -> None:
 def test_resumed_call_is_a_new_offer() -> None:
     tr = translator()
     first = tr.feed(event("member-queue-start", T0, Queue=Q, Member_UUID="r"))
-    tr.feed(event("member-queue-end", T0 + 9, Queue=Q, Member_UUID="r", Cause="Cancel", Cancel_Reason="BREAK_OUT",
-                  Member_Joined_Time=T0, Member_Leaving_Time=T0 + 9))
+    tr.feed(
+        event(
+            "member-queue-end",
+            T0 + 9,
+            Queue=Q,
+            Member_UUID="r",
+            Cause="Cancel",
+            Cancel_Reason="BREAK_OUT",
+            Member_Joined_Time=T0,
+            Member_Leaving_Time=T0 + 9,
+        )
+    )
     again = tr.feed(event("member-queue-resume", T0 + 40, Queue=Q, Member_UUID="r"))
     assert first[0].id != again[0].id
-    answer = tr.feed(event("bridge-agent-start", T0 + 50, Queue=Q, Member_UUID="r", Agent="marta@default",
-                           Agent_Answered_Time=T0 + 50, Member_Joined_Time=T0))  # joined: the first entry
+    answer = tr.feed(
+        event(
+            "bridge-agent-start",
+            T0 + 50,
+            Queue=Q,
+            Member_UUID="r",
+            Agent="marta@default",
+            Agent_Answered_Time=T0 + 50,
+            Member_Joined_Time=T0,
+        )
+    )  # joined: the first entry
     assert of(answer, CallAnswered)[0].wait_s == 10.0  # from the rejoin
     assert of(answer, CallAnswered)[0].agent == "marta"
     tr.feed(event("member-queue-resume", T0 + 100, Queue=Q, Member_UUID="r2"))
-    gone = tr.feed(event("member-queue-end", T0 + 110, Queue=Q, Member_UUID="r2", Cause="Cancel",
-                         Cancel_Reason="BREAK_OUT", Member_Joined_Time=T0, Member_Leaving_Time=T0 + 110))
+    gone = tr.feed(
+        event(
+            "member-queue-end",
+            T0 + 110,
+            Queue=Q,
+            Member_UUID="r2",
+            Cause="Cancel",
+            Cancel_Reason="BREAK_OUT",
+            Member_Joined_Time=T0,
+            Member_Leaving_Time=T0 + 110,
+        )
+    )
     assert of(gone, CallAbandoned)[0].wait_s == 10.0  # an abandon of a resumed call too: from the rejoin
 
 
-@pytest.mark.parametrize(("headers", "reason"), [
-    ({"CC-Action": "member-queue-start", "CC-Member-UUID": "x"}, "CC-Queue is missing"),
-    ({"CC-Action": "bridge-agent-start", "CC-Queue": Q, "CC-Member-UUID": "x", "CC-Agent": "1001@default",
-      "CC-Agent-Answered-Time": "soon", "CC-Member-Joined-Time": str(T0)}, "CC-Agent-Answered-Time is not epoch"),
-    ({"CC-Action": "agent-teleported"}, "unknown CC-Action 'agent-teleported'"),
-    ({"CC-Action": "agent-status-change", "CC-Agent": "1001", "CC-Agent-Status": "Asleep"}, "unknown CC-Agent-Status"),
-    ({"CC-Action": "member-queue-end", "CC-Queue": Q, "CC-Member-UUID": "x", "CC-Cause": "Cancel"},
-     "CC-Member-Joined-Time is missing"),
-    ({"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "12e9"},
-     "Event-Date-Timestamp is not epoch microseconds"),
-    ({"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "²"},
-     "Event-Date-Timestamp is not epoch microseconds"),
-])
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({"CC-Action": "member-queue-start", "CC-Member-UUID": "x"}, "CC-Queue is missing"),
+        (
+            {
+                "CC-Action": "bridge-agent-start",
+                "CC-Queue": Q,
+                "CC-Member-UUID": "x",
+                "CC-Agent": "1001@default",
+                "CC-Agent-Answered-Time": "soon",
+                "CC-Member-Joined-Time": str(T0),
+            },
+            "CC-Agent-Answered-Time is not epoch",
+        ),
+        ({"CC-Action": "agent-teleported"}, "unknown CC-Action 'agent-teleported'"),
+        (
+            {"CC-Action": "agent-status-change", "CC-Agent": "1001", "CC-Agent-Status": "Asleep"},
+            "unknown CC-Agent-Status",
+        ),
+        (
+            {"CC-Action": "member-queue-end", "CC-Queue": Q, "CC-Member-UUID": "x", "CC-Cause": "Cancel"},
+            "CC-Member-Joined-Time is missing",
+        ),
+        (
+            {"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "12e9"},
+            "Event-Date-Timestamp is not epoch microseconds",
+        ),
+        (
+            {"CC-Action": "member-queue-start", "CC-Queue": Q, "CC-Member-UUID": "x", "Event-Date-Timestamp": "²"},
+            "Event-Date-Timestamp is not epoch microseconds",
+        ),
+    ],
+)
 def test_malformed_events_say_why_and_change_nothing(headers: dict[str, str], reason: str) -> None:
     tr = translator()
     with pytest.raises(CallcenterError, match=reason):
         tr.feed({"Event-Name": "CUSTOM", "Event-Subclass": "callcenter::info"} | headers)
     assert tr.waiting() == [] and tr.expire(time.time()) == []
-    assert tr.feed({"Event-Name": "CUSTOM", "Event-Subclass": "callcenter::info", "CC-Action": "members-count",
-                    "CC-Count": "3"}) == []  # known but carries nothing for the board: ignored
+    assert (
+        tr.feed(
+            {
+                "Event-Name": "CUSTOM",
+                "Event-Subclass": "callcenter::info",
+                "CC-Action": "members-count",
+                "CC-Count": "3",
+            }
+        )
+        == []
+    )  # known but carries nothing for the board: ignored
     assert tr.feed({"Event-Name": "HEARTBEAT"}) == []
     assert tr.ignored == {"members-count": 1, "HEARTBEAT": 1}
 
@@ -309,8 +454,12 @@ def test_event_bodies_and_tables() -> None:
     assert headers["CC-Member-CID-Name"] == "Peña: 50% off"
     with pytest.raises(CallcenterError, match="truncated event body"):
         parse_event(b"Event-Name: CUSTOM\nCC-Action: member-qu")
-    rows, errors = parse_table("name|contact|status\n1001|user/1001|user/1002|Available\n1002|On Break\n+OK\n",
-                               "agent list", ["name", "status"], "contact")
+    rows, errors = parse_table(
+        "name|contact|status\n1001|user/1001|user/1002|Available\n1002|On Break\n+OK\n",
+        "agent list",
+        ["name", "status"],
+        "contact",
+    )
     assert rows == [{"name": "1001", "contact": "user/1001|user/1002", "status": "Available"}]
     assert errors and "2 fields under 3 columns" in errors[0]
     assert parse_table("+OK\n", "agent list", ["name"]) == ([], [])
@@ -328,8 +477,12 @@ async def test_auth_resync_aliases_and_events_during_resync(streams: Streams) ->
     now = int(time.time())
     async with EslServer() as fs:
         fs.queues = {Q: [member(Q, "m1", now - 40)], "soporte@default": []}
-        fs.agents = [agent("1001@default"), agent("1002@default", "On Break"),
-                     agent("marta@default", state="In a queue call"), agent("9999@default", "Logged Out")]
+        fs.agents = [
+            agent("1001@default"),
+            agent("1002@default", "On Break"),
+            agent("marta@default", state="In a queue call"),
+            agent("9999@default", "Logged Out"),
+        ]
         # pushed while the collector waits for the agent table: applied after the snapshot
         fs.before_reply["callcenter_config agent list"] = [
             plain(event("member-queue-start", Queue="soporte@default", Member_UUID="m2")),
@@ -339,11 +492,14 @@ async def test_auth_resync_aliases_and_events_during_resync(streams: Streams) ->
         async with collecting(config, streams):
             h = await until(lambda: connected(streams), "the source to be up")
             events = await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), "two queued calls")
-        assert fs.commands[:6] == ["auth ClueCon", "event plain CUSTOM callcenter::info",
-                                   "api callcenter_config queue list",
-                                   "api callcenter_config queue list members ventas@default",
-                                   "api callcenter_config queue list members soporte@default",
-                                   "api callcenter_config agent list"]
+        assert fs.commands[:6] == [
+            "auth ClueCon",
+            "event plain CUSTOM callcenter::info",
+            "api callcenter_config queue list",
+            "api callcenter_config queue list members ventas@default",
+            "api callcenter_config queue list members soporte@default",
+            "api callcenter_config agent list",
+        ]
         assert [(e.queue, e.call_id, e.ts) for e in of(events, CallQueued)][0] == ("ventas", "m1", now - 40)
         assert of(events, CallQueued)[1].queue == "soporte"
         assert sorted(e.agent for e in of(events, AgentLogin)) == ["ana", "luis", "marta"]
@@ -353,7 +509,10 @@ async def test_auth_resync_aliases_and_events_during_resync(streams: Streams) ->
         assert v["queues"]["ventas"]["longest_wait_s"] >= 40
         agents = v["agents"]
         assert (agents["ana"]["state"], agents["luis"]["state"], agents["luis"]["reason"]) == (
-            "available", "not_ready", "descanso")
+            "available",
+            "not_ready",
+            "descanso",
+        )
         assert (agents["marta"]["state"], agents["marta"]["direction"]) == ("on_call", "inbound")
         assert (h["kind"], h["errors_total"]) == ("freeswitch", 0)
 
@@ -368,8 +527,10 @@ async def test_a_full_call_is_answered_ended_and_the_agent_follows(streams: Stre
             t = int(time.time())
             script = call_script("c1", joined=t - 12, answered=t, ended=t + 95)
             await fs.push(*[h | {"Event-Date-Timestamp": str(int(time.time() * 1e6))} for h in script])
-            events = await until(waiting_for(streams, lambda ev: ("available", "") in states(ev, "ana")[1:]),
-                                 "ana available after her 1 s wrap-up")
+            events = await until(
+                waiting_for(streams, lambda ev: ("available", "") in states(ev, "ana")[1:]),
+                "ana available after her 1 s wrap-up",
+            )
     answered, ended = of(events, CallAnswered), of(events, CallEnded)
     assert [(e.call_id, e.agent, e.wait_s) for e in answered] == [("c1", "ana", 12.0)]
     assert [(e.call_id, e.agent, e.talk_s) for e in ended] == [("c1", "ana", 95.0)]
@@ -388,21 +549,39 @@ async def test_abandon_and_exits_with_their_waits(streams: Streams) -> None:
         async with collecting(config, streams):
             await until(lambda: connected(streams), "the source to be up")
             t = int(time.time())
-            calls = [("a1", Q, "BREAK_OUT", 27), ("t1", Q, "TIMEOUT", 300), ("k1", "soporte@default",
-                                                                             "EXIT_WITH_KEY", 8)]
+            calls = [
+                ("a1", Q, "BREAK_OUT", 27),
+                ("t1", Q, "TIMEOUT", 300),
+                ("k1", "soporte@default", "EXIT_WITH_KEY", 8),
+            ]
             for call, queue, _, _ in calls:
                 await fs.push(event("member-queue-start", Queue=queue, Member_UUID=call))
             for call, queue, reason, wait in calls:
-                await fs.push(event("member-queue-end", Queue=queue, Member_UUID=call, Cause="Cancel",
-                                    Cancel_Reason=reason, Member_Joined_Time=t - wait, Member_Leaving_Time=t))
+                await fs.push(
+                    event(
+                        "member-queue-end",
+                        Queue=queue,
+                        Member_UUID=call,
+                        Cause="Cancel",
+                        Cancel_Reason=reason,
+                        Member_Joined_Time=t - wait,
+                        Member_Leaving_Time=t,
+                    )
+                )
             events = await until(waiting_for(streams, lambda ev: len(ev) == 6), "three calls and their outcomes")
     assert [(e.call_id, e.wait_s) for e in of(events, CallAbandoned)] == [("a1", 27.0)]
-    assert [(e.call_id, e.reason, e.wait_s) for e in of(events, CallExited)] == [("t1", "timeout", 300.0),
-                                                                                ("k1", "exit_key", 8.0)]
+    assert [(e.call_id, e.reason, e.wait_s) for e in of(events, CallExited)] == [
+        ("t1", "timeout", 300.0),
+        ("k1", "exit_key", 8.0),
+    ]
     v = view(config, events)
     ventas, soporte = v["queues"]["ventas"]["windows"]["15"], v["queues"]["soporte"]["windows"]["15"]
     assert (ventas["abandoned"], ventas["avg_abandon_wait_s"], ventas["exits"], ventas["max_wait_s"]) == (
-        1, 27.0, {"timeout": 1}, 300.0)
+        1,
+        27.0,
+        {"timeout": 1},
+        300.0,
+    )
     assert ventas["abandon_rate_pct"] == 50.0  # 1 abandoned of 2 offered
     assert soporte["exits"] == {"exit_key": 1}
     assert v["centre"]["waiting"] == 0
@@ -418,14 +597,21 @@ async def test_agent_on_break_with_its_reason_and_back(streams: Streams) -> None
             await fs.push(event("agent-status-change", **a, Agent_Status="On Break"))
             await until(waiting_for(streams, lambda ev: states(ev, "ana") == [("not_ready", "descanso")]), "break")
             on_break = view(config, await stream(streams))["agents"]["ana"]
-            await fs.push(event("agent-status-change", **a, Agent_Status="Available"),
-                          event("agent-status-change", **a, Agent_Status="Logged Out"),
-                          event("agent-status-change", **a, Agent_Status="Available"))
+            await fs.push(
+                event("agent-status-change", **a, Agent_Status="Available"),
+                event("agent-status-change", **a, Agent_Status="Logged Out"),
+                event("agent-status-change", **a, Agent_Status="Available"),
+            )
             events = await until(waiting_for(streams, lambda ev: len(of(ev, AgentLogin)) == 2), "login again")
     assert (on_break["state"], on_break["reason"]) == ("not_ready", "descanso")
     assert states(events, "ana") == [("not_ready", "descanso"), ("available", "")]
-    assert [type(e).__name__ for e in events] == ["AgentLogin", "AgentStateChanged", "AgentStateChanged",
-                                                  "AgentLogout", "AgentLogin"]
+    assert [type(e).__name__ for e in events] == [
+        "AgentLogin",
+        "AgentStateChanged",
+        "AgentStateChanged",
+        "AgentLogout",
+        "AgentLogin",
+    ]
     ana = view(config, events)["agents"]["ana"]
     assert (ana["state"], ana["reason"]) == ("available", "")
 
@@ -471,16 +657,37 @@ async def test_disconnect_mid_body_then_resync_loses_what_it_cannot_know(streams
             await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 3), "three waiting calls")
             # While the link is down: w1 was answered and its call is over (gone), w2 still waits,
             # w3 was answered 20 s after it joined and is still talking to ana.
-            fs.queues = {Q: [member(Q, "w2", now - 20),
-                             member(Q, "w3", now - 25, "Answered", bridged=now - 5, agent="1001@default")]}
+            fs.queues = {
+                Q: [
+                    member(Q, "w2", now - 20),
+                    member(Q, "w3", now - 25, "Answered", bridged=now - 5, agent="1001@default"),
+                ]
+            }
             fs.agents = [agent("1001@default", state="In a queue call")]
-            half = plain(event("bridge-agent-start", Queue=Q, Member_UUID="w1", Agent="1001@default",
-                               Agent_Answered_Time=now, Member_Joined_Time=now - 50))
+            half = plain(
+                event(
+                    "bridge-agent-start",
+                    Queue=Q,
+                    Member_UUID="w1",
+                    Agent="1001@default",
+                    Agent_Answered_Time=now,
+                    Member_Joined_Time=now - 50,
+                )
+            )
             await fs.drop(partial=half[: len(half) // 2])
             await fs.wait_subscribed(2)
             await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), "the lost call")
-            await fs.push(event("member-queue-end", Queue=Q, Member_UUID="w2", Cause="Cancel",
-                                Cancel_Reason="BREAK_OUT", Member_Joined_Time=now - 20, Member_Leaving_Time=now))
+            await fs.push(
+                event(
+                    "member-queue-end",
+                    Queue=Q,
+                    Member_UUID="w2",
+                    Cause="Cancel",
+                    Cancel_Reason="BREAK_OUT",
+                    Member_Joined_Time=now - 20,
+                    Member_Leaving_Time=now,
+                )
+            )
             events = await until(waiting_for(streams, lambda ev: len(of(ev, CallAbandoned)) == 1), "a later event")
             h = await health(streams)
     assert [e.call_id for e in of(events, CallLost)] == ["w1"]
@@ -506,15 +713,21 @@ async def test_malformed_input_is_counted_skipped_and_the_link_survives(streams:
             huge_body = b"X-Junk: " + b"a" * 10_000_000 + b"\n\n"
             await fs.push(
                 b"Content-Length: %d\nContent-Type: text/event-plain\n\n%s" % (len(truncated), truncated),
-                event("agent-teleported", Agent="1001@default"),                        # unknown CC-Action
-                event("member-queue-start", Member_UUID="no-queue"),                    # missing field
-                event("bridge-agent-start", Queue=Q, Member_UUID="x", Agent="1001@default",
-                      Agent_Answered_Time="soon", Member_Joined_Time=1773129600),       # wrong type
-                b"\x00\xff\xfe\x81 garbage \x07\x00\n\n",                               # binary garbage
-                b"A" * 10_000_000 + b"\n\n",                                            # a 10 MB line
+                event("agent-teleported", Agent="1001@default"),  # unknown CC-Action
+                event("member-queue-start", Member_UUID="no-queue"),  # missing field
+                event(
+                    "bridge-agent-start",
+                    Queue=Q,
+                    Member_UUID="x",
+                    Agent="1001@default",
+                    Agent_Answered_Time="soon",
+                    Member_Joined_Time=1773129600,
+                ),  # wrong type
+                b"\x00\xff\xfe\x81 garbage \x07\x00\n\n",  # binary garbage
+                b"A" * 10_000_000 + b"\n\n",  # a 10 MB line
                 b"Content-Length: %d\nContent-Type: text/event-plain\n\n%s" % (len(huge_body), huge_body),
                 b"Content-Length: ten\nContent-Type: text/event-plain\n\n" + good_body,  # bad Content-Length
-                {"Event-Name": "HEARTBEAT", "Event-Info": "System Ready"},              # not ours: ignored
+                {"Event-Name": "HEARTBEAT", "Event-Info": "System Ready"},  # not ours: ignored
                 event("member-queue-start", Queue=Q, Member_UUID="after"),
             )
             events = await until(waiting_for(streams, lambda ev: len(ev) > 0), "the event after the garbage")
@@ -540,8 +753,9 @@ async def test_keepalive_without_reply_drops_and_rebuilds_the_link(streams: Stre
             assert "no reply to keep-alive 'api status' within 0.3 s" in h["last_error"]
             fs.answer_status = True
             links, pings = fs.subscriptions, fs.commands.count("api status")
-            await until(lambda: asyncio.sleep(0, result=fs.commands.count("api status") >= pings + 5),
-                        "five more keep-alives")
+            await until(
+                lambda: asyncio.sleep(0, result=fs.commands.count("api status") >= pings + 5), "five more keep-alives"
+            )
             # a link whose keep-alive went out before the fix may be replaced once; then they are answered
             assert fs.subscriptions <= links + 1
             assert (await health(streams))["connected"] is True

@@ -20,11 +20,12 @@ import yaml
 
 from tests.helpers import free_port, wait_for_port
 from wallboard.collectors import configure
-from wallboard.collectors.runtime import run_collector
 from wallboard.collectors.http import json_schema
+from wallboard.collectors.runtime import run_collector
 from wallboard.config import parse_config
-from wallboard.events import EVENT_TYPES, decode
+from wallboard.events import EVENT_TYPES
 from wallboard.streams import Streams
+from wallboard.wire import decode
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "crm-token-0123456789abcdef"
@@ -42,25 +43,32 @@ class Web:
         self.prefix = f"ingest{os.getpid()}-{self.port}:"
         raw["redis"] = {"url": redis_url, "prefix": self.prefix}
         raw["collectors"] = [
-            {"kind": "http", "name": "crm", "options": {"tokens": ["${CRM_TOKEN}"], "max_batch": 50,
-                                                        "max_body_bytes": 20_000}},
-            {"kind": "http", "name": "dialer", "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1,
-                                                           "burst": 5}},
+            {
+                "kind": "http",
+                "name": "crm",
+                "options": {"tokens": ["${CRM_TOKEN}"], "max_batch": 50, "max_body_bytes": 20_000},
+            },
+            {"kind": "http", "name": "dialer", "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1, "burst": 5}},
             {"kind": "http", "name": "tiny", "options": {"tokens": ["${TINY_TOKEN}"], "dedup_max_ids": 1000}},
         ]
         raw["web"] = {"port": self.port, "display_keys": [{"name": "tv", "key": "a-display-key-0123456789"}]}
         path = tmp / f"c{self.port}.yaml"
         path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"},
-               "CRM_TOKEN": TOKEN, "DIALER_TOKEN": SLOW_TOKEN,
-               "TINY_TOKEN": TINY_TOKEN}
-        self.proc = subprocess.Popen([sys.executable, "-m", "wallboard", "web", "--config", str(path),
-                                      "--log-level", "WARNING"], env=env)
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"},
+            "CRM_TOKEN": TOKEN,
+            "DIALER_TOKEN": SLOW_TOKEN,
+            "TINY_TOKEN": TINY_TOKEN,
+        }
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wallboard", "web", "--config", str(path), "--log-level", "WARNING"], env=env
+        )
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         wait_for_port(self.port, 30, "web process")
 
-    def request(self, method: str, path: str, body: bytes | str | None = None,
-                headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+    def request(
+        self, method: str, path: str, body: bytes | str | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, str], Any]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
         try:
             conn.request(method, path, body=body, headers=headers or {})
@@ -71,8 +79,9 @@ class Web:
         finally:
             conn.close()
 
-    def post(self, payload: Any, token: str | None = TOKEN, raw: bytes | None = None,
-             content_type: str = "application/json") -> tuple[int, dict[str, str], Any]:
+    def post(
+        self, payload: Any, token: str | None = TOKEN, raw: bytes | None = None, content_type: str = "application/json"
+    ) -> tuple[int, dict[str, str], Any]:
         headers = {"Content-Type": content_type}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -101,20 +110,43 @@ def web(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[We
 
 
 def call(i: int, **over: Any) -> dict[str, Any]:
-    return {"kind": "call.answered", "id": f"ans-{i}", "ts": TS + i / 1000, "queue": "ventas", "call_id": f"c{i}",
-            "agent": "raul.serrano", "wait_s": 12.5, **over}
+    return {
+        "kind": "call.answered",
+        "id": f"ans-{i}",
+        "ts": TS + i / 1000,
+        "queue": "ventas",
+        "call_id": f"c{i}",
+        "agent": "raul.serrano",
+        "wait_s": 12.5,
+        **over,
+    }
 
 
 def test_a_batch_is_accepted_and_a_retry_counts_once(web: Web) -> None:
-    batch = {"events": [{"kind": "call.queued", "id": "q-1", "ts": TS, "queue": "ventas", "call_id": "c1"},
-                        call(1), {"kind": "agent.state", "id": "s-1", "ts": TS + 2, "agent": "raul.serrano",
-                                  "state": "not_ready", "reason": "lunch", "source": "crm"}]}
+    batch = {
+        "events": [
+            {"kind": "call.queued", "id": "q-1", "ts": TS, "queue": "ventas", "call_id": "c1"},
+            call(1),
+            {
+                "kind": "agent.state",
+                "id": "s-1",
+                "ts": TS + 2,
+                "agent": "raul.serrano",
+                "state": "not_ready",
+                "reason": "lunch",
+                "source": "crm",
+            },
+        ]
+    }
     before = len(web.events())
     status, _, body = web.post(batch)
     assert (status, body) == (200, {"accepted": 3, "duplicates": 0})
     events = web.events()[before:]
     assert [(e.KIND, e.id, e.source) for e in events] == [
-        ("call.queued", "crm:q-1", "crm"), ("call.answered", "crm:ans-1", "crm"), ("agent.state", "crm:s-1", "crm")]
+        ("call.queued", "crm:q-1", "crm"),
+        ("call.answered", "crm:ans-1", "crm"),
+        ("agent.state", "crm:s-1", "crm"),
+    ]
     assert events[1].wait_s == 12.5 and events[2].reason == "lunch"
     # the client timed out and sends the same batch again: nothing is appended twice
     status, _, body = web.post(batch)
@@ -132,8 +164,14 @@ def test_tokens_say_which_source_and_nothing_else_gets_in(web: Web) -> None:
         assert headers["www-authenticate"].startswith("Bearer")
     status, _, body = web.post({"events": [call(101, source="dialer")]})
     assert status == 422
-    assert body["errors"] == [{"index": 0, "id": "ans-101", "field": "source",
-                               "reason": "must be 'crm' (the token's source) or left out, got 'dialer'"}]
+    assert body["errors"] == [
+        {
+            "index": 0,
+            "id": "ans-101",
+            "field": "source",
+            "reason": "must be 'crm' (the token's source) or left out, got 'dialer'",
+        }
+    ]
     status, _, body = web.post({"events": [call(102)]}, token=SLOW_TOKEN)
     assert status == 200
     assert [e.source for e in web.events() if e.id.endswith("ans-102")] == ["dialer"]
@@ -142,17 +180,19 @@ def test_tokens_say_which_source_and_nothing_else_gets_in(web: Web) -> None:
 def test_every_bad_event_is_reported_and_none_is_taken(web: Web) -> None:
     before = len(web.events())
     errors_before = web.health("crm").get("errors_total", 0)
-    batch = {"events": [
-        call(200),  # fine, but the batch is all or nothing
-        call(201, wait_s="twelve"),
-        {k: v for k, v in call(202).items() if k != "agent"},
-        {"kind": "call.teleported", "id": "x-1", "ts": TS},
-        call(203, colour="blue"),
-        "not an object",
-        call(204, id=""),
-        call(205, ts=12),
-        {"kind": "agent.state", "id": "s-9", "ts": TS, "agent": "ana", "state": "dancing"},
-    ]}
+    batch = {
+        "events": [
+            call(200),  # fine, but the batch is all or nothing
+            call(201, wait_s="twelve"),
+            {k: v for k, v in call(202).items() if k != "agent"},
+            {"kind": "call.teleported", "id": "x-1", "ts": TS},
+            call(203, colour="blue"),
+            "not an object",
+            call(204, id=""),
+            call(205, ts=12),
+            {"kind": "agent.state", "id": "s-9", "ts": TS, "agent": "ana", "state": "dancing"},
+        ]
+    }
     status, _, body = web.post(batch)
     assert status == 422
     assert body["accepted"] == 0 and body["error"] == "8 invalid event(s); none accepted"
@@ -165,8 +205,11 @@ def test_every_bad_event_is_reported_and_none_is_taken(web: Web) -> None:
         (5, "(event)", "must be a JSON object"),
         (6, "id", "must be a non-empty text (your own unique id: retries reuse it), got ''"),
         (7, "ts", "must be POSIX seconds between 2000 and 2100, got 12"),
-        (8, "state", "must be one of logged_out, available, ringing, on_call, on_hold, wrap_up, not_ready, "
-                     "got 'dancing'"),
+        (
+            8,
+            "state",
+            "must be one of logged_out, available, ringing, on_call, on_hold, wrap_up, not_ready, got 'dancing'",
+        ),
     ]
     assert len(web.events()) == before
     deadline = time.monotonic() + 5
@@ -208,18 +251,24 @@ def test_text_that_is_not_unicode_is_a_422_naming_the_field(web: Web) -> None:
     ts = json.dumps(TS)
     bodies = {
         "queue": f'{{"events": [{{"kind": "call.queued", "id": "u-1", "ts": {ts}, "queue": "\\ud800", '
-                 f'"call_id": "c1"}}]}}',
+        f'"call_id": "c1"}}]}}',
         "id": f'{{"events": [{{"kind": "call.queued", "id": "u-\\udfff", "ts": {ts}, "queue": "ventas", '
-              f'"call_id": "c1"}}]}}',
+        f'"call_id": "c1"}}]}}',
         "qu\\ud800eue": f'{{"events": [{{"kind": "call.queued", "id": "u-3", "ts": {ts}, "qu\\ud800eue": "v", '
-                         f'"call_id": "c1"}}]}}',
+        f'"call_id": "c1"}}]}}',
     }
     expected_id = {"queue": "u-1", "id": None, "qu\\ud800eue": "u-3"}  # (an id that cannot be shown is null)
     for field, body in bodies.items():
         status, _, reply = web.post(None, raw=body.encode())
         assert status == 422, reply
-        assert reply["errors"] == [{"index": 0, "id": expected_id[field], "field": field,
-                                    "reason": "is not valid Unicode text (a lone surrogate such as \\ud800)"}]
+        assert reply["errors"] == [
+            {
+                "index": 0,
+                "id": expected_id[field],
+                "field": field,
+                "reason": "is not valid Unicode text (a lone surrogate such as \\ud800)",
+            }
+        ]
     assert len(web.events()) == before and web.proc.poll() is None
     deadline = time.monotonic() + 5
     while web.health("crm").get("errors_total", 0) < errors_before + 3 and time.monotonic() < deadline:
@@ -248,8 +297,7 @@ async def test_the_id_store_forgets_after_its_horizon(streams: Streams) -> None:
     assert await streams.claim_ids("s", ids[1:], now=t0 + 2 * 3600, horizon_s=3 * 3600, max_ids=1000) == ([], 0)
     assert await streams.claim_ids("s", ids[:1], now=t0 + 3 * 3600, horizon_s=3 * 3600, max_ids=1000) == ([], 0)
     # remembered for the horizon and at most a span (an hour) more
-    assert await streams.claim_ids("s", ids, now=t0 + 4 * 3600 + 1, horizon_s=3 * 3600, max_ids=1000) == (
-        [0, 1, 2], 0)
+    assert await streams.claim_ids("s", ids, now=t0 + 4 * 3600 + 1, horizon_s=3 * 3600, max_ids=1000) == ([0, 1, 2], 0)
 
 
 async def test_a_full_id_store_forgets_its_oldest_quarter_never_more_than_its_cap(streams: Streams) -> None:
@@ -311,10 +359,15 @@ def test_the_documented_schema_is_the_one_served() -> None:
 
 async def test_served_alone_on_its_own_port(streams: Streams) -> None:
     port = free_port()
-    config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
-                           "web": {"handshake_timeout_s": 0.5, "max_connections_per_client": 2},
-                           "collectors": [{"kind": "http", "name": "cloud",
-                                           "options": {"tokens": [TOKEN], "port": port}}]}, env={})
+    config = parse_config(
+        {
+            "queues": [{"id": "ventas"}],
+            "agents": [{"id": "raul.serrano"}],
+            "web": {"handshake_timeout_s": 0.5, "max_connections_per_client": 2},
+            "collectors": [{"kind": "http", "name": "cloud", "options": {"tokens": [TOKEN], "port": port}}],
+        },
+        env={},
+    )
     task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
         for _ in range(100):
@@ -328,8 +381,12 @@ async def test_served_alone_on_its_own_port(streams: Streams) -> None:
 
         def post() -> tuple[int, Any]:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            conn.request("POST", "/api/v1/events", json.dumps({"events": [call(1)]}),
-                         {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                "/api/v1/events",
+                json.dumps({"events": [call(1)]}),
+                {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
             r = conn.getresponse()
             out = r.status, json.loads(r.read())
             conn.close()
@@ -361,16 +418,25 @@ async def test_redis_down_is_a_503_and_nothing_is_half_taken(tmp_path: Path) -> 
     server.start()
     client = connect(server.url)
     port = free_port()
-    config = parse_config({"queues": [{"id": "ventas"}], "agents": [{"id": "raul.serrano"}],
-                           "collectors": [{"kind": "http", "name": "cloud",
-                                           "options": {"tokens": [TOKEN], "port": port}}]}, env={})
+    config = parse_config(
+        {
+            "queues": [{"id": "ventas"}],
+            "agents": [{"id": "raul.serrano"}],
+            "collectors": [{"kind": "http", "name": "cloud", "options": {"tokens": [TOKEN], "port": port}}],
+        },
+        env={},
+    )
     task = asyncio.create_task(run_collector(config, configure(config)[0], Streams(client, "down:")))
 
     def post() -> tuple[int, dict[str, str], Any]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         try:
-            conn.request("POST", "/api/v1/events", json.dumps({"events": [call(1)]}),
-                         {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"})
+            conn.request(
+                "POST",
+                "/api/v1/events",
+                json.dumps({"events": [call(1)]}),
+                {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+            )
             r = conn.getresponse()
             return r.status, {k.lower(): v for k, v in r.getheaders()}, json.loads(r.read())
         finally:
@@ -393,31 +459,43 @@ async def test_redis_down_is_a_503_and_nothing_is_half_taken(tmp_path: Path) -> 
 
 def test_collect_refuses_an_api_the_web_process_serves(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm",
-                                                    "options": {"tokens": [TOKEN]}}]}))
-    r = subprocess.run([sys.executable, "-m", "wallboard", "collect", "--source", "crm", "--config", str(path)],
-                       capture_output=True, text=True, timeout=60)
+    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm", "options": {"tokens": [TOKEN]}}]}))
+    r = subprocess.run(
+        [sys.executable, "-m", "wallboard", "collect", "--source", "crm", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "served by `wallboard web`" in r.stderr
 
 
 def test_a_short_token_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm",
-                                                    "options": {"tokens": ["short"]}}]}))
-    r = subprocess.run([sys.executable, "-m", "wallboard", "check-config", "--config", str(path)],
-                       capture_output=True, text=True, timeout=60)
+    path.write_text(yaml.safe_dump({"collectors": [{"kind": "http", "name": "crm", "options": {"tokens": ["short"]}}]}))
+    r = subprocess.run(
+        [sys.executable, "-m", "wallboard", "check-config", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and "collectors[0].options.tokens" in r.stderr and "shorter than 16" in r.stderr
 
 
 def test_what_the_aggregator_would_refuse_is_a_422_that_says_why(web: Web) -> None:
     now = time.time()
     cases = [
-        (call(300, ts=4_070_908_800.0), "ts", "s ahead of the wallboard's clock (at most 120 s, "
-                                               "events.max_clock_skew_s): check the sender's clock"),
+        (
+            call(300, ts=4_070_908_800.0),
+            "ts",
+            "s ahead of the wallboard's clock (at most 120 s, events.max_clock_skew_s): check the sender's clock",
+        ),
         (call(301, ts=now - 3 * 86_400), "ts", "is older than the 2 days the wallboard keeps (events.retain_days)"),
         (call(302, queue="invented"), "queue", "is not a queue of the wallboard's config, got 'invented'"),
-        ({"kind": "agent.state", "id": "s-303", "ts": now, "agent": "Ana Rojas +34699555123", "state": "available"},
-         "agent", "is not an agent id of the wallboard's config"),
+        (
+            {"kind": "agent.state", "id": "s-303", "ts": now, "agent": "Ana Rojas +34699555123", "state": "available"},
+            "agent",
+            "is not an agent id of the wallboard's config",
+        ),
     ]
     before = len(web.events())
     for event, field, reason in cases:

@@ -12,43 +12,50 @@ import os
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from wallboard.collectors import configure
-from wallboard.collectors.runtime import run_collector
 from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
+from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
-from wallboard.events import AnyEvent, decode
+from wallboard.events import AnyEvent
 from wallboard.fold import CentreState, FoldSettings, apply_all
 from wallboard.snapshot import build_view
 from wallboard.streams import Streams
+from wallboard.wire import decode
 
 NOW = int(time.time())
 
 
 def make_config(path: Path, **options: Any) -> Config:
     # "Today" began three hours ago (on a quarter hour), whatever the hour the tests run at.
-    start = datetime.fromtimestamp((NOW - 3 * 3600) // 900 * 900, timezone.utc)
-    return parse_config({
-        "timezone": "UTC",
-        "day_start": start.strftime("%H:%M"),
-        "queues": [{"id": "ventas", "sl_threshold_s": 20}],
-        "agents": [{"id": "ana", "aliases": ["PJSIP/201"]}, {"id": "luis", "aliases": ["PJSIP/202"]}],
-        "pause_reasons": [{"id": "lunch", "aliases": ["Comida"]}],
-        "collectors": [{"kind": "asterisk_queue_log", "name": "pbx",
-                        "options": {"path": str(path), "poll_s": 0.02, **options}}],
-    }, env={})
+    start = datetime.fromtimestamp((NOW - 3 * 3600) // 900 * 900, UTC)
+    return parse_config(
+        {
+            "timezone": "UTC",
+            "day_start": start.strftime("%H:%M"),
+            "queues": [{"id": "ventas", "sl_threshold_s": 20}],
+            "agents": [{"id": "ana", "aliases": ["PJSIP/201"]}, {"id": "luis", "aliases": ["PJSIP/202"]}],
+            "pause_reasons": [{"id": "lunch", "aliases": ["Comida"]}],
+            "collectors": [
+                {"kind": "asterisk_queue_log", "name": "pbx", "options": {"path": str(path), "poll_s": 0.02, **options}}
+            ],
+        },
+        env={},
+    )
 
 
 def call(t: int, cid: str, wait: int, talk: int, agent: str = "PJSIP/201") -> list[str]:
     """A whole answered call: entered at t, answered after ``wait``, ended after ``talk``."""
-    return [f"{t}|{cid}|ventas|NONE|ENTERQUEUE||600100200|1",
-            f"{t + wait}|{cid}|ventas|{agent}|CONNECT|{wait}|{cid}.1|2",
-            f"{t + wait + talk}|{cid}|ventas|{agent}|COMPLETECALLER|{wait}|{talk}|1"]
+    return [
+        f"{t}|{cid}|ventas|NONE|ENTERQUEUE||600100200|1",
+        f"{t + wait}|{cid}|ventas|{agent}|CONNECT|{wait}|{cid}.1|2",
+        f"{t + wait + talk}|{cid}|ventas|{agent}|COMPLETECALLER|{wait}|{talk}|1",
+    ]
 
 
 def write(path: Path, lines: list[str], mode: str = "a") -> None:
@@ -92,7 +99,9 @@ class Collector:
             if check(events):
                 return events
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out; {len(events)} events: {[(e.KIND, getattr(e, 'call_id', '')) for e in events]}")
+                raise AssertionError(
+                    f"timed out; {len(events)} events: {[(e.KIND, getattr(e, 'call_id', '')) for e in events]}"
+                )
             await asyncio.sleep(0.02)
 
     async def health(self) -> dict[str, Any]:
@@ -137,10 +146,13 @@ def assert_once(got: list[AnyEvent], want: list[AnyEvent]) -> None:
 
 
 async def test_only_whole_lines_are_read_and_today_loads_on_first_start(
-        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     log = tmp_path / "queue_log"
-    before = [f"{NOW - 5 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",  # yesterday, as far as the board knows
-              *call(NOW - 5 * 3600 + 10, "1.1", 5, 60)]
+    before = [
+        f"{NOW - 5 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",  # yesterday, as far as the board knows
+        *call(NOW - 5 * 3600 + 10, "1.1", 5, 60),
+    ]
     today = [*call(NOW - 600, "1.2", 12, 100), f"{NOW - 300}|1.3|ventas|NONE|ENTERQUEUE||600100201|1"]
     write(log, before + today)
     c = collector()
@@ -168,10 +180,17 @@ async def test_only_whole_lines_are_read_and_today_loads_on_first_start(
 
 
 async def test_load_today_off_starts_at_the_end_but_keeps_who_is_logged_in(
-        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     log = tmp_path / "queue_log"
-    write(log, [f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|", *call(NOW - 800, "2.1", 5, 60),
-                f"{NOW - 700}|NONE|ventas|PJSIP/201|PAUSE|Comida"])
+    write(
+        log,
+        [
+            f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|",
+            *call(NOW - 800, "2.1", 5, 60),
+            f"{NOW - 700}|NONE|ventas|PJSIP/201|PAUSE|Comida",
+        ],
+    )
     c = collector(load_today=False)
     c.start()
     events = await c.wait_for(lambda ev: any(e.KIND == "agent.state" for e in ev))
@@ -185,8 +204,12 @@ async def test_load_today_off_starts_at_the_end_but_keeps_who_is_logged_in(
 
 async def test_restart_neither_loses_nor_repeats_a_line(collector: Callable[..., Collector], tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    first = [f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|", *call(NOW - 800, "3.1", 5, 60),
-             f"{NOW - 600}|3.2|ventas|NONE|ENTERQUEUE||600|1", f"{NOW - 590}|3.2|ventas|PJSIP/201|CONNECT|10|x|1"]
+    first = [
+        f"{NOW - 900}|NONE|ventas|PJSIP/201|ADDMEMBER|",
+        *call(NOW - 800, "3.1", 5, 60),
+        f"{NOW - 600}|3.2|ventas|NONE|ENTERQUEUE||600|1",
+        f"{NOW - 590}|3.2|ventas|PJSIP/201|CONNECT|10|x|1",
+    ]
     write(log, first)
     c = collector()
     c.start()
@@ -244,7 +267,8 @@ async def test_logrotate_rename_while_stopped(collector: Callable[..., Collector
 
 
 async def test_restarted_after_a_rename_the_old_file_is_still_followed(
-        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     log = tmp_path / "queue_log"
     a, b, c_lines = call(NOW - 900, "9.1", 5, 60), call(NOW - 800, "9.2", 6, 60), call(NOW - 700, "9.3", 7, 60)
     write(log, a)
@@ -269,8 +293,12 @@ async def test_restarted_after_a_rename_the_old_file_is_still_followed(
 
 async def test_copytruncate_live_and_while_stopped(collector: Callable[..., Collector], tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
-    a, b, c_lines, d = (call(NOW - 900, "6.1", 5, 60), call(NOW - 800, "6.2", 6, 60),
-                        call(NOW - 700, "6.3", 7, 60), call(NOW - 600, "6.4", 8, 60))
+    a, b, c_lines, d = (
+        call(NOW - 900, "6.1", 5, 60),
+        call(NOW - 800, "6.2", 6, 60),
+        call(NOW - 700, "6.3", 7, 60),
+        call(NOW - 600, "6.4", 8, 60),
+    )
     write(log, a)
     c = collector()
     c.start()
@@ -334,7 +362,8 @@ async def test_bad_input_is_counted_and_skipped(collector: Callable[..., Collect
 
 
 async def test_a_missing_file_is_reported_and_followed_once_it_appears(
-        collector: Callable[..., Collector], tmp_path: Path) -> None:
+    collector: Callable[..., Collector], tmp_path: Path
+) -> None:
     log = tmp_path / "queue_log"
     c = collector()
     c.start()
@@ -358,15 +387,15 @@ def test_yesterday_is_before_today() -> None:
 
     start = day_start_at(NOW, config.zone, config.day_start_time)
     assert NOW - 5 * 3600 < start <= NOW - 600
-    assert datetime.fromtimestamp(start, timezone.utc) <= datetime.fromtimestamp(NOW, timezone.utc) - timedelta(
-        minutes=10)
+    assert datetime.fromtimestamp(start, UTC) <= datetime.fromtimestamp(NOW, UTC) - timedelta(minutes=10)
 
 
-async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(
-        streams: Streams, tmp_path: Path) -> None:
+async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(streams: Streams, tmp_path: Path) -> None:
     """Over 4 MiB of yesterday, then today: stopped mid-load, resumed; then a short line after a restart."""
-    yesterday = [f"{NOW - 6 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",
-                 f"{NOW - 6 * 3600 + 5}|NONE|ventas|PJSIP/201|PAUSE|Comida"]
+    yesterday = [
+        f"{NOW - 6 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",
+        f"{NOW - 6 * 3600 + 5}|NONE|ventas|PJSIP/201|PAUSE|Comida",
+    ]
     size, i = sum(len(x) + 1 for x in yesterday), 0
     mib = 1024 * 1024
     while size < 4 * mib + 200_000:  # (reads are 1 MiB: the load is stopped well before today's lines)
@@ -414,5 +443,5 @@ async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(
     write(tmp_path / "int" / "queue_log", [short])
     interrupted.start()
     events = await interrupted.wait_for(lambda ev: any(getattr(e, "call_id", "") == "s1" for e in ev))
-    assert [e.call_id for e in events[len(want):]] == ["s1"]
+    assert [e.call_id for e in events[len(want) :]] == ["s1"]
     await interrupted.stop()

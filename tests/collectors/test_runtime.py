@@ -15,9 +15,10 @@ from wallboard import collectors
 from wallboard.collectors import configure
 from wallboard.collectors.runtime import CollectorContext, run_collector
 from wallboard.config import parse_config
-from wallboard.events import CallQueued, decode
+from wallboard.events import CallQueued
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
+from wallboard.wire import decode
 
 TS = 1_773_129_600.0
 

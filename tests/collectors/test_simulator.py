@@ -7,8 +7,9 @@ import pytest
 
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
-from wallboard.events import AgentStateChanged, CallQueued, decode, encode
+from wallboard.events import AgentStateChanged, CallQueued
 from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.wire import decode, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config(ROOT / "config.yaml", env={})
@@ -52,7 +53,13 @@ def test_a_believable_day() -> None:
     reasons = {e.reason for e in events if isinstance(e, AgentStateChanged) and e.state == "not_ready"}
     assert {"break", "lunch"} <= reasons <= {r.id for r in CONFIG.pause_reasons}
     assert {e.state for e in events if isinstance(e, AgentStateChanged)} >= {
-        "available", "ringing", "on_call", "on_hold", "wrap_up", "not_ready"}
+        "available",
+        "ringing",
+        "on_call",
+        "on_hold",
+        "wrap_up",
+        "not_ready",
+    }
     # every queue is served and every team works
     assert all(sum(c.answered for c in q.buckets.values()) > 0 for q in state.queues.values())
     assert len(state.queues) == len(CONFIG.queues)

@@ -17,7 +17,8 @@ from typing import Any, cast
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, expected, short, signature
 from wallboard.collectors._link import LineReader, LinkClosed
 from wallboard.collectors.asterisk_ami import AmiTranslator, _Link
-from wallboard.events import Event, as_dict
+from wallboard.events import Event
+from wallboard.wire import as_dict
 
 SOURCE = "pbx"
 Q = f"{VALID}-q"
@@ -26,18 +27,85 @@ PAUSE_CODES = {"almuerzo": "lunch"}
 T0 = 1_773_129_500.0
 ROUND = 1_000  # inputs per translator: bounded state, so a long run stays linear
 
-_EVENT_NAMES = ("QueueCallerJoin", "Join", "QueueCallerLeave", "Leave", "QueueCallerAbandon", "AgentCalled",
-                "AgentRingNoAnswer", "AgentDump", "AgentConnect", "AgentComplete", "QueueMemberAdded",
-                "QueueMemberStatus", "QueueMemberPause", "QueuememberPaused", "QUEUEMEMBERREMOVED", "Hangup",
-                "HangupRequest", "SoftHangupRequest", "VarSet", "QueueParams", "QueueMember", "QueueEntry",
-                "QueueStatusComplete", "Newchannel", "FullyBooted", "")
-_KEYS = ("event", "queue", "uniqueid", "membername", "name", "agentname", "interface", "location", "member",
-         "agentcalled", "stateinterface", "holdtime", "talktime", "ringtime", "wait", "position", "count", "status",
-         "paused", "pausedreason", "reason", "incall", "wrapuptime", "timestamp", "variable", "value", "channel",
-         "calleridnum", "calleridname", "linkedid", "actionid", "response")
+_EVENT_NAMES = (
+    "QueueCallerJoin",
+    "Join",
+    "QueueCallerLeave",
+    "Leave",
+    "QueueCallerAbandon",
+    "AgentCalled",
+    "AgentRingNoAnswer",
+    "AgentDump",
+    "AgentConnect",
+    "AgentComplete",
+    "QueueMemberAdded",
+    "QueueMemberStatus",
+    "QueueMemberPause",
+    "QueuememberPaused",
+    "QUEUEMEMBERREMOVED",
+    "Hangup",
+    "HangupRequest",
+    "SoftHangupRequest",
+    "VarSet",
+    "QueueParams",
+    "QueueMember",
+    "QueueEntry",
+    "QueueStatusComplete",
+    "Newchannel",
+    "FullyBooted",
+    "",
+)
+_KEYS = (
+    "event",
+    "queue",
+    "uniqueid",
+    "membername",
+    "name",
+    "agentname",
+    "interface",
+    "location",
+    "member",
+    "agentcalled",
+    "stateinterface",
+    "holdtime",
+    "talktime",
+    "ringtime",
+    "wait",
+    "position",
+    "count",
+    "status",
+    "paused",
+    "pausedreason",
+    "reason",
+    "incall",
+    "wrapuptime",
+    "timestamp",
+    "variable",
+    "value",
+    "channel",
+    "calleridnum",
+    "calleridname",
+    "linkedid",
+    "actionid",
+    "response",
+)
 _MEMBER_KEYS = ("membername", "name", "agentname", "interface", "location", "member", "agentcalled", "stateinterface")
-_BAD_NUMBERS = ("x", "-1", "-0.5", "nan", "NaN", "inf", "-inf", "1e400", "9" * 400, "²", "½", "2592001", "12,5",
-                FAKE_NUMBER + "x")
+_BAD_NUMBERS = (
+    "x",
+    "-1",
+    "-0.5",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "1e400",
+    "9" * 400,
+    "²",
+    "½",
+    "2592001",
+    "12,5",
+    FAKE_NUMBER + "x",
+)
 _BAD_FLAGS = ("yes", "2", "²", "-1", "01", "true", FAKE_NAME)
 _BAD_STATUS = ("9", "²", "12", "-1", "x", "٣", FAKE_NAME)
 
@@ -47,19 +115,38 @@ _BAD_STATUS = ("9", "²", "12", "-1", "x", "٣", FAKE_NAME)
 
 def caller(uid: str, queue: str, name: str, ts: float, **fields: Any) -> dict[str, str]:
     """A caller event as parse_message gives it (case-folded keys), carrying the caller's personal data."""
-    return {"event": name, "queue": queue, "uniqueid": uid, "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
-            "calleridnum": FAKE_NUMBER, "calleridname": FAKE_NAME, "linkedid": uid, "timestamp": f"{ts:.6f}",
-            **{k: str(v) for k, v in fields.items()}}
+    return {
+        "event": name,
+        "queue": queue,
+        "uniqueid": uid,
+        "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
+        "calleridnum": FAKE_NUMBER,
+        "calleridname": FAKE_NAME,
+        "linkedid": uid,
+        "timestamp": f"{ts:.6f}",
+        **{k: str(v) for k, v in fields.items()},
+    }
 
 
 def member(agent: str, queue: str, name: str, ts: float, **fields: Any) -> dict[str, str]:
-    return {"event": name, "queue": queue, "membername": agent, "interface": f"PJSIP/{agent}",
-            "stateinterface": f"PJSIP/{agent}", "timestamp": f"{ts:.6f}", **{k: str(v) for k, v in fields.items()}}
+    return {
+        "event": name,
+        "queue": queue,
+        "membername": agent,
+        "interface": f"PJSIP/{agent}",
+        "stateinterface": f"PJSIP/{agent}",
+        "timestamp": f"{ts:.6f}",
+        **{k: str(v) for k, v in fields.items()},
+    }
 
 
 def agent_call(uid: str, agent: str, queue: str, name: str, ts: float, **fields: Any) -> dict[str, str]:
-    return {**caller(uid, queue, name, ts, **fields), "membername": agent, "interface": f"PJSIP/{agent}",
-            "destchannel": f"PJSIP/{agent}-0000002b"}
+    return {
+        **caller(uid, queue, name, ts, **fields),
+        "membername": agent,
+        "interface": f"PJSIP/{agent}",
+        "destchannel": f"PJSIP/{agent}-0000002b",
+    }
 
 
 Step = tuple[dict[str, str] | float, list[dict[str, Any]]]  # a message (or an expire() clock) and its events
@@ -73,46 +160,86 @@ def scenario(kind: int, k: int, clock: float) -> list[Step]:
     if kind == 0:  # answered after ringing, completed, member removed
         return [
             (caller(uid, Q, "QueueCallerJoin", t, position=1, count=1), [queued]),
-            (agent_call(uid, agent, Q, "AgentCalled", t + 1), [
-                expected("agent.login", t + 1, agent=agent, queue=Q),
-                expected("agent.state", t + 1, agent=agent, state="ringing")]),
+            (
+                agent_call(uid, agent, Q, "AgentCalled", t + 1),
+                [
+                    expected("agent.login", t + 1, agent=agent, queue=Q),
+                    expected("agent.state", t + 1, agent=agent, state="ringing"),
+                ],
+            ),
             (caller(uid, Q, "QueueCallerLeave", t + 5, position=1, count=0), []),
-            (agent_call(uid, agent, Q, "AgentConnect", t + 5, holdtime=5, ringtime=4), [
-                expected("call.answered", t + 5, queue=Q, call_id=uid, agent=agent, wait_s=5),
-                expected("agent.state", t + 5, agent=agent, state="on_call", direction="inbound")]),
-            (agent_call(uid, agent, Q, "AgentComplete", t + 35, holdtime=5, talktime=30, reason="caller"), [
-                expected("call.ended", t + 35, queue=Q, call_id=uid, agent=agent, talk_s=30),
-                expected("agent.state", t + 35, agent=agent, state="available")]),
+            (
+                agent_call(uid, agent, Q, "AgentConnect", t + 5, holdtime=5, ringtime=4),
+                [
+                    expected("call.answered", t + 5, queue=Q, call_id=uid, agent=agent, wait_s=5),
+                    expected("agent.state", t + 5, agent=agent, state="on_call", direction="inbound"),
+                ],
+            ),
+            (
+                agent_call(uid, agent, Q, "AgentComplete", t + 35, holdtime=5, talktime=30, reason="caller"),
+                [
+                    expected("call.ended", t + 35, queue=Q, call_id=uid, agent=agent, talk_s=30),
+                    expected("agent.state", t + 35, agent=agent, state="available"),
+                ],
+            ),
             (member(agent, Q, "QueueMemberRemoved", t + 40), [expected("agent.logout", t + 40, agent=agent, queue=Q)]),
         ]
     if kind == 1:  # the caller hangs up: abandoned at once
         return [
             (caller(uid, Q, "QueueCallerJoin", t, position=1, count=1), [queued]),
-            ({"event": "Hangup", "uniqueid": uid, "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
-              "calleridnum": FAKE_NUMBER, "timestamp": f"{t + 8:.6f}"}, []),
-            (caller(uid, Q, "QueueCallerAbandon", t + 8, position=1, originalposition=1, holdtime=8),
-             [expected("call.abandoned", t + 8, queue=Q, call_id=uid, wait_s=8)]),
+            (
+                {
+                    "event": "Hangup",
+                    "uniqueid": uid,
+                    "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
+                    "calleridnum": FAKE_NUMBER,
+                    "timestamp": f"{t + 8:.6f}",
+                },
+                [],
+            ),
+            (
+                caller(uid, Q, "QueueCallerAbandon", t + 8, position=1, originalposition=1, holdtime=8),
+                [expected("call.abandoned", t + 8, queue=Q, call_id=uid, wait_s=8)],
+            ),
         ]
     if kind == 2:  # timeout, told by the QUEUESTATUS VarSet
         return [
             (caller(uid, Q, "QueueCallerJoin", t, position=1, count=1), [queued]),
             (caller(uid, Q, "QueueCallerAbandon", t + 20, position=1, originalposition=1, holdtime=20), []),
-            ({"event": "VarSet", "uniqueid": uid, "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
-              "variable": "QUEUESTATUS", "value": "TIMEOUT", "timestamp": f"{t + 20:.6f}"},
-             [expected("call.exited", t + 20, queue=Q, call_id=uid, wait_s=20, reason="timeout")]),
+            (
+                {
+                    "event": "VarSet",
+                    "uniqueid": uid,
+                    "channel": f"PJSIP/{FAKE_NUMBER}-0000002a",
+                    "variable": "QUEUESTATUS",
+                    "value": "TIMEOUT",
+                    "timestamp": f"{t + 20:.6f}",
+                },
+                [expected("call.exited", t + 20, queue=Q, call_id=uid, wait_s=20, reason="timeout")],
+            ),
         ]
     if kind == 3:  # a member pauses (device busy meanwhile), unpauses, leaves
         return [
-            (member(agent, Q, "QueueMemberAdded", t, status=1, paused=0, incall=0), [
-                expected("agent.login", t, agent=agent, queue=Q), expected("agent.state", t, agent=agent,
-                                                                            state="available")]),
-            (member(agent, Q, "QueueMemberPause", t + 1, paused=1, pausedreason="Almuerzo"),
-             [expected("agent.state", t + 1, agent=agent, state="not_ready", reason="lunch")]),
+            (
+                member(agent, Q, "QueueMemberAdded", t, status=1, paused=0, incall=0),
+                [
+                    expected("agent.login", t, agent=agent, queue=Q),
+                    expected("agent.state", t, agent=agent, state="available"),
+                ],
+            ),
+            (
+                member(agent, Q, "QueueMemberPause", t + 1, paused=1, pausedreason="Almuerzo"),
+                [expected("agent.state", t + 1, agent=agent, state="not_ready", reason="lunch")],
+            ),
             (member(agent, Q, "QueueMemberStatus", t + 2, status=2, paused=1, incall=0, pausedreason="Almuerzo"), []),
-            (member(agent, Q, "QueueMemberPause", t + 3, paused=0),
-             [expected("agent.state", t + 3, agent=agent, state="on_call")]),
-            (member(agent, Q, "QueueMemberStatus", t + 4, status=1, paused=0, incall=0),
-             [expected("agent.state", t + 4, agent=agent, state="available")]),
+            (
+                member(agent, Q, "QueueMemberPause", t + 3, paused=0),
+                [expected("agent.state", t + 3, agent=agent, state="on_call")],
+            ),
+            (
+                member(agent, Q, "QueueMemberStatus", t + 4, status=1, paused=0, incall=0),
+                [expected("agent.state", t + 4, agent=agent, state="available")],
+            ),
             (member(agent, Q, "QueueMemberRemoved", t + 9), [expected("agent.logout", t + 9, agent=agent, queue=Q)]),
         ]
     # exit with key: a leave with no abandon and no answer, decided when the grace is over
@@ -134,8 +261,17 @@ def templates(g: Garbage) -> list[dict[str, str]]:
         agent_call(uid, agent, queue, "AgentRingNoAnswer", t, ringtime=g.randrange(20_000)),
         agent_call(uid, agent, queue, "AgentConnect", t, holdtime=g.randrange(99), ringtime=3),
         agent_call(uid, agent, queue, "AgentComplete", t, holdtime=3, talktime=g.randrange(999), reason="transfer"),
-        member(agent, queue, "QueueMemberStatus", t, status=g.randrange(9), paused=g.randrange(2),
-               incall=g.randrange(2), wrapuptime=g.randrange(30), pausedreason=g.nasty()),
+        member(
+            agent,
+            queue,
+            "QueueMemberStatus",
+            t,
+            status=g.randrange(9),
+            paused=g.randrange(2),
+            incall=g.randrange(2),
+            wrapuptime=g.randrange(30),
+            pausedreason=g.nasty(),
+        ),
         member(agent, queue, "QueueMemberPaused", t, paused=1, reason="Descanso"),
         member(agent, queue, "QueueMemberRemoved", t),
         {"event": "VarSet", "uniqueid": uid, "variable": "QUEUESTATUS", "value": g.choice(("TIMEOUT", "WITHDRAW", ""))},
@@ -192,9 +328,17 @@ def known_bad(g: Garbage, m: dict[str, str]) -> dict[str, str] | None:
 
 def queue_status_rows(g: Garbage, n: int) -> Iterator[dict[str, str]]:
     for _ in range(n):
-        row = {"event": g.choice(("QueueEntry", "QueueMember", "QueueParams", "queueentry", g.junk_text(8))),
-               "queue": g.ident("q"), "uniqueid": g.ident("u"), "wait": g.value(), "membername": g.ident("a"),
-               "status": g.value(), "paused": g.value(), "incall": g.value(), "wrapuptime": g.value()}
+        row = {
+            "event": g.choice(("QueueEntry", "QueueMember", "QueueParams", "queueentry", g.junk_text(8))),
+            "queue": g.ident("q"),
+            "uniqueid": g.ident("u"),
+            "wait": g.value(),
+            "membername": g.ident("a"),
+            "status": g.value(),
+            "paused": g.value(),
+            "incall": g.value(),
+            "wrapuptime": g.value(),
+        }
         yield g.mutate_dict(row, _KEYS) if g.random() < 0.7 else row
 
 
@@ -229,11 +373,24 @@ def _round(g: Garbage, report: FuzzReport, n: int, k0: int) -> None:
     tr = AmiTranslator(SOURCE, {}, PAUSE_CODES, grace_s=GRACE_S, reject=seen)
     clock = 1_800_000_000.0
     # What a corrupted cursor could hold: restore() skips anything malformed and never raises.
-    cursor = {"version": 1, "calls": [g.json_value(2) if g.random() < 0.5 else
-                                      [g.ident("q"), g.ident("u"), g.json_value(0), g.json_value(0), g.json_value(0),
-                                       [g.json_value(0), g.json_value(0)], g.json_value(0)][: g.choice((4, 7, 5))]
-                                      for _ in range(g.randrange(10))],
-              "members": g.json_value(2) if g.random() < 0.3 else {g.ident("a"): [g.ident("q"), g.json_value(0)]}}
+    cursor = {
+        "version": 1,
+        "calls": [
+            g.json_value(2)
+            if g.random() < 0.5
+            else [
+                g.ident("q"),
+                g.ident("u"),
+                g.json_value(0),
+                g.json_value(0),
+                g.json_value(0),
+                [g.json_value(0), g.json_value(0)],
+                g.json_value(0),
+            ][: g.choice((4, 7, 5))]
+            for _ in range(g.randrange(10))
+        ],
+        "members": g.json_value(2) if g.random() < 0.3 else {g.ident("a"): [g.ident("q"), g.json_value(0)]},
+    }
     report.inputs += 1
     n -= 1
     try:
@@ -248,16 +405,20 @@ def _round(g: Garbage, report: FuzzReport, n: int, k0: int) -> None:
     # A QueueStatus list first: garbage rows around one waiting call and one member.
     rows = list(queue_status_rows(g, g.randrange(20)))
     rid, ragent = f"{VALID}-r{k0}", f"{VALID}-m{k0}"
-    rows.insert(g.randrange(len(rows) + 1), {"event": "QueueEntry", "queue": Q, "uniqueid": rid, "wait": "12",
-                                             "position": "1", "calleridnum": FAKE_NUMBER})
+    rows.insert(
+        g.randrange(len(rows) + 1),
+        {"event": "QueueEntry", "queue": Q, "uniqueid": rid, "wait": "12", "position": "1", "calleridnum": FAKE_NUMBER},
+    )
     rows.insert(g.randrange(len(rows) + 1), member(ragent, Q, "QueueMember", T0, status=1, paused=0, incall=0))
     try:
         out = tr.resync(rows, clock)
         report.check_events(out, rows)
         got = [signature(e) for e in out if _is_valid(e)]
-        want = [expected("agent.login", clock, agent=ragent, queue=Q),
-                expected("agent.state", clock, agent=ragent, state="available"),
-                expected("call.queued", clock - 12, queue=Q, call_id=rid)]
+        want = [
+            expected("agent.login", clock, agent=ragent, queue=Q),
+            expected("agent.state", clock, agent=ragent, state="available"),
+            expected("call.queued", clock - 12, queue=Q, call_id=rid),
+        ]
         if got != want:
             report.mismatches.append(f"resync gave {got}, expected {want}, rows {short(rows)}")
     except Exception as exc:  # anything escaping is a crash: resync counts bad rows and goes on
@@ -300,8 +461,9 @@ def _garbage(g: Garbage, tr: AmiTranslator, seen: _Counting, report: FuzzReport,
     _feed(tr, seen, report, garbage_message(g), clock, expect="")
 
 
-def _feed(tr: AmiTranslator, seen: _Counting, report: FuzzReport, m: dict[str, str], clock: float, *,
-          expect: str) -> list[Event]:
+def _feed(
+    tr: AmiTranslator, seen: _Counting, report: FuzzReport, m: dict[str, str], clock: float, *, expect: str
+) -> list[Event]:
     """One input, with its accounting: rejected at most once, and exactly once if known bad."""
     before, ignored = len(seen.reasons), sum(tr.stats.ignored.values())
     report.inputs += 1
@@ -344,8 +506,10 @@ def _valid_wire(g: Garbage, i: int) -> tuple[dict[str, str], bytes]:
         m = {"response": "Success", "actionid": f"{VALID}-{i}", "message": "Pong" if g.random() < 0.5 else "Ok"}
     else:
         m = {**g.choice(templates(g)), "actionid": f"{VALID}-{i}"}
-        m = {k: v.encode("utf-8", "replace").decode()[:1000].replace("\r", "").replace("\n", "").strip()
-             for k, v in m.items()}
+        m = {
+            k: v.encode("utf-8", "replace").decode()[:1000].replace("\r", "").replace("\n", "").strip()
+            for k, v in m.items()
+        }
         m["event"] = m["event"] or "Hangup"
     pairs = list(m.items())
     if g.random() < 0.2:  # a repeated key: the first value counts
@@ -375,8 +539,9 @@ def _garbage_wire(g: Garbage) -> bytes:
     if r < 0.4:
         data = g.raw_bytes(300)
     elif r < 0.8:
-        data = "\r\n".join(f"{g.junk_text(10)}{g.choice((': ', ':', '', ' : '))}{g.value()[:3000]}"
-                           for _ in range(g.randrange(8))).encode("utf-8", "surrogatepass")
+        data = "\r\n".join(
+            f"{g.junk_text(10)}{g.choice((': ', ':', '', ' : '))}{g.value()[:3000]}" for _ in range(g.randrange(8))
+        ).encode("utf-8", "surrogatepass")
     else:
         data = wire(garbage_message(g), g)[: g.randrange(400)]  # truncated anywhere
     return data + b"\r\n\r\n"
@@ -445,7 +610,9 @@ async def _wire_round(g: Garbage, report: FuzzReport, n: int, *, clean: bool, tr
     report.rejected += len(reasons)
     if got != want:
         first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        report.mismatches.append(f"{len(got)} valid messages out of {len(want)}; first difference at {first}: "
-                                 f"{short(got[first:first + 1])} != {short(want[first:first + 1])}")
+        report.mismatches.append(
+            f"{len(got)} valid messages out of {len(want)}; first difference at {first}: "
+            f"{short(got[first : first + 1])} != {short(want[first : first + 1])}"
+        )
     if (clean and len(reasons) != bad) or len(reasons) < bad:
         report.miscounts.append(f"{len(reasons)} rejections for {bad} known-bad chunks (clean round: {clean})")

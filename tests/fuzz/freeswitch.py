@@ -31,22 +31,66 @@ PAUSE_CODES = {"on break": "descanso"}
 T0 = 1_773_129_500
 ROUND = 1_000
 
-_ACTIONS = ("member-queue-start", "member-queue-resume", "agent-offering", "bridge-agent-start", "bridge-agent-fail",
-            "bridge-agent-end", "member-queue-end", "agent-status-change", "agent-state-change", "members-count",
-            "agent-status-get", "agent-teleported", "")
-_KEYS = ("Event-Name", "Event-Subclass", "CC-Action", "CC-Queue", "CC-Member-UUID", "CC-Agent", "CC-Agent-Status",
-         "CC-Agent-State", "CC-Cause", "CC-Cancel-Reason", "CC-Agent-Answered-Time", "CC-Member-Joined-Time",
-         "CC-Member-Leaving-Time", "CC-Bridge-Terminated-Time", "Event-Date-Timestamp", "CC-Member-CID-Number",
-         "CC-Member-CID-Name", "CC-Agent-System", "CC-Count")
-_BAD_EPOCHS = ("soon", "12e9", "²", "9" * 400, "-5", "12", "1773129500.1234567", "1e9", " 1773129500", "nan",
-               FAKE_NUMBER)
+_ACTIONS = (
+    "member-queue-start",
+    "member-queue-resume",
+    "agent-offering",
+    "bridge-agent-start",
+    "bridge-agent-fail",
+    "bridge-agent-end",
+    "member-queue-end",
+    "agent-status-change",
+    "agent-state-change",
+    "members-count",
+    "agent-status-get",
+    "agent-teleported",
+    "",
+)
+_KEYS = (
+    "Event-Name",
+    "Event-Subclass",
+    "CC-Action",
+    "CC-Queue",
+    "CC-Member-UUID",
+    "CC-Agent",
+    "CC-Agent-Status",
+    "CC-Agent-State",
+    "CC-Cause",
+    "CC-Cancel-Reason",
+    "CC-Agent-Answered-Time",
+    "CC-Member-Joined-Time",
+    "CC-Member-Leaving-Time",
+    "CC-Bridge-Terminated-Time",
+    "Event-Date-Timestamp",
+    "CC-Member-CID-Number",
+    "CC-Member-CID-Name",
+    "CC-Agent-System",
+    "CC-Count",
+)
+_BAD_EPOCHS = (
+    "soon",
+    "12e9",
+    "²",
+    "9" * 400,
+    "-5",
+    "12",
+    "1773129500.1234567",
+    "1e9",
+    " 1773129500",
+    "nan",
+    FAKE_NUMBER,
+)
 _BAD_MICROS = ("²", "9" * 400, "9" * 5000, "12", "x", "-1", "1773129500000000.5", FAKE_NUMBER)
 
 
 def cc(action: str, ts: float, **fields: Any) -> dict[str, str]:
     """A decoded callcenter::info event (``Member_UUID`` → ``CC-Member-UUID``)."""
-    h = {"Event-Name": "CUSTOM", "Event-Subclass": "callcenter::info", "CC-Action": action,
-         "Event-Date-Timestamp": str(int(ts * 1_000_000))}
+    h = {
+        "Event-Name": "CUSTOM",
+        "Event-Subclass": "callcenter::info",
+        "CC-Action": action,
+        "Event-Date-Timestamp": str(int(ts * 1_000_000)),
+    }
     h.update({"CC-" + k.replace("_", "-"): str(v) for k, v in fields.items()})
     return h
 
@@ -63,74 +107,173 @@ def scenario(kind: int, k: int) -> list[Step]:
     if kind == 0:  # offered, answered, ended, the caller leaves served, the agent logs out
         return [
             (cc("member-queue-start", t, Queue=Q, Member_UUID=uid, **caller), [queued]),
-            (cc("agent-status-change", t + 1, Agent=name, Agent_Status="Available"),
-             [expected("agent.login", t + 1, agent=name)]),
-            (cc("agent-offering", t + 2, Queue=Q, Member_UUID=uid, Agent=name, **caller),
-             [expected("agent.state", t + 2, agent=name, state="ringing")]),
-            (cc("bridge-agent-start", t + 10, Queue=Q, Member_UUID=uid, Agent=name, Agent_Answered_Time=t + 10,
-                Member_Joined_Time=t, **caller), [
-                expected("call.answered", t + 10, queue=QUEUE, call_id=uid, agent=name, wait_s=10),
-                expected("agent.state", t + 10, agent=name, state="on_call", direction="inbound")]),
-            (cc("bridge-agent-end", t + 40, Queue=Q, Member_UUID=uid, Agent=name, Agent_Answered_Time=t + 10,
-                Bridge_Terminated_Time=t + 40), [
-                expected("call.ended", t + 40, queue=QUEUE, call_id=uid, agent=name, talk_s=30),
-                expected("agent.state", t + 40, agent=name, state="available")]),
-            (cc("member-queue-end", t + 40, Queue=Q, Member_UUID=uid, Cause="Terminated", Agent=name,
-                Agent_Answered_Time=t + 10, Member_Joined_Time=t, Member_Leaving_Time=t + 40, **caller), []),
-            (cc("agent-status-change", t + 50, Agent=name, Agent_Status="Logged Out"),
-             [expected("agent.logout", t + 50, agent=name)]),
+            (
+                cc("agent-status-change", t + 1, Agent=name, Agent_Status="Available"),
+                [expected("agent.login", t + 1, agent=name)],
+            ),
+            (
+                cc("agent-offering", t + 2, Queue=Q, Member_UUID=uid, Agent=name, **caller),
+                [expected("agent.state", t + 2, agent=name, state="ringing")],
+            ),
+            (
+                cc(
+                    "bridge-agent-start",
+                    t + 10,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Agent=name,
+                    Agent_Answered_Time=t + 10,
+                    Member_Joined_Time=t,
+                    **caller,
+                ),
+                [
+                    expected("call.answered", t + 10, queue=QUEUE, call_id=uid, agent=name, wait_s=10),
+                    expected("agent.state", t + 10, agent=name, state="on_call", direction="inbound"),
+                ],
+            ),
+            (
+                cc(
+                    "bridge-agent-end",
+                    t + 40,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Agent=name,
+                    Agent_Answered_Time=t + 10,
+                    Bridge_Terminated_Time=t + 40,
+                ),
+                [
+                    expected("call.ended", t + 40, queue=QUEUE, call_id=uid, agent=name, talk_s=30),
+                    expected("agent.state", t + 40, agent=name, state="available"),
+                ],
+            ),
+            (
+                cc(
+                    "member-queue-end",
+                    t + 40,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Cause="Terminated",
+                    Agent=name,
+                    Agent_Answered_Time=t + 10,
+                    Member_Joined_Time=t,
+                    Member_Leaving_Time=t + 40,
+                    **caller,
+                ),
+                [],
+            ),
+            (
+                cc("agent-status-change", t + 50, Agent=name, Agent_Status="Logged Out"),
+                [expected("agent.logout", t + 50, agent=name)],
+            ),
         ]
     if kind == 1:  # the caller hangs up
         return [
             (cc("member-queue-start", t, Queue=Q, Member_UUID=uid, **caller), [queued]),
-            (cc("member-queue-end", t + 9, Queue=Q, Member_UUID=uid, Cause="Cancel", Cancel_Reason="BREAK_OUT",
-                Member_Joined_Time=t, Member_Leaving_Time=t + 9, **caller),
-             [expected("call.abandoned", t + 9, queue=QUEUE, call_id=uid, wait_s=9)]),
+            (
+                cc(
+                    "member-queue-end",
+                    t + 9,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Cause="Cancel",
+                    Cancel_Reason="BREAK_OUT",
+                    Member_Joined_Time=t,
+                    Member_Leaving_Time=t + 9,
+                    **caller,
+                ),
+                [expected("call.abandoned", t + 9, queue=QUEUE, call_id=uid, wait_s=9)],
+            ),
         ]
     if kind == 2:  # a timeout
         return [
             (cc("member-queue-start", t, Queue=Q, Member_UUID=uid), [queued]),
-            (cc("member-queue-end", t + 30, Queue=Q, Member_UUID=uid, Cause="Cancel", Cancel_Reason="TIMEOUT",
-                Member_Joined_Time=t, Member_Leaving_Time=t + 30),
-             [expected("call.exited", t + 30, queue=QUEUE, call_id=uid, wait_s=30, reason="timeout")]),
+            (
+                cc(
+                    "member-queue-end",
+                    t + 30,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Cause="Cancel",
+                    Cancel_Reason="TIMEOUT",
+                    Member_Joined_Time=t,
+                    Member_Leaving_Time=t + 30,
+                ),
+                [expected("call.exited", t + 30, queue=QUEUE, call_id=uid, wait_s=30, reason="timeout")],
+            ),
         ]
     if kind == 3:  # a resumed call leaves with a key: its wait runs from the rejoin
         return [
             (cc("member-queue-resume", t, Queue=Q, Member_UUID=uid), [queued]),
-            (cc("member-queue-end", t + 5, Queue=Q, Member_UUID=uid, Cause="Cancel", Cancel_Reason="EXIT_WITH_KEY",
-                Member_Joined_Time=t - 100, Member_Leaving_Time=t + 5),
-             [expected("call.exited", t + 5, queue=QUEUE, call_id=uid, wait_s=5, reason="exit_key")]),
+            (
+                cc(
+                    "member-queue-end",
+                    t + 5,
+                    Queue=Q,
+                    Member_UUID=uid,
+                    Cause="Cancel",
+                    Cancel_Reason="EXIT_WITH_KEY",
+                    Member_Joined_Time=t - 100,
+                    Member_Leaving_Time=t + 5,
+                ),
+                [expected("call.exited", t + 5, queue=QUEUE, call_id=uid, wait_s=5, reason="exit_key")],
+            ),
         ]
     return [  # an agent takes a break, goes idle, back to waiting, logs out
         (cc("agent-status-change", t, Agent=name, Agent_Status="Available"), [expected("agent.login", t, agent=name)]),
-        (cc("agent-status-change", t + 1, Agent=name, Agent_Status="On Break"),
-         [expected("agent.state", t + 1, agent=name, state="not_ready", reason="descanso")]),
+        (
+            cc("agent-status-change", t + 1, Agent=name, Agent_Status="On Break"),
+            [expected("agent.state", t + 1, agent=name, state="not_ready", reason="descanso")],
+        ),
         (cc("agent-state-change", t + 2, Agent=name, Agent_State="Idle"), []),
-        (cc("agent-status-change", t + 3, Agent=name, Agent_Status="Available"),
-         [expected("agent.state", t + 3, agent=name, state="not_ready", reason="idle")]),
-        (cc("agent-state-change", t + 4, Agent=name, Agent_State="Waiting"),
-         [expected("agent.state", t + 4, agent=name, state="available")]),
-        (cc("agent-status-change", t + 5, Agent=name, Agent_Status="Logged Out"),
-         [expected("agent.logout", t + 5, agent=name)]),
+        (
+            cc("agent-status-change", t + 3, Agent=name, Agent_Status="Available"),
+            [expected("agent.state", t + 3, agent=name, state="not_ready", reason="idle")],
+        ),
+        (
+            cc("agent-state-change", t + 4, Agent=name, Agent_State="Waiting"),
+            [expected("agent.state", t + 4, agent=name, state="available")],
+        ),
+        (
+            cc("agent-status-change", t + 5, Agent=name, Agent_Status="Logged Out"),
+            [expected("agent.logout", t + 5, agent=name)],
+        ),
     ]
 
 
 def templates(g: Garbage) -> list[dict[str, str]]:
     """Every action, with garbage-namespace identifiers."""
-    uid, name, queue, t = g.ident("u"), g.ident("a"), g.ident("q"), T0 + g.randrange(-10**6, 10**6)
+    uid, name, queue, t = g.ident("u"), g.ident("a"), g.ident("q"), T0 + g.randrange(-(10**6), 10**6)
     call = {"Queue": queue, "Member_UUID": uid}
     return [
-        cc("member-queue-start", t, **call), cc("member-queue-resume", t, **call),
-        cc("agent-offering", t, Agent=name, **call), cc("bridge-agent-fail", t, Agent=name, **call),
+        cc("member-queue-start", t, **call),
+        cc("member-queue-resume", t, **call),
+        cc("agent-offering", t, Agent=name, **call),
+        cc("bridge-agent-fail", t, Agent=name, **call),
         cc("bridge-agent-start", t, Agent=name, Agent_Answered_Time=t, Member_Joined_Time=t - 5, **call),
         cc("bridge-agent-end", t, Agent=name, Agent_Answered_Time=t - 9, Bridge_Terminated_Time=t, **call),
-        cc("member-queue-end", t, Cause=g.choice(("Cancel", "Terminated")), Agent=name, Agent_Answered_Time=t - 9,
-           Cancel_Reason=g.choice(("BREAK_OUT", "TIMEOUT", "NO_AGENT_TIMEOUT", "EXIT_WITH_KEY", "X")),
-           Member_Joined_Time=t - 20, Member_Leaving_Time=t, **call),
-        cc("agent-status-change", t, Agent=name, Agent_Status=g.choice(("Available", "Available (On Demand)",
-                                                                        "On Break", "Logged Out"))),
-        cc("agent-state-change", t, Agent=name, Agent_State=g.choice(("Waiting", "Receiving", "In a queue call",
-                                                                      "Idle", "Reserved"))),
+        cc(
+            "member-queue-end",
+            t,
+            Cause=g.choice(("Cancel", "Terminated")),
+            Agent=name,
+            Agent_Answered_Time=t - 9,
+            Cancel_Reason=g.choice(("BREAK_OUT", "TIMEOUT", "NO_AGENT_TIMEOUT", "EXIT_WITH_KEY", "X")),
+            Member_Joined_Time=t - 20,
+            Member_Leaving_Time=t,
+            **call,
+        ),
+        cc(
+            "agent-status-change",
+            t,
+            Agent=name,
+            Agent_Status=g.choice(("Available", "Available (On Demand)", "On Break", "Logged Out")),
+        ),
+        cc(
+            "agent-state-change",
+            t,
+            Agent=name,
+            Agent_State=g.choice(("Waiting", "Receiving", "In a queue call", "Idle", "Reserved")),
+        ),
         {"Event-Name": "HEARTBEAT", "Event-Date-Timestamp": str(t * 1_000_000)},
     ]
 
@@ -155,8 +298,12 @@ def known_bad(g: Garbage, h: dict[str, str]) -> dict[str, str] | None:
         options += ["drop CC-Queue", "drop CC-Member-UUID", "long CC-Queue", "long CC-Member-UUID"]
     if "CC-Agent" in h:
         options += ["drop CC-Agent", "long CC-Agent"]
-    for key in ("CC-Agent-Answered-Time", "CC-Member-Joined-Time", "CC-Member-Leaving-Time",
-                "CC-Bridge-Terminated-Time"):
+    for key in (
+        "CC-Agent-Answered-Time",
+        "CC-Member-Joined-Time",
+        "CC-Member-Leaving-Time",
+        "CC-Bridge-Terminated-Time",
+    ):
         if key in h:
             options.append(f"epoch {key}")
     if action == "member-queue-end":
@@ -266,9 +413,20 @@ def _resync_round(g: Garbage, report: FuzzReport, r: int) -> None:
     now = float(T0 + 10_000)
     t = T0 + r
     waiting, answered, name = f"{VALID}-w{r}", f"{VALID}-a{r}", f"{VALID}-agent-{r}@default"
-    valid_members = [member(Q, waiting, t, cid=FAKE_NUMBER, cid_name=FAKE_NAME),
-                     member(Q, answered, t, "Answered", rejoined=t + 5, bridged=t + 25, agent=name,
-                            cid=FAKE_NUMBER, cid_name=f"{FAKE_NAME} | 50% off")]
+    valid_members = [
+        member(Q, waiting, t, cid=FAKE_NUMBER, cid_name=FAKE_NAME),
+        member(
+            Q,
+            answered,
+            t,
+            "Answered",
+            rejoined=t + 5,
+            bridged=t + 25,
+            agent=name,
+            cid=FAKE_NUMBER,
+            cid_name=f"{FAKE_NAME} | 50% off",
+        ),
+    ]
     valid_agent = agent(name, "On Break", "Waiting", contact=f"user/{FAKE_NUMBER}|user/1002")
     lines: list[str] = []
     bad = 0
@@ -277,22 +435,37 @@ def _resync_round(g: Garbage, report: FuzzReport, r: int) -> None:
             row = member(Q, f"g-{g.randrange(99)}", t, cid=FAKE_NUMBER, cid_name=FAKE_NAME)
             key = g.choice(("joined_epoch", "rejoined_epoch", "bridge_epoch", "queue", "uuid", "uuid"))
             row[key] = {"joined_epoch": g.choice(_BAD_EPOCHS), "queue": "", "uuid": "u" * 257}.get(
-                key, g.choice(("12", "-5", "9" * 14, "x", "²")))
+                key, g.choice(("12", "-5", "9" * 14, "x", "²"))
+            )
             if key == "bridge_epoch":
                 row["state"] = "Answered"
                 row["serving_agent"] = name
             lines.append(_row_text(row, MEMBER_COLUMNS))
             bad += 1
         else:
-            row = g.mutate_dict(member(g.ident("q"), g.ident("u"), t - g.randrange(99), g.choice(
-                ("Waiting", "Trying", "Answered", "Abandoned", "")), agent=g.ident("a")), MEMBER_COLUMNS)
+            row = g.mutate_dict(
+                member(
+                    g.ident("q"),
+                    g.ident("u"),
+                    t - g.randrange(99),
+                    g.choice(("Waiting", "Trying", "Answered", "Abandoned", "")),
+                    agent=g.ident("a"),
+                ),
+                MEMBER_COLUMNS,
+            )
             lines.append(_row_text(row, MEMBER_COLUMNS) if g.random() < 0.8 else g.junk_text(60))
     lines.insert(g.randrange(len(lines) + 1), _row_text(valid_members[0], MEMBER_COLUMNS))
     lines.insert(g.randrange(len(lines) + 1), _row_text(valid_members[1], MEMBER_COLUMNS))
     agent_lines = [_row_text(valid_agent, AGENT_COLUMNS)]
     for _ in range(g.randrange(10)):
-        row = g.mutate_dict(agent(g.ident("a"), g.choice(("Available", "On Break", "Logged Out", "x")),
-                                  g.choice(("Waiting", "Idle", "In a queue call", "y"))), AGENT_COLUMNS)
+        row = g.mutate_dict(
+            agent(
+                g.ident("a"),
+                g.choice(("Available", "On Break", "Logged Out", "x")),
+                g.choice(("Waiting", "Idle", "In a queue call", "y")),
+            ),
+            AGENT_COLUMNS,
+        )
         agent_lines.insert(g.randrange(len(agent_lines) + 1), _row_text(row, AGENT_COLUMNS))
     report.inputs += len(lines) + len(agent_lines)
     report.valid += 3
@@ -315,10 +488,12 @@ def _resync_round(g: Garbage, report: FuzzReport, r: int) -> None:
     if len(errors) < bad or len(errors) > rows + len(buffered):  # (a garbage value may hold a line break)
         report.miscounts.append(f"{len(errors)} errors for {bad} known-bad rows: {errors[:3]}")
     got = sorted((signature(e) for e in out if _is_valid(e)), key=repr)  # (the rows come in any order)
-    want = [expected("call.queued", t, queue=QUEUE, call_id=waiting),
-            expected("call.answered", t + 25, queue=QUEUE, call_id=answered, agent=name, wait_s=20),
-            expected("agent.login", now, agent=name),
-            expected("agent.state", now, agent=name, state="not_ready", reason="descanso")]
+    want = [
+        expected("call.queued", t, queue=QUEUE, call_id=waiting),
+        expected("call.answered", t + 25, queue=QUEUE, call_id=answered, agent=name, wait_s=20),
+        expected("agent.login", now, agent=name),
+        expected("agent.state", now, agent=name, state="not_ready", reason="descanso"),
+    ]
     want.sort(key=repr)
     if got != want:
         report.mismatches.append(f"resync gave {got}, expected {want}, tables {short(members_body)}")
@@ -370,9 +545,11 @@ def _garbage_wire(g: Garbage) -> bytes:
     if r < 0.3:
         data = g.raw_bytes(300).replace(b"Content-Length", b"C")
     elif r < 0.6:
-        data = "\n".join(f"{g.choice(('Content-Type', 'Reply-Text', g.junk_text(10)))}"
-                         f"{g.choice((': ', ':', '', ' : '))}{g.value()[:3000]}"
-                         for _ in range(g.randrange(6))).encode("utf-8", "surrogatepass")
+        data = "\n".join(
+            f"{g.choice(('Content-Type', 'Reply-Text', g.junk_text(10)))}"
+            f"{g.choice((': ', ':', '', ' : '))}{g.value()[:3000]}"
+            for _ in range(g.randrange(6))
+        ).encode("utf-8", "surrogatepass")
     else:  # a well-framed event with a garbage body
         body = plain(_text_only(garbage_headers(g))) if g.random() < 0.5 else g.raw_bytes(200)
         if not body.startswith(b"Content-Length"):
@@ -397,8 +574,9 @@ async def _fuzz_wire(n: int, seed: int) -> FuzzReport:
     return report
 
 
-async def _wire_round(g: Garbage, report: FuzzReport, n: int, *, clean: bool, tr: CallcenterTranslator,
-                      big: bool) -> None:
+async def _wire_round(
+    g: Garbage, report: FuzzReport, n: int, *, clean: bool, tr: CallcenterTranslator, big: bool
+) -> None:
     chunks: list[bytes] = []
     want: list[tuple[str, dict[str, str] | bytes]] = []
     bad = 0
@@ -471,9 +649,9 @@ async def _wire_round(g: Garbage, report: FuzzReport, n: int, *, clean: bool, tr
         report.mismatches.append("the stream did not end with the ProtocolError of its lost framing")
     if got != want:
         first = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
-        report.mismatches.append(f"{len(got)} valid messages out of {len(want)}; first difference at {first}: "
-                                 f"{short(got[first:first + 1])} != {short(want[first:first + 1])}")
+        report.mismatches.append(
+            f"{len(got)} valid messages out of {len(want)}; first difference at {first}: "
+            f"{short(got[first : first + 1])} != {short(want[first : first + 1])}"
+        )
     if (clean and rejected != bad) or rejected < bad:
         report.miscounts.append(f"{rejected} rejections for {bad} known-bad chunks (clean round: {clean})")
-
-

@@ -13,7 +13,8 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from wallboard.events import Event, as_dict, decode, pack
+from wallboard.events import Event
+from wallboard.wire import as_dict, decode, pack
 
 VALID = "VALID"
 #: A recognisable fake caller number and agent name: they must never show in a reason or a log line.
@@ -23,14 +24,90 @@ FAKE_NAME = "Zacarías Pérez-Ñúñez"
 # Values that have broken parsers before, or could: numbers in every wrong shape, text that
 # is not quite text.
 _NASTY = (
-    "", " ", "  ", "\t", "0", "1", "-1", "-5", "-0", "+3", "00", "0.5", "1e3", "1e9", "12e9", "1e400", "-1e400",
-    "nan", "NaN", "-nan", "inf", "-inf", "Infinity", "0x10", "1_000", " 12 ", "12,5", "١٢", "٣", "²", "½", "Ⅻ",
-    "９", "1773129500", "1773129500.123", "1773129500123456", str(2**63), str(-(2**63)), "9" * 20, "9" * 400,
-    "9" * 5000, "1." + "5" * 30, "c" * 150, "\ud800" + "d" * 199, "Ω" * 200,
-    "\x00", "\x00\x00", "\r", "\n", ":", ": ", "|", "||", "%", "%zz", "%00", "%0A",
-    "\ud800", "\udcff", "\udc80", "a\ud83dz", "\ufeff", "\u202e", "é", "ñ", "Ω" * 10, "😀", "null", "(null)",
-    "None", "NONE", "true", "false", "yes", "[]", "{}", "'", '"', "\\", "a" * 257, "b" * 1000, "x" * 70_000,
-    FAKE_NUMBER, FAKE_NAME,
+    "",
+    " ",
+    "  ",
+    "\t",
+    "0",
+    "1",
+    "-1",
+    "-5",
+    "-0",
+    "+3",
+    "00",
+    "0.5",
+    "1e3",
+    "1e9",
+    "12e9",
+    "1e400",
+    "-1e400",
+    "nan",
+    "NaN",
+    "-nan",
+    "inf",
+    "-inf",
+    "Infinity",
+    "0x10",
+    "1_000",
+    " 12 ",
+    "12,5",
+    "١٢",
+    "٣",
+    "²",
+    "½",
+    "Ⅻ",
+    "９",
+    "1773129500",
+    "1773129500.123",
+    "1773129500123456",
+    str(2**63),
+    str(-(2**63)),
+    "9" * 20,
+    "9" * 400,
+    "9" * 5000,
+    "1." + "5" * 30,
+    "c" * 150,
+    "\ud800" + "d" * 199,
+    "Ω" * 200,
+    "\x00",
+    "\x00\x00",
+    "\r",
+    "\n",
+    ":",
+    ": ",
+    "|",
+    "||",
+    "%",
+    "%zz",
+    "%00",
+    "%0A",
+    "\ud800",
+    "\udcff",
+    "\udc80",
+    "a\ud83dz",
+    "\ufeff",
+    "\u202e",
+    "é",
+    "ñ",
+    "Ω" * 10,
+    "😀",
+    "null",
+    "(null)",
+    "None",
+    "NONE",
+    "true",
+    "false",
+    "yes",
+    "[]",
+    "{}",
+    "'",
+    '"',
+    "\\",
+    "a" * 257,
+    "b" * 1000,
+    "x" * 70_000,
+    FAKE_NUMBER,
+    FAKE_NAME,
 )
 _ALPHABET = "abcXYZ019 -_/@.:|%\t\r\n\x00é²٣Ω😀\ud800\udcff"
 
@@ -66,13 +143,38 @@ class Garbage(random.Random):
         """Any JSON value, as a stored cursor or a client's payload may hold: huge ints, NaN, nesting."""
         r = self.random()
         if depth <= 0 or r < 0.5:
-            return self.choice((None, True, False, 0, -1, 1, 2**63, 10**400, -(10**400), 1.5, float("nan"),
-                                float("inf"), -float("inf"), 1e308, 1_773_129_500, 1_773_129_500.5, -1e-300,
-                                self.value(), self.nasty(), self.randrange(-(10**6), 10**10)))
+            return self.choice(
+                (
+                    None,
+                    True,
+                    False,
+                    0,
+                    -1,
+                    1,
+                    2**63,
+                    10**400,
+                    -(10**400),
+                    1.5,
+                    float("nan"),
+                    float("inf"),
+                    -float("inf"),
+                    1e308,
+                    1_773_129_500,
+                    1_773_129_500.5,
+                    -1e-300,
+                    self.value(),
+                    self.nasty(),
+                    self.randrange(-(10**6), 10**10),
+                )
+            )
         if r < 0.75:
             return [self.json_value(depth - 1) for _ in range(self.randrange(8))]
-        return {self.choice(("version", "calls", "members", "waiting", "kind", "id", self.value())):
-                self.json_value(depth - 1) for _ in range(self.randrange(6))}
+        return {
+            self.choice(("version", "calls", "members", "waiting", "kind", "id", self.value())): self.json_value(
+                depth - 1
+            )
+            for _ in range(self.randrange(6))
+        }
 
     def raw_bytes(self, max_len: int = 200) -> bytes:
         return self.randbytes(self.randrange(max_len + 1))
@@ -86,7 +188,7 @@ class Garbage(random.Random):
             return text + self.nasty()
         if choice == 2:
             i = self.randrange(len(text))
-            return text[:i] + self.choice(_ALPHABET) + text[i + 1:]
+            return text[:i] + self.choice(_ALPHABET) + text[i + 1 :]
         if choice == 3:
             return text * self.randrange(2, 50)
         if choice == 4:
@@ -131,10 +233,12 @@ class FuzzReport:
         return [*self.crashes[:5], *self.mismatches[:5], *self.miscounts[:5], *self.invalid_events[:5]]
 
     def line(self) -> str:
-        return (f"{self.name}: {self.inputs} inputs ({self.valid} valid, {self.known_bad} known bad), "
-                f"{self.rejected} rejected, {self.events} events, {len(self.crashes)} crashes, "
-                f"{len(self.mismatches)} mismatches, {len(self.miscounts)} miscounts, "
-                f"{len(self.invalid_events)} invalid events")
+        return (
+            f"{self.name}: {self.inputs} inputs ({self.valid} valid, {self.known_bad} known bad), "
+            f"{self.rejected} rejected, {self.events} events, {len(self.crashes)} crashes, "
+            f"{len(self.mismatches)} mismatches, {len(self.miscounts)} miscounts, "
+            f"{len(self.invalid_events)} invalid events"
+        )
 
     def crash(self, what: Any, exc: BaseException) -> None:
         self.crashes.append(f"{type(exc).__name__}: {str(exc)[:200]} on {short(what)}")

@@ -14,16 +14,48 @@ from typing import Any
 
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, short
 from wallboard.collectors import http
-from wallboard.events import AnyEvent, as_dict
+from wallboard.events import AnyEvent
+from wallboard.wire import as_dict
 
 SOURCE = "api"
 T0 = 1_773_129_500.0
-_FIELDS = ("kind", "id", "source", "ts", "queue", "call_id", "agent", "wait_s", "talk_s", "hold_s", "target",
-           "reason", "state", "direction", "channel")
+_FIELDS = (
+    "kind",
+    "id",
+    "source",
+    "ts",
+    "queue",
+    "call_id",
+    "agent",
+    "wait_s",
+    "talk_s",
+    "hold_s",
+    "target",
+    "reason",
+    "state",
+    "direction",
+    "channel",
+)
 #: A value that is wrong for every field of that kind, and the field it breaks.
 _BAD: dict[str, tuple[Any, ...]] = {
-    "ts": ("x", "", None, 12, -1, 4_102_444_800, 1e300, float("nan"), float("inf"), 10**400, -(10**400), True,
-           [], {}, "1e400", "²"),
+    "ts": (
+        "x",
+        "",
+        None,
+        12,
+        -1,
+        4_102_444_800,
+        1e300,
+        float("nan"),
+        float("inf"),
+        10**400,
+        -(10**400),
+        True,
+        [],
+        {},
+        "1e400",
+        "²",
+    ),
     "duration": (-1, -0.5, 2_592_001, 10**400, float("nan"), "x", True, [], "-5", "²"),
     "text": ("", 5, 1.5, True, [], {}, None, "q" * 257, FAKE_NAME * 20),
 }
@@ -115,8 +147,9 @@ def _garbage(g: Garbage) -> Any:
 
 def validator() -> Callable[[list[Any], str], tuple[list[AnyEvent], list[dict[str, Any]]]]:
     """The API's payload validation: ``validate`` once it is public, ``_validate`` until then."""
-    found: Callable[[list[Any], str], tuple[list[AnyEvent], list[dict[str, Any]]]] = getattr(
-        http, "validate", None) or http._validate
+    found: Callable[[list[Any], str], tuple[list[AnyEvent], list[dict[str, Any]]]] = (
+        getattr(http, "validate", None) or http._validate
+    )
     return found
 
 
@@ -177,7 +210,8 @@ def fuzz_batches(n: int = 10_000, seed: int = 0) -> FuzzReport:
         taken_garbage = len(events) - len(expected_events)
         report.accepted_garbage += taken_garbage
         valid_got = [d for d in got if str(d.get("id", "")).startswith(f"{SOURCE}:{VALID}")]
-        if [{k: d[k] for k in w} for d, w in zip(valid_got, expected_events)] != expected_events or \
-                len(valid_got) != len(expected_events):
+        if [{k: d[k] for k in w} for d, w in zip(valid_got, expected_events)] != expected_events or len(
+            valid_got
+        ) != len(expected_events):
             report.mismatches.append(f"batch gave {short(got)}, expected {short(expected_events)}")
     return report

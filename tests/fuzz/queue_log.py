@@ -18,13 +18,52 @@ Q = f"{VALID}-q"
 PAUSE_CODES = {"almuerzo": "lunch"}
 T0 = 1_773_129_500
 ROUND = 1_000
-_EVENTS = ("ENTERQUEUE", "CONNECT", "COMPLETEAGENT", "COMPLETECALLER", "ABANDON", "SYSCOMPAT", "EXITWITHTIMEOUT",
-           "EXITEMPTY", "EXITWITHKEY", "WITHDRAW", "BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER", "ADDMEMBER",
-           "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL", "AGENTLOGIN", "AGENTLOGOFF", "QUEUESTART",
-           "RINGNOANSWER", "RINGCANCELED", "AGENTDUMP", "CONFIGRELOAD", "DID", "INFO", "connect", "")
+_EVENTS = (
+    "ENTERQUEUE",
+    "CONNECT",
+    "COMPLETEAGENT",
+    "COMPLETECALLER",
+    "ABANDON",
+    "SYSCOMPAT",
+    "EXITWITHTIMEOUT",
+    "EXITEMPTY",
+    "EXITWITHKEY",
+    "WITHDRAW",
+    "BLINDTRANSFER",
+    "ATTENDEDTRANSFER",
+    "TRANSFER",
+    "ADDMEMBER",
+    "REMOVEMEMBER",
+    "PAUSE",
+    "UNPAUSE",
+    "PAUSEALL",
+    "UNPAUSEALL",
+    "AGENTLOGIN",
+    "AGENTLOGOFF",
+    "QUEUESTART",
+    "RINGNOANSWER",
+    "RINGCANCELED",
+    "AGENTDUMP",
+    "CONFIGRELOAD",
+    "DID",
+    "INFO",
+    "connect",
+    "",
+)
 _BAD_SECONDS = ("x", "-1", "-0.5", "²", "½", "1e3", "nan", "inf", " 5", "5 ", "1,5", "", FAKE_NUMBER + "x")
-_BAD_TIMES = ("17731295xx", "177312950²", "12", "0", "-1773129500", "", " 1773129500", "4102444800", "9" * 40,
-              "1773129500.5", FAKE_NUMBER)
+_BAD_TIMES = (
+    "17731295xx",
+    "177312950²",
+    "12",
+    "0",
+    "-1773129500",
+    "",
+    " 1773129500",
+    "4102444800",
+    "9" * 40,
+    "1773129500.5",
+    FAKE_NUMBER,
+)
 
 Step = tuple[str, list[dict[str, Any]]]
 
@@ -42,32 +81,59 @@ def scenario(kind: int, k: int) -> list[Step]:
         return [
             (line(t - 5, "NONE", Q, agent, "ADDMEMBER", ""), [expected("agent.login", t - 5, agent=agent, queue=Q)]),
             (enter, [queued]),
-            (line(t + 10, cid, Q, agent, "CONNECT", 10, f"{cid}2", 3), [
-                expected("call.answered", t + 10, queue=Q, call_id=cid, agent=agent, wait_s=10),
-                expected("agent.state", t + 10, agent=agent, state="on_call", direction="inbound")]),
-            (line(t + 40, cid, Q, agent, "COMPLETECALLER", 10, 30, 1), [
-                expected("call.ended", t + 40, queue=Q, call_id=cid, agent=agent, talk_s=30),
-                expected("agent.state", t + 40, agent=agent, state="available")]),
-            (line(t + 50, "NONE", Q, agent, "REMOVEMEMBER", ""), [expected("agent.logout", t + 50, agent=agent,
-                                                                           queue=Q)]),
+            (
+                line(t + 10, cid, Q, agent, "CONNECT", 10, f"{cid}2", 3),
+                [
+                    expected("call.answered", t + 10, queue=Q, call_id=cid, agent=agent, wait_s=10),
+                    expected("agent.state", t + 10, agent=agent, state="on_call", direction="inbound"),
+                ],
+            ),
+            (
+                line(t + 40, cid, Q, agent, "COMPLETECALLER", 10, 30, 1),
+                [
+                    expected("call.ended", t + 40, queue=Q, call_id=cid, agent=agent, talk_s=30),
+                    expected("agent.state", t + 40, agent=agent, state="available"),
+                ],
+            ),
+            (
+                line(t + 50, "NONE", Q, agent, "REMOVEMEMBER", ""),
+                [expected("agent.logout", t + 50, agent=agent, queue=Q)],
+            ),
         ]
     if kind == 1:
-        return [(enter, [queued]), (line(t + 9, cid, Q, "NONE", "ABANDON", 1, 1, 9),
-                                    [expected("call.abandoned", t + 9, queue=Q, call_id=cid, wait_s=9)])]
+        return [
+            (enter, [queued]),
+            (
+                line(t + 9, cid, Q, "NONE", "ABANDON", 1, 1, 9),
+                [expected("call.abandoned", t + 9, queue=Q, call_id=cid, wait_s=9)],
+            ),
+        ]
     if kind == 2:
-        return [(enter, [queued]), (line(t + 30, cid, Q, "NONE", "EXITWITHTIMEOUT", 1, 1, 30),
-                                    [expected("call.exited", t + 30, queue=Q, call_id=cid, wait_s=30,
-                                              reason="timeout")])]
+        return [
+            (enter, [queued]),
+            (
+                line(t + 30, cid, Q, "NONE", "EXITWITHTIMEOUT", 1, 1, 30),
+                [expected("call.exited", t + 30, queue=Q, call_id=cid, wait_s=30, reason="timeout")],
+            ),
+        ]
     if kind == 3:
-        return [(enter, [queued]), (line(t + 12, cid, Q, "NONE", "EXITWITHKEY", 5, 1, 1, 12),
-                                    [expected("call.exited", t + 12, queue=Q, call_id=cid, wait_s=12,
-                                              reason="exit_key")])]
+        return [
+            (enter, [queued]),
+            (
+                line(t + 12, cid, Q, "NONE", "EXITWITHKEY", 5, 1, 1, 12),
+                [expected("call.exited", t + 12, queue=Q, call_id=cid, wait_s=12, reason="exit_key")],
+            ),
+        ]
     return [  # a member pauses for lunch and comes back
         (line(t, "NONE", Q, agent, "ADDMEMBER", ""), [expected("agent.login", t, agent=agent, queue=Q)]),
-        (line(t + 1, "NONE", Q, agent, "PAUSE", "Almuerzo"),
-         [expected("agent.state", t + 1, agent=agent, state="not_ready", reason="lunch")]),
-        (line(t + 2, "NONE", Q, agent, "UNPAUSE", ""),
-         [expected("agent.state", t + 2, agent=agent, state="available")]),
+        (
+            line(t + 1, "NONE", Q, agent, "PAUSE", "Almuerzo"),
+            [expected("agent.state", t + 1, agent=agent, state="not_ready", reason="lunch")],
+        ),
+        (
+            line(t + 2, "NONE", Q, agent, "UNPAUSE", ""),
+            [expected("agent.state", t + 2, agent=agent, state="available")],
+        ),
         (line(t + 3, "NONE", Q, agent, "REMOVEMEMBER", ""), [expected("agent.logout", t + 3, agent=agent, queue=Q)]),
     ]
 
@@ -111,9 +177,13 @@ def garbage_line(g: Garbage, surrogates: bool) -> str:
     elif r < 0.4:
         text = "|".join(g.value() for _ in range(g.randrange(12)))
     else:
-        fields = [str(T0 + g.randrange(-10**6, 10**6)), g.ident("c"), g.ident("q"), g.ident("a"),
-                  g.choice(_EVENTS)] + [g.value() if g.random() < 0.3 else str(g.randrange(100))
-                                        for _ in range(g.randrange(7))]
+        fields = [
+            str(T0 + g.randrange(-(10**6), 10**6)),
+            g.ident("c"),
+            g.ident("q"),
+            g.ident("a"),
+            g.choice(_EVENTS),
+        ] + [g.value() if g.random() < 0.3 else str(g.randrange(100)) for _ in range(g.randrange(7))]
         for _ in range(g.randrange(3)):
             i = g.randrange(len(fields))
             fields[i] = g.mutate_text(fields[i])
@@ -162,8 +232,11 @@ def _feed(tr: QueueLogTranslator, report: FuzzReport, text: str, *, expect: str)
     report.check_events(out, text)
     if rejected > 1 or (rejected and out):
         report.miscounts.append(f"{rejected} rejections and {len(out)} events for {short(text)}")
-    if rejected and tr.stats.last_error != f"line {report.inputs}: {tr.stats.errors[-1].reason}" and \
-            len(tr.stats.errors) < 50:
+    if (
+        rejected
+        and tr.stats.last_error != f"line {report.inputs}: {tr.stats.errors[-1].reason}"
+        and len(tr.stats.errors) < 50
+    ):
         report.miscounts.append(f"rejection without its line number: {tr.stats.last_error!r}")
     if expect == "rejected":
         report.known_bad += 1

@@ -11,9 +11,9 @@ import pytest
 
 from tests.fuzz import ami
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, FuzzReport
-from wallboard.collectors.runtime import CollectorContext
 from wallboard.collectors._link import LineReader, LinkClosed, ProtocolError, parse_header
 from wallboard.collectors.asterisk_ami import AmiTranslator, Options, _Link
+from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import parse_config
 from wallboard.streams import Streams
 
@@ -49,13 +49,16 @@ def test_resync_counts_a_row_no_check_foresaw_instead_of_crashing() -> None:
     assert [type(e).__name__ for e in out] == ["CallQueued"] and seen == []
 
 
-@pytest.mark.parametrize("row", [
-    ["q", "u", 1, 10**400],  # float() of it: OverflowError
-    ["q", "u", 1, 1.7e9, None, [float("-inf"), 5], False],  # became a CallAbandoned at -inf
-    ["q", "u", 1, 1.7e9, None, [1.7e9, 10**400], False],
-    ["q", "u", 10**400, float("nan")],
-    ["q", "u", True, 1.7e9, 10**400, "x", 1],
-])
+@pytest.mark.parametrize(
+    "row",
+    [
+        ["q", "u", 1, 10**400],  # float() of it: OverflowError
+        ["q", "u", 1, 1.7e9, None, [float("-inf"), 5], False],  # became a CallAbandoned at -inf
+        ["q", "u", 1, 1.7e9, None, [1.7e9, 10**400], False],
+        ["q", "u", 10**400, float("nan")],
+        ["q", "u", True, 1.7e9, 10**400, "x", 1],
+    ],
+)
 def test_a_corrupt_cursor_is_skipped_not_fatal(row: list[Any]) -> None:
     tr = AmiTranslator("pbx", grace_s=0.0)
     tr.restore({"version": 1, "calls": [row], "members": {"a": ["q", 10**400]}})
@@ -66,8 +69,13 @@ def test_a_corrupt_cursor_is_skipped_not_fatal(row: list[Any]) -> None:
 def test_names_too_long_for_an_event_are_not_taken_back_from_the_cursor() -> None:
     # A member or queue name over 256 characters in the cursor became an AgentLogout the stream refuses.
     tr = AmiTranslator("pbx")
-    tr.restore({"version": 1, "calls": [["q" * 257, "u", 1, 1.7e9], ["q", "", 1, 1.7e9]],
-                "members": {"a" * 257: ["q"], "b": ["q" * 257, ""]}})
+    tr.restore(
+        {
+            "version": 1,
+            "calls": [["q" * 257, "u", 1, 1.7e9], ["q", "", 1, 1.7e9]],
+            "members": {"a" * 257: ["q"], "b": ["q" * 257, ""]},
+        }
+    )
     assert tr.waiting() == [] and tr.members() == {}
     assert tr.resync([], 1.8e9) == []
 
@@ -76,8 +84,15 @@ def test_names_too_long_for_an_event_are_not_taken_back_from_the_cursor() -> Non
 
 
 def context() -> CollectorContext:
-    config = parse_config({"timezone": "Europe/Madrid", "collectors": [
-        {"kind": "asterisk_ami", "name": "pbx", "options": {"username": "wallboard", "secret": "s3cret"}}]}, env={})
+    config = parse_config(
+        {
+            "timezone": "Europe/Madrid",
+            "collectors": [
+                {"kind": "asterisk_ami", "name": "pbx", "options": {"username": "wallboard", "secret": "s3cret"}}
+            ],
+        },
+        env={},
+    )
     collector = config.collectors[0]
     return CollectorContext(config, collector, Options.model_validate(collector.options), cast(Streams, None))
 
@@ -85,14 +100,32 @@ def context() -> CollectorContext:
 PERSONAL = (FAKE_NUMBER, FAKE_NUMBER[3:], FAKE_NAME, FAKE_NAME[:8], "Pérez")
 BAD_MESSAGES: list[dict[str, str]] = [
     {"event": "AgentConnect", "queue": "ventas", "uniqueid": "c1", "membername": FAKE_NAME * 20, "holdtime": "3"},
-    {"event": "AgentConnect", "queue": "ventas", "uniqueid": "c1", "interface": f"PJSIP/{FAKE_NUMBER}" * 20,
-     "holdtime": "3"},
-    {"event": "AgentComplete", "queue": "ventas", "uniqueid": "c1", "membername": FAKE_NAME, "talktime": "x",
-     "calleridnum": FAKE_NUMBER, "calleridname": FAKE_NAME, "channel": f"PJSIP/{FAKE_NUMBER}-01"},
+    {
+        "event": "AgentConnect",
+        "queue": "ventas",
+        "uniqueid": "c1",
+        "interface": f"PJSIP/{FAKE_NUMBER}" * 20,
+        "holdtime": "3",
+    },
+    {
+        "event": "AgentComplete",
+        "queue": "ventas",
+        "uniqueid": "c1",
+        "membername": FAKE_NAME,
+        "talktime": "x",
+        "calleridnum": FAKE_NUMBER,
+        "calleridname": FAKE_NAME,
+        "channel": f"PJSIP/{FAKE_NUMBER}-01",
+    },
     {"event": "QueueCallerJoin", "uniqueid": "c1", "calleridnum": FAKE_NUMBER, "calleridname": FAKE_NAME},
     {"event": "QueueCallerAbandon", "queue": "ventas", "uniqueid": FAKE_NUMBER * 30, "holdtime": "1"},
-    {"event": "QueueMemberStatus", "queue": "ventas", "membername": FAKE_NAME, "interface": FAKE_NUMBER,
-     "paused": "yes"},
+    {
+        "event": "QueueMemberStatus",
+        "queue": "ventas",
+        "membername": FAKE_NAME,
+        "interface": FAKE_NUMBER,
+        "paused": "yes",
+    },
     {"event": "QueueMemberPause", "queue": "ventas", "membername": FAKE_NAME, "stateinterface": FAKE_NUMBER},
     {"event": "QueueMemberRemoved", "membername": FAKE_NAME, "interface": f"SIP/{FAKE_NUMBER}"},
     {"calleridnum": FAKE_NUMBER, "calleridname": FAKE_NAME},
@@ -130,9 +163,14 @@ async def test_no_rejection_reason_or_log_line_carries_personal_data(caplog: pyt
     tr = AmiTranslator("pbx", reject=reject)
     for m in BAD_MESSAGES:
         assert tr.feed(m, 1.8e9) == []
-    tr.resync([{"event": "QueueEntry", "queue": "ventas", "calleridnum": FAKE_NUMBER, "wait": "1"},
-               {"event": "QueueMember", "queue": "ventas", "membername": FAKE_NAME * 20},
-               {"event": "QueueMember", "queue": "ventas", "name": FAKE_NAME, "status": "12"}], 1.8e9)
+    tr.resync(
+        [
+            {"event": "QueueEntry", "queue": "ventas", "calleridnum": FAKE_NUMBER, "wait": "1"},
+            {"event": "QueueMember", "queue": "ventas", "membername": FAKE_NAME * 20},
+            {"event": "QueueMember", "queue": "ventas", "name": FAKE_NAME, "status": "12"},
+        ],
+        1.8e9,
+    )
     reader = asyncio.StreamReader()
     reader.feed_data(BAD_WIRE.encode())
     reader.feed_eof()

@@ -23,12 +23,15 @@ def test_lines_survive_garbage_and_keep_every_valid_event(surrogates: bool) -> N
     assert report.rejected >= report.known_bad
 
 
-@pytest.mark.parametrize("line", [
-    "1773129500|c|q|PJSIP/1|CONNECT|2592001|c2|1",  # a wait over 30 days
-    "1773129500|" + "c" * 257 + "|q|NONE|ENTERQUEUE||1|1",  # a call id over 256 characters
-    "1773129500|c|" + "q" * 257 + "|NONE|ENTERQUEUE||1|1",
-    "1773129500|c|q|" + "P" * 257 + "|CONNECT|5|c2|1",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "1773129500|c|q|PJSIP/1|CONNECT|2592001|c2|1",  # a wait over 30 days
+        "1773129500|" + "c" * 257 + "|q|NONE|ENTERQUEUE||1|1",  # a call id over 256 characters
+        "1773129500|c|" + "q" * 257 + "|NONE|ENTERQUEUE||1|1",
+        "1773129500|c|q|" + "P" * 257 + "|CONNECT|5|c2|1",
+    ],
+)
 def test_values_no_event_may_carry_are_refused_with_a_reason(line: str) -> None:
     from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
 
@@ -39,7 +42,8 @@ def test_values_no_event_may_carry_are_refused_with_a_reason(line: str) -> None:
 
 def test_a_long_pause_text_is_cut_to_what_an_event_carries() -> None:
     from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
-    from wallboard.events import AgentStateChanged, decode, pack
+    from wallboard.events import AgentStateChanged
+    from wallboard.wire import decode, pack
 
     events = QueueLogTranslator("pbx").feed("1773129500|NONE|q|PJSIP/1|PAUSE|" + "r" * 300, 1)
     states = [e for e in events if isinstance(e, AgentStateChanged)]

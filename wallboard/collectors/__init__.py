@@ -64,4 +64,3 @@ def configure(config: Config, source: str = "config") -> tuple[Configured, ...]:
             raise ConfigError(inner.replace(f"{source}: ", f"{source}: collectors[{i}].options.")) from None
         out.append(Configured(collector, options))
     return tuple(out)
-

@@ -37,8 +37,9 @@ class LinkClosed(ConnectionError):
     """The peer closed the connection (``partial``: bytes of an unfinished line, if any)."""
 
     def __init__(self, partial: bytes = b"") -> None:
-        super().__init__("connection closed by peer" + (f" in the middle of a line ({len(partial)} bytes)"
-                                                         if partial else ""))
+        super().__init__(
+            "connection closed by peer" + (f" in the middle of a line ({len(partial)} bytes)" if partial else "")
+        )
         self.partial = partial
 
 
@@ -95,8 +96,15 @@ class LineReader:
 Session = Callable[[LineReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-async def keep_linked(ctx: CollectorContext[Any], host: str, port: int, session: Session, *,
-                      connect_timeout_s: float = 5.0, max_line: int = MAX_LINE) -> None:
+async def keep_linked(
+    ctx: CollectorContext[Any],
+    host: str,
+    port: int,
+    session: Session,
+    *,
+    connect_timeout_s: float = 5.0,
+    max_line: int = MAX_LINE,
+) -> None:
     """Run ``session`` over a TCP connection to ``host:port`` for ever, reconnecting on failure.
 
     The session calls ``ctx.set_connected(True)`` once it trusts its data; any

@@ -40,8 +40,9 @@ class Position:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position | None:
         try:
-            return cls(int(data["dev"]), int(data["inode"]), str(data["head"]), int(data["offset"]),
-                       int(data["lineno"]))
+            return cls(
+                int(data["dev"]), int(data["inode"]), str(data["head"]), int(data["offset"]), int(data["lineno"])
+            )
         except (KeyError, TypeError, ValueError):
             return None
 
@@ -117,8 +118,9 @@ class Tail:
                 break
             end = base + i + 1
             if self._skipping >= 0:
-                self.problems.append(f"line {self.lineno + 1}: longer than {self.max_line} bytes "
-                                     f"({self._skipping + i} bytes), skipped")
+                self.problems.append(
+                    f"line {self.lineno + 1}: longer than {self.max_line} bytes ({self._skipping + i} bytes), skipped"
+                )
                 self._skipping = -1
             else:
                 if self._partial:
@@ -128,8 +130,9 @@ class Tail:
                 else:
                     raw = data[start:i]
                 if len(raw) > self.max_line:
-                    self.problems.append(f"line {self.lineno + 1}: longer than {self.max_line} bytes "
-                                         f"({len(raw)} bytes), skipped")
+                    self.problems.append(
+                        f"line {self.lineno + 1}: longer than {self.max_line} bytes ({len(raw)} bytes), skipped"
+                    )
                 else:
                     out.append(Line(self.lineno + 1, raw.decode("utf-8", "replace"), end))
             self.lineno += 1
@@ -173,8 +176,9 @@ def first_line_hash(f: BinaryIO) -> str:
 
 def find_rotated(path: Path, pos: Position) -> Path | None:
     """The file ``pos`` was taken in, now under another name next to ``path`` (None if gone)."""
-    candidates = sorted(p for p in path.parent.glob(path.name + "*")
-                        if p != path and p.is_file() and not p.name.endswith(_COMPRESSED))
+    candidates = sorted(
+        p for p in path.parent.glob(path.name + "*") if p != path and p.is_file() and not p.name.endswith(_COMPRESSED)
+    )
     for p in candidates:  # renamed: the same inode
         st = p.stat()
         if (st.st_dev, st.st_ino) == (pos.dev, pos.inode):

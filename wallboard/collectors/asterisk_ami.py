@@ -216,11 +216,22 @@ class _Agent:
 
 
 _DEVICE_STATES: dict[int, tuple[str, str]] = {
-    2: ("on_call", ""), 3: ("on_call", ""), 7: ("on_call", ""), 8: ("on_hold", ""), 6: ("ringing", ""),
-    4: ("not_ready", "unavailable"), 5: ("not_ready", "unavailable"),
+    2: ("on_call", ""),
+    3: ("on_call", ""),
+    7: ("on_call", ""),
+    8: ("on_hold", ""),
+    6: ("ringing", ""),
+    4: ("not_ready", "unavailable"),
+    5: ("not_ready", "unavailable"),
 }
-_QUEUESTATUS_EXITS = {"TIMEOUT": "timeout", "LEAVEEMPTY": "empty", "LEAVEUNAVAIL": "empty",
-                      "JOINEMPTY": "empty", "JOINUNAVAIL": "empty", "WITHDRAW": "withdraw"}
+_QUEUESTATUS_EXITS = {
+    "TIMEOUT": "timeout",
+    "LEAVEEMPTY": "empty",
+    "LEAVEUNAVAIL": "empty",
+    "JOINEMPTY": "empty",
+    "JOINUNAVAIL": "empty",
+    "WITHDRAW": "withdraw",
+}
 #: Events that settle a call: kept during the QueueStatus list, they spare it from being called lost.
 OUTCOME_EVENTS = frozenset({"agentconnect", "queuecallerabandon", "queuecallerleave", "leave"})
 _LOGGED_OUT = ("logged_out", "", "")
@@ -326,9 +337,15 @@ def _event_time(m: Message, received: float) -> float:
 class AmiTranslator:
     """Stateful translation of AMI events into events for one source (see the module docstring)."""
 
-    def __init__(self, source: str, agent_aliases: Mapping[str, str] | None = None,
-                 pause_codes: Mapping[str, str] | None = None, *, grace_s: float = 3.0,
-                 reject: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        source: str,
+        agent_aliases: Mapping[str, str] | None = None,
+        pause_codes: Mapping[str, str] | None = None,
+        *,
+        grace_s: float = 3.0,
+        reject: Callable[[str], None] | None = None,
+    ) -> None:
         self.source = source
         self.stats = AmiStats()
         #: True when the calls believed waiting or the memberships changed since :meth:`snapshot`.
@@ -465,9 +482,18 @@ class AmiTranslator:
         return {
             "version": 1,
             # a call with an outcome still pending keeps its evidence, so a restart decides it
-            "calls": [[c.queue, c.uid, self._entries.get((c.queue, c.uid), 1), c.joined, c.left,
-                       None if c.abandoned is None else list(c.abandoned), c.hung_up]
-                      for c in self._calls.values()],
+            "calls": [
+                [
+                    c.queue,
+                    c.uid,
+                    self._entries.get((c.queue, c.uid), 1),
+                    c.joined,
+                    c.left,
+                    None if c.abandoned is None else list(c.abandoned),
+                    c.hung_up,
+                ]
+                for c in self._calls.values()
+            ],
             "members": self.members(),
         }
 
@@ -477,9 +503,14 @@ class AmiTranslator:
             return
         calls = data.get("calls")
         for row in calls if isinstance(calls, list) else []:
-            if not (isinstance(row, list) and len(row) in (4, 7) and _stored_text(row[0])
-                    and _stored_text(row[1]) and type(row[2]) is int
-                    and (row[3] is None or _stored_time(row[3]) is not None)):
+            if not (
+                isinstance(row, list)
+                and len(row) in (4, 7)
+                and _stored_text(row[0])
+                and _stored_text(row[1])
+                and type(row[2]) is int
+                and (row[3] is None or _stored_time(row[3]) is not None)
+            ):
                 continue
             queue, uid, n, joined = row[:4]
             self._entries[(queue, uid)] = max(0, min(n, _MAX_TRACKED_CALLS) - 1)
@@ -494,7 +525,7 @@ class AmiTranslator:
             if not call.waiting:  # decided when the grace is over, counting from the restart
                 call.due = time.time() + self._grace
         members = data.get("members")
-        for agent_id, queues in (members.items() if isinstance(members, dict) else []):
+        for agent_id, queues in members.items() if isinstance(members, dict) else []:
             if _stored_text(agent_id) and isinstance(queues, list):
                 a = self._agent(agent_id)
                 for queue in queues:
@@ -518,8 +549,7 @@ class AmiTranslator:
         key = f"{self.source}:{queue}:{uid}" + (f"#{n}" if n > 1 else "")
         if len(key) > 200:  # event ids are at most 256 characters
             # surrogatepass: a str with a lone surrogate (never off the wire) must not crash the hash
-            key = f"{self.source}:" + hashlib.blake2b(key.encode("utf-8", "surrogatepass"),
-                                                      digest_size=12).hexdigest()
+            key = f"{self.source}:" + hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
         return key
 
     def _open(self, queue: str, uid: str, joined: float | None) -> _Call:
@@ -638,8 +668,9 @@ class AmiTranslator:
             self.dirty = True
         return ms
 
-    def _leave_queue(self, agent_id: str, a: _Agent, queue: str, ts: float, out: list[Event], *,
-                     show: bool = True) -> None:
+    def _leave_queue(
+        self, agent_id: str, a: _Agent, queue: str, ts: float, out: list[Event], *, show: bool = True
+    ) -> None:
         a.queues.pop(queue, None)
         out.append(AgentLogout(self._next_id(), self.source, ts, agent_id, queue))
         self.dirty = True
@@ -663,8 +694,14 @@ class AmiTranslator:
             if not agents:
                 del self._ringing[key[1]]
 
-    def _resync_members(self, rows: dict[str, dict[str, _Membership]], devices: dict[str, int],
-                        reasons: dict[str, str], now: float, out: list[Event]) -> None:
+    def _resync_members(
+        self,
+        rows: dict[str, dict[str, _Membership]],
+        devices: dict[str, int],
+        reasons: dict[str, str],
+        now: float,
+        out: list[Event],
+    ) -> None:
         for agent_id, a in self._agents.items():
             for key in list(a.ringing):  # who rings is not in the list; the device state says it
                 self._stop_ringing(agent_id, a, key)
@@ -674,8 +711,12 @@ class AmiTranslator:
             a = self._agent(agent_id)
             for queue, fresh in memberships.items():
                 ms = self._join_queue(agent_id, a, queue, now, out)
-                ms.paused, ms.reason, ms.in_call, ms.wrapuptime = fresh.paused, fresh.reason, fresh.in_call, \
-                    fresh.wrapuptime
+                ms.paused, ms.reason, ms.in_call, ms.wrapuptime = (
+                    fresh.paused,
+                    fresh.reason,
+                    fresh.in_call,
+                    fresh.wrapuptime,
+                )
             a.device = devices.get(agent_id, 0)
             a.pause_reason = reasons.get(agent_id, a.pause_reason)
             if any(ms.in_call for ms in a.queues.values()):
@@ -1062,16 +1103,18 @@ class _Session:
                 elif message.get("event", "").lower() == "queuestatuscomplete":
                     announced = message.get("listitems", "")
                     if announced.isascii() and announced.isdigit() and int(announced) != len(items):
-                        self._ctx.log.warning("QueueStatus announced %s items, %d usable arrived",
-                                              announced, len(items))
-                    kept.extend(item for item in batch[i + 1:] if "event" in item[1])
+                        self._ctx.log.warning(
+                            "QueueStatus announced %s items, %d usable arrived", announced, len(items)
+                        )
+                    kept.extend(item for item in batch[i + 1 :] if "event" in item[1])
                     return listed_at, items
                 else:
                     items.append(message)
         raise ProtocolError(f"QueueStatus list not complete within {timeout:g} s")
 
-    async def _resync(self, listed_at: float, items: Sequence[dict[str, str]], kept: Sequence[Item],
-                      banner: str) -> None:
+    async def _resync(
+        self, listed_at: float, items: Sequence[dict[str, str]], kept: Sequence[Item], banner: str
+    ) -> None:
         tr = self._translator
         settled = {m.get("uniqueid", "") for _, m in kept if m.get("event", "").lower() in OUTCOME_EVENTS}
         # The list tells the state when it began: live events kept meanwhile are newer and apply on top.
@@ -1083,8 +1126,9 @@ class _Session:
         self._ctx.set_connected(True)
         await self._ctx.heartbeat(force=True)
         await self._save()
-        self._ctx.log.info("%s: resynchronised, %d calls waiting, %d members", banner, len(tr.waiting()),
-                           len(tr.members()))
+        self._ctx.log.info(
+            "%s: resynchronised, %d calls waiting, %d members", banner, len(tr.waiting()), len(tr.members())
+        )
 
     async def _follow(self, link: _Link) -> None:
         ctx, o, tr = self._ctx, self._options, self._translator
@@ -1119,8 +1163,11 @@ class _Session:
             if events:
                 await ctx.emit(events)
             if tr.stats.late_connects > late:
-                ctx.log.warning("AgentConnect arrived after its call was counted as an exit with key; "
-                                "raise outcome_grace_s (now %g s)", o.outcome_grace_s)
+                ctx.log.warning(
+                    "AgentConnect arrived after its call was counted as an exit with key; "
+                    "raise outcome_grace_s (now %g s)",
+                    o.outcome_grace_s,
+                )
             await self._save()
 
     async def _save(self) -> None:
@@ -1142,8 +1189,14 @@ async def run(ctx: CollectorContext[Options]) -> None:
     options = ctx.options
     if not isinstance(options, Options):
         raise TypeError(f"asterisk_ami needs its own Options, got {type(options).__name__}")
-    translator = AmiTranslator(ctx.source, ctx.config.agent_aliases(), ctx.config.pause_reason_codes(),
-                               grace_s=options.outcome_grace_s, reject=ctx.reject)
+    translator = AmiTranslator(
+        ctx.source,
+        ctx.config.agent_aliases(),
+        ctx.config.pause_reason_codes(),
+        grace_s=options.outcome_grace_s,
+        reject=ctx.reject,
+    )
     translator.restore(await ctx.load_cursor())
-    await keep_linked(ctx, options.host, options.port, _Session(ctx, options, translator),
-                      connect_timeout_s=options.connect_timeout_s)
+    await keep_linked(
+        ctx, options.host, options.port, _Session(ctx, options, translator), connect_timeout_s=options.connect_timeout_s
+    )

@@ -36,8 +36,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from wallboard.clock import day_start_at
 from wallboard.collectors._tail import Line, Position, Tail, find_rotated
 from wallboard.events import (
-    MAX_DURATION_S,
-    MAX_TEXT,
     AgentLogin,
     AgentLogout,
     AgentStateChanged,
@@ -50,6 +48,7 @@ from wallboard.events import (
     Event,
     SourceReset,
 )
+from wallboard.wire import MAX_DURATION_S, MAX_TEXT
 
 if TYPE_CHECKING:
     from wallboard.collectors.runtime import CollectorContext
@@ -157,9 +156,15 @@ def _seconds(fields: list[str], index: int, name: str) -> float:
 class QueueLogTranslator:
     """Stateful translation of queue_log lines into events for one source."""
 
-    def __init__(self, source: str, agent_aliases: dict[str, str] | None = None,
-                 pause_codes: dict[str, str] | None = None, *, hash_ids: bool = True,
-                 agent_events: bool = True) -> None:
+    def __init__(
+        self,
+        source: str,
+        agent_aliases: dict[str, str] | None = None,
+        pause_codes: dict[str, str] | None = None,
+        *,
+        hash_ids: bool = True,
+        agent_events: bool = True,
+    ) -> None:
         """``hash_ids=False`` uses the line itself as the event id (fastest, for in-process
         reports); ``agent_events=False`` leaves out agent events (for queue-only reports)."""
         self.source = source
@@ -198,8 +203,10 @@ class QueueLogTranslator:
             ts = float(epoch_text)
             if ts < MIN_EPOCH:
                 year = time.gmtime(ts).tm_year
-                raise QueueLogError(f"time is in {year}, before 2000-01-01: the PBX clock was wrong when it "
-                                    f"was written (or field 1 is not a time)")
+                raise QueueLogError(
+                    f"time is in {year}, before 2000-01-01: the PBX clock was wrong when it "
+                    f"was written (or field 1 is not a time)"
+                )
             if ts >= MAX_EPOCH:
                 raise QueueLogError("time is after 2100-01-01: field 1 is not epoch seconds")
             handler = self._handlers.get(name)
@@ -237,8 +244,17 @@ class QueueLogTranslator:
                 out.append(AgentLogin(f"{base}:{agent}:{queue}", self.source, ts, agent, queue))
             if m.shown != ("", ""):
                 state, reason = m.shown
-                out.append(AgentStateChanged(f"{base}:{agent}", self.source, ts, agent, state, reason,
-                                             "inbound" if state == "on_call" else ""))
+                out.append(
+                    AgentStateChanged(
+                        f"{base}:{agent}",
+                        self.source,
+                        ts,
+                        agent,
+                        state,
+                        reason,
+                        "inbound" if state == "on_call" else "",
+                    )
+                )
         for (queue, callid), entered in self._entered.items():
             if ts - _CARRY_WAITING_S <= entered < ts:  # older: its outcome is in a lost line
                 out.append(CallQueued(f"{base}:{queue}:{callid}", self.source, entered, queue, callid))
@@ -267,8 +283,11 @@ class QueueLogTranslator:
             state, reason = "available", ""
         if (state, reason) != m.shown:
             m.shown = (state, reason)
-            out.append(AgentStateChanged(_sub(base, len(out)), self.source, ts, agent, state, reason,
-                                         "inbound" if state == "on_call" else ""))
+            out.append(
+                AgentStateChanged(
+                    _sub(base, len(out)), self.source, ts, agent, state, reason, "inbound" if state == "on_call" else ""
+                )
+            )
 
     def _member(self, agent: str) -> _Member:
         m = self._members.get(agent)
@@ -276,8 +295,7 @@ class QueueLogTranslator:
             m = self._members[agent] = _Member()
         return m
 
-    def _ensure_member_of(self, base: str, ts: float, agent: str, m: _Member, queue: str,
-                          out: list[Event]) -> None:
+    def _ensure_member_of(self, base: str, ts: float, agent: str, m: _Member, queue: str, out: list[Event]) -> None:
         if queue and queue != "NONE" and queue not in m.queues:
             m.queues.add(queue)
             out.append(AgentLogin(_sub(base, len(out)), self.source, ts, agent, queue))
@@ -501,8 +519,13 @@ def _callid(f: list[str]) -> str:
     return callid
 
 
-_EXITS = {"EXITWITHTIMEOUT": ("timeout", 7), "EXITEMPTY": ("empty", 7), "EXITWITHKEY": ("exit_key", 8),
-          "WITHDRAW": ("withdraw", 7)}
+_EXITS = {
+    "EXITWITHTIMEOUT": ("timeout", 7),
+    "EXITEMPTY": ("empty", 7),
+    "EXITWITHKEY": ("exit_key", 8),
+    "WITHDRAW": ("withdraw", 7),
+}
+
 
 def _connect_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[str]) -> list[Event]:
     wait = _seconds(f, 5, "holdtime")
@@ -526,12 +549,32 @@ def _transfer_call_only(self: QueueLogTranslator, base: str, ts: float, f: list[
 
 
 # Lines whose events are about agents only, and the call part of those that carry both.
-_AGENT_ONLY = {"ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL", "AGENTLOGIN",
-               "AGENTCALLBACKLOGIN", "AGENTLOGOFF", "AGENTCALLBACKLOGOFF", "CONNECT", "COMPLETEAGENT",
-               "COMPLETECALLER", "BLINDTRANSFER", "ATTENDEDTRANSFER", "TRANSFER"}
-_CALL_PART = {"CONNECT": _connect_call_only, "COMPLETEAGENT": _complete_call_only,
-              "COMPLETECALLER": _complete_call_only, "BLINDTRANSFER": _transfer_call_only,
-              "ATTENDEDTRANSFER": _transfer_call_only, "TRANSFER": _transfer_call_only}
+_AGENT_ONLY = {
+    "ADDMEMBER",
+    "REMOVEMEMBER",
+    "PAUSE",
+    "UNPAUSE",
+    "PAUSEALL",
+    "UNPAUSEALL",
+    "AGENTLOGIN",
+    "AGENTCALLBACKLOGIN",
+    "AGENTLOGOFF",
+    "AGENTCALLBACKLOGOFF",
+    "CONNECT",
+    "COMPLETEAGENT",
+    "COMPLETECALLER",
+    "BLINDTRANSFER",
+    "ATTENDEDTRANSFER",
+    "TRANSFER",
+}
+_CALL_PART = {
+    "CONNECT": _connect_call_only,
+    "COMPLETEAGENT": _complete_call_only,
+    "COMPLETECALLER": _complete_call_only,
+    "BLINDTRANSFER": _transfer_call_only,
+    "ATTENDEDTRANSFER": _transfer_call_only,
+    "TRANSFER": _transfer_call_only,
+}
 
 _Handler = Callable[[QueueLogTranslator, str, float, list[str]], list[Event]]
 _HANDLERS: dict[str, _Handler] = {
@@ -626,8 +669,7 @@ class _Follower:
         self.ctx = ctx
         self.options = options
         self.path = path
-        self.translator = QueueLogTranslator(ctx.source, ctx.config.agent_aliases(),
-                                             ctx.config.pause_reason_codes())
+        self.translator = QueueLogTranslator(ctx.source, ctx.config.agent_aliases(), ctx.config.pause_reason_codes())
         self.tail = Tail(path, options.max_line_bytes)
         #: After a rename, the old file: Asterisk writes to it until its logger reloads.
         self.previous: Tail | None = None
@@ -654,8 +696,12 @@ class _Follower:
         self.emit_from = float(emit_from) if isinstance(emit_from, (int, float)) else None
         if previous is not None:  # stopped while the file it replaced could still grow: follow it on
             await self._finish_rotated(previous, replay=True, keep=True)
-        if saved is not None and (saved.dev, saved.inode) == (tail.dev, tail.inode) \
-                and saved.head in ("", tail.head) and tail.size() >= saved.offset:
+        if (
+            saved is not None
+            and (saved.dev, saved.inode) == (tail.dev, tail.inode)
+            and saved.head in ("", tail.head)
+            and tail.size() >= saved.offset
+        ):
             ctx.log.info("resuming %s at byte %d (line %d)", self.path, saved.offset, saved.lineno)
             await self._replay(tail, saved.offset)
             await self._send([], tail)
@@ -685,9 +731,13 @@ class _Follower:
         """
         old_path = find_rotated(self.path, pos)
         if old_path is None:
-            self.ctx.log.warning("%s was rotated while the collector was stopped and the old file (byte %d on) is "
-                                 "not next to it any more (compressed at once? use delaycompress): its last lines "
-                                 "are missed", self.path, pos.offset)
+            self.ctx.log.warning(
+                "%s was rotated while the collector was stopped and the old file (byte %d on) is "
+                "not next to it any more (compressed at once? use delaycompress): its last lines "
+                "are missed",
+                self.path,
+                pos.offset,
+            )
             return
         self.ctx.log.info("finishing the rotated %s from byte %d", old_path, pos.offset)
         old = Tail(old_path, self.options.max_line_bytes)
@@ -784,8 +834,11 @@ class _Follower:
             await self._truncated()
         elif how == "renamed":
             await self._drain(tail)
-            self.ctx.log.info("%s was rotated (renamed): following the new file, and the old one for %g s more",
-                              self.path, self.options.rotate_grace_s)
+            self.ctx.log.info(
+                "%s was rotated (renamed): following the new file, and the old one for %g s more",
+                self.path,
+                self.options.rotate_grace_s,
+            )
             self.previous, self._previous_active = tail, time.monotonic()
             self.tail = Tail(self.path, self.options.max_line_bytes)
             if self.tail.open():
@@ -817,15 +870,20 @@ class _Follower:
         if copy is not None and copy.stat().st_size > saved.offset:
             old = Tail(copy, self.options.max_line_bytes)
             if old.open(saved.offset, saved.lineno):
-                self.ctx.log.info("%s was copied to %s and truncated: reading its last %d bytes there",
-                                  self.path, copy, copy.stat().st_size - saved.offset)
+                self.ctx.log.info(
+                    "%s was copied to %s and truncated: reading its last %d bytes there",
+                    self.path,
+                    copy,
+                    copy.stat().st_size - saved.offset,
+                )
                 try:
                     await self._drain(old, save=False)
                 finally:
                     old.close()
         elif tail.unfinished():
-            self.ctx.reject(f"{tail.path}: last line before the truncation never ended "
-                            f"({tail.unfinished()} bytes dropped)")
+            self.ctx.reject(
+                f"{tail.path}: last line before the truncation never ended ({tail.unfinished()} bytes dropped)"
+            )
         self.ctx.log.info("%s was rotated (truncated): reading it from the start", self.path)
         if tail.open():
             await self._send([], tail)

@@ -224,8 +224,9 @@ def _int(value: str | None, name: str) -> int:
 class CallcenterTranslator:
     """Stateful translation of mod_callcenter events and tables into events for one source."""
 
-    def __init__(self, source: str, agent_aliases: Mapping[str, str] | None = None,
-                 pause_codes: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, source: str, agent_aliases: Mapping[str, str] | None = None, pause_codes: Mapping[str, str] | None = None
+    ) -> None:
         self.source = source
         self.ignored: Counter[str] = Counter()
         self._aliases = dict(agent_aliases or {})
@@ -319,10 +320,16 @@ class CallcenterTranslator:
     def restore(self, entries: Any) -> None:
         """Believe waiting the calls a previous run saved with :meth:`waiting` (anything malformed is skipped)."""
         for e in entries if isinstance(entries, list) else []:
-            if (isinstance(e, list) and len(e) == 4
-                    and all(isinstance(x, str) and len(x) <= _MAX_TEXT for x in e[:3]) and e[0] and e[1]
-                    and not isinstance(e[3], bool) and isinstance(e[3], (int, float))
-                    and -_TS_MAX < e[3] < _TS_MAX):  # (compared as it is: a huge int would overflow float())
+            if (
+                isinstance(e, list)
+                and len(e) == 4
+                and all(isinstance(x, str) and len(x) <= _MAX_TEXT for x in e[:3])
+                and e[0]
+                and e[1]
+                and not isinstance(e[3], bool)
+                and isinstance(e[3], (int, float))
+                and -_TS_MAX < e[3] < _TS_MAX
+            ):  # (compared as it is: a huge int would overflow float())
                 self._calls[(e[0], e[1])] = _Call(e[0], e[1], e[2], float(e[3]))
 
     def _remember(self, call: _Call) -> None:
@@ -340,8 +347,15 @@ class CallcenterTranslator:
             joined = max(joined, math.floor(c.since))
         wait = _duration(joined, answered, "wait")
         c.answered = True
-        return CallAnswered(self.call_event_id(c.queue, c.call_id, c.gen, "answered"), self.source, ts,
-                            c.queue, c.call_id, agent_id, wait)
+        return CallAnswered(
+            self.call_event_id(c.queue, c.call_id, c.gen, "answered"),
+            self.source,
+            ts,
+            c.queue,
+            c.call_id,
+            agent_id,
+            wait,
+        )
 
     # ------------------------------------------------------------ events
 
@@ -424,8 +438,11 @@ class CallcenterTranslator:
         c = self._calls.get((queue, call_id))
         if c is None or not c.ended:
             gen = c.gen if c is not None else ""
-            out.append(CallEnded(self.call_event_id(queue, call_id, gen, "ended"), self.source, ts, queue, call_id,
-                                 agent_id, talk))
+            out.append(
+                CallEnded(
+                    self.call_event_id(queue, call_id, gen, "ended"), self.source, ts, queue, call_id, agent_id, talk
+                )
+            )
             if c is not None:
                 c.ended = True
         # mod_callcenter then sets the agent Waiting (Idle if "Available (On Demand)").
@@ -456,11 +473,23 @@ class CallcenterTranslator:
         out = self.expire(ts)
         self._calls.pop(key, None)
         if reason == "BREAK_OUT":
-            out.append(CallAbandoned(self.call_event_id(queue, call_id, gen, "abandoned"), self.source, ts, queue,
-                                     call_id, wait))
+            out.append(
+                CallAbandoned(
+                    self.call_event_id(queue, call_id, gen, "abandoned"), self.source, ts, queue, call_id, wait
+                )
+            )
         else:
-            out.append(CallExited(self.call_event_id(queue, call_id, gen, "exited"), self.source, ts, queue,
-                                  call_id, wait, _EXIT_REASONS.get(reason, "other")))
+            out.append(
+                CallExited(
+                    self.call_event_id(queue, call_id, gen, "exited"),
+                    self.source,
+                    ts,
+                    queue,
+                    call_id,
+                    wait,
+                    _EXIT_REASONS.get(reason, "other"),
+                )
+            )
         return out
 
     def _terminated(self, h: Mapping[str, str], ts: float, c: _Call, known: bool) -> list[Event]:
@@ -472,27 +501,39 @@ class CallcenterTranslator:
             answered = _epoch(answered_text, "CC-Agent-Answered-Time")
             if not c.answered:
                 joined = _epoch(h.get("CC-Member-Joined-Time"), "CC-Member-Joined-Time")
-                recovered.append(self._answered(_Call(c.queue, c.call_id, c.gen, c.since), agent_id, answered,
-                                                joined, answered))
+                recovered.append(
+                    self._answered(_Call(c.queue, c.call_id, c.gen, c.since), agent_id, answered, joined, answered)
+                )
             if not c.ended:
                 leaving = _epoch_or(h, "CC-Member-Leaving-Time", ts)
-                recovered.append(CallEnded(self.call_event_id(c.queue, c.call_id, c.gen, "ended"), self.source, ts,
-                                           c.queue, c.call_id, agent_id, _duration(answered, leaving, "talk")))
+                recovered.append(
+                    CallEnded(
+                        self.call_event_id(c.queue, c.call_id, c.gen, "ended"),
+                        self.source,
+                        ts,
+                        c.queue,
+                        c.call_id,
+                        agent_id,
+                        _duration(answered, leaving, "talk"),
+                    )
+                )
         out = self.expire(ts)
         self._calls.pop((c.queue, c.call_id), None)
         if recovered:
             out.extend(recovered)
         elif known and not c.answered:
-            out.append(CallLost(self.call_event_id(c.queue, c.call_id, c.gen, "lost"), self.source, ts, c.queue,
-                                c.call_id))
+            out.append(
+                CallLost(self.call_event_id(c.queue, c.call_id, c.gen, "lost"), self.source, ts, c.queue, c.call_id)
+            )
         return out
 
     def _status(self, h: Mapping[str, str], ts: float) -> list[Event]:
         agent_id, a = self._agent_of(h.get("CC-Agent"))
         status = h.get("CC-Agent-Status", "")
         if status not in _STATUSES:
-            raise CallcenterError(f"unknown CC-Agent-Status {shown(status)}" if status
-                                  else "CC-Agent-Status is missing")
+            raise CallcenterError(
+                f"unknown CC-Agent-Status {shown(status)}" if status else "CC-Agent-Status is missing"
+            )
         out = self.expire(ts)
         a.status, a.after_call = status, False
         self._show(agent_id, a, ts, out)
@@ -518,8 +559,13 @@ class CallcenterTranslator:
 
     # ------------------------------------------------------------ resync
 
-    def resync(self, members: Iterable[Mapping[str, str]], agents: Iterable[Mapping[str, str]], now: float,
-               buffered: Iterable[Mapping[str, str]] = ()) -> tuple[list[Event], list[str]]:
+    def resync(
+        self,
+        members: Iterable[Mapping[str, str]],
+        agents: Iterable[Mapping[str, str]],
+        now: float,
+        buffered: Iterable[Mapping[str, str]] = (),
+    ) -> tuple[list[Event], list[str]]:
         """Events that bring the board in line with a snapshot, then the events buffered meanwhile.
 
         Returns the events and the reasons of rows or buffered events rejected.
@@ -554,12 +600,16 @@ class CallcenterTranslator:
             c = self._calls.get(key)
             if c is not None and not c.answered:
                 del self._calls[key]
-                out.append(CallLost(self.call_event_id(c.queue, c.call_id, c.gen, "lost"), self.source, now,
-                                    c.queue, c.call_id))
+                out.append(
+                    CallLost(
+                        self.call_event_id(c.queue, c.call_id, c.gen, "lost"), self.source, now, c.queue, c.call_id
+                    )
+                )
         return out, errors
 
-    def _member_row(self, row: Mapping[str, str], out: list[Event], present: set[tuple[str, str]],
-                    believed: set[tuple[str, str]]) -> None:
+    def _member_row(
+        self, row: Mapping[str, str], out: list[Event], present: set[tuple[str, str]], believed: set[tuple[str, str]]
+    ) -> None:
         queue = _text(queue_name(row.get("queue", "")), "queue")
         call_id = _text(row.get("uuid"), "uuid")
         state = row.get("state", "")
@@ -573,8 +623,9 @@ class CallcenterTranslator:
             present.add(key)
             if c is None or c.gen != gen or c.answered:
                 self._remember(_Call(queue, call_id, gen, since))
-            out.append(CallQueued(self.call_event_id(queue, call_id, gen, "queued"), self.source, since, queue,
-                                  call_id))
+            out.append(
+                CallQueued(self.call_event_id(queue, call_id, gen, "queued"), self.source, since, queue, call_id)
+            )
         elif state == "Answered":
             present.add(key)
             if c is None or c.gen != gen:
@@ -588,8 +639,9 @@ class CallcenterTranslator:
                 agent_id = _text(self.agent_id(agent), "serving_agent")
                 out.append(self._answered(c, agent_id, float(bridged), since, float(bridged)))
             elif key in believed:
-                out.append(CallLost(self.call_event_id(queue, call_id, gen, "lost"), self.source, since, queue,
-                                    call_id))
+                out.append(
+                    CallLost(self.call_event_id(queue, call_id, gen, "lost"), self.source, since, queue, call_id)
+                )
             c.answered = True
         # Abandoned (kept a while for a possible resume) or unknown: not waiting any more.
 
@@ -720,8 +772,9 @@ def _reply_line(body: bytes) -> str:
     return first if first.startswith(("+OK", "-ERR", "-USAGE")) else f"a body of {len(body)} bytes"
 
 
-def parse_table(body: str, what: str, required: Iterable[str], free_text: str = "") -> tuple[
-        list[dict[str, str]], list[str]]:
+def parse_table(
+    body: str, what: str, required: Iterable[str], free_text: str = ""
+) -> tuple[list[dict[str, str]], list[str]]:
     """Rows of a ``callcenter_config … list`` answer (``|``-separated, header line first, ``+OK`` last).
 
     ``free_text`` names the one column that may itself contain ``|``: extra
@@ -748,7 +801,7 @@ def parse_table(body: str, what: str, required: Iterable[str], free_text: str = 
         extra = len(fields) - len(header)
         if extra > 0 and free_text in header:
             i = header.index(free_text)
-            fields[i:i + extra + 1] = ["|".join(fields[i:i + extra + 1])]
+            fields[i : i + extra + 1] = ["|".join(fields[i : i + extra + 1])]
         if len(fields) != len(header):
             # (the row itself is not quoted: it holds callers' numbers and names, agents' names)
             errors.append(f"{what}: a row of {len(fields)} fields under {len(header)} columns skipped")
@@ -766,8 +819,7 @@ class _Collector:
     def __init__(self, ctx: CollectorContext[Options], options: Options) -> None:
         self.ctx = ctx
         self.options = options
-        self.translator = CallcenterTranslator(ctx.source, ctx.config.agent_aliases(),
-                                               ctx.config.pause_reason_codes())
+        self.translator = CallcenterTranslator(ctx.source, ctx.config.agent_aliases(), ctx.config.pause_reason_codes())
         self.saved: list[list[Any]] = []
 
     async def start(self) -> None:
@@ -862,8 +914,13 @@ class _Session:
                     self.buffered.append(parse_event(item.body))
                 except (CallcenterError, ValueError) as exc:  # ValueError: unforeseen, counted
                     self.ctx.reject(f"event: {exc}")
-            elif ct in ("command/reply", "api/response", "auth/request", "text/disconnect-notice",
-                        "text/rude-rejection"):
+            elif ct in (
+                "command/reply",
+                "api/response",
+                "auth/request",
+                "text/disconnect-notice",
+                "text/rude-rejection",
+            ):
                 detail = item.headers.get("Reply-Text") or _reply_line(item.body)
                 raise ProtocolError(f"expected {content_type} to {what}, got {ct}: {detail[:120]!r}")
 
@@ -901,8 +958,9 @@ class _Session:
             if not name or any(ch.isspace() for ch in name):
                 self.ctx.reject(f"queue list: unusable queue name {name[:60]!r}")
                 continue
-            members += await self._api(f"callcenter_config queue list members {name}",
-                                       ["queue", "uuid", "joined_epoch", "state"], "cid_name")
+            members += await self._api(
+                f"callcenter_config queue list members {name}", ["queue", "uuid", "joined_epoch", "state"], "cid_name"
+            )
         agents = await self._api("callcenter_config agent list", ["name", "status", "state"], "contact")
         events, errors = self.translator.resync(members, agents, time.time(), self.buffered)
         self.buffered = []

@@ -47,14 +47,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from wallboard.events import _SPECS, EVENT_TYPES, AgentLogin, AgentLogout, AgentStateChanged, AnyEvent, EventError, decode
+from wallboard.events import AgentLogin, AgentLogout, AgentStateChanged, AnyEvent
 from wallboard.fold import FoldSettings
 from wallboard.ratelog import RateLimitedLog
+from wallboard.wire import EventError, decode, event_schemas
 
 if TYPE_CHECKING:
-    from wallboard.collectors.runtime import CollectorContext
     from wallboard.collectors import Configured
-    from wallboard.config import CollectorConfig, Config
+    from wallboard.collectors.runtime import CollectorContext
     from wallboard.streams import Streams
 
 PREFIX = "/api/v1"
@@ -89,8 +89,9 @@ class Options(BaseModel):
     def _strong(cls, tokens: tuple[str, ...]) -> tuple[str, ...]:
         for i, token in enumerate(tokens):
             if len(token) < 16:
-                raise ValueError(f"token {i} is shorter than 16 characters (set it from the environment, "
-                                 f"e.g. ${{API_TOKEN}})")
+                raise ValueError(
+                    f"token {i} is shorter than 16 characters (set it from the environment, e.g. ${{API_TOKEN}})"
+                )
         return tokens
 
 
@@ -137,18 +138,25 @@ class Admission:
         """Raise :class:`EventError` if the aggregator would refuse ``event`` at ``now``."""
         s = self.settings
         if event.ts > now + s.max_skew_s:
-            raise EventError("ts", f"is {event.ts - now:.0f} s ahead of the wallboard's clock (at most "
-                                   f"{s.max_skew_s:g} s, events.max_clock_skew_s): check the sender's clock")
+            raise EventError(
+                "ts",
+                f"is {event.ts - now:.0f} s ahead of the wallboard's clock (at most "
+                f"{s.max_skew_s:g} s, events.max_clock_skew_s): check the sender's clock",
+            )
         if s.retain_s is not None and event.ts < now - s.retain_s:
-            raise EventError("ts", f"is older than the {s.retain_s / 86_400:g} days the wallboard keeps "
-                                   f"(events.retain_days)")
+            raise EventError(
+                "ts", f"is older than the {s.retain_s / 86_400:g} days the wallboard keeps (events.retain_days)"
+            )
         if self.source in s.discover:
             return  # (the aggregator caps what a discovering source may add)
         queue = getattr(event, "queue", "")
         if queue and s.queues is not None and queue not in s.queues:
             raise EventError("queue", "is not a queue of the wallboard's config", queue)
-        if (isinstance(event, (AgentStateChanged, AgentLogin, AgentLogout)) and s.agents is not None
-                and event.agent not in s.agents):
+        if (
+            isinstance(event, (AgentStateChanged, AgentLogin, AgentLogout))
+            and s.agents is not None
+            and event.agent not in s.agents
+        ):
             raise EventError("agent", "is not an agent id of the wallboard's config")  # (a name: not quoted)
 
 
@@ -160,10 +168,15 @@ class Ingest:
         self.sources: list[_Source] = []
         for ctx in contexts:
             opts = ctx.options
-            self.sources.append(_Source(ctx, opts, tuple(hashlib.sha256(t.encode()).digest() for t in opts.tokens),
-                                        _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst),
-                                                time.monotonic()),
-                                        Admission(FoldSettings.from_config(ctx.config), ctx.source)))
+            self.sources.append(
+                _Source(
+                    ctx,
+                    opts,
+                    tuple(hashlib.sha256(t.encode()).digest() for t in opts.tokens),
+                    _Bucket(opts.rate_per_s, float(opts.burst), float(opts.burst), time.monotonic()),
+                    Admission(FoldSettings.from_config(ctx.config), ctx.source),
+                )
+            )
 
     def _authenticate(self, request: Request) -> _Source | None:
         header = request.headers.get("authorization", "")
@@ -219,8 +232,10 @@ class Ingest:
             for err in errors[:10]:
                 ctx.reject(f"HTTP 422: event {err['index']}: field {err['field']!r}: {err['reason']}")
             ctx.health.errors_total += max(0, len(errors) - 10)
-            return _Json({"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0,
-                          "errors": errors}, status_code=422)
+            return _Json(
+                {"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0, "errors": errors},
+                status_code=422,
+            )
         if len(events) > opts.burst:
             ctx.reject(f"HTTP 413: batch of {len(events)} events over the burst of {opts.burst}")
             return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
@@ -238,15 +253,19 @@ class Ingest:
                     raise
         except (TimeoutError, RedisError, OSError) as exc:
             ctx.reject(f"HTTP 503: Redis unavailable ({type(exc).__name__})")
-            return _error(503, "the wallboard's Redis is unavailable; nothing was taken, retry later",
-                          {"Retry-After": "5"})
+            return _error(
+                503, "the wallboard's Redis is unavailable; nothing was taken, retry later", {"Retry-After": "5"}
+            )
         return _Json({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
 
     @staticmethod
     def _over_rate(ctx: CollectorContext[Options], opts: Options, wait: float) -> Response:
         ctx.reject(f"HTTP 429: over {opts.rate_per_s:g} events/s")
-        return _error(429, f"over this source's rate of {opts.rate_per_s:g} events/s",
-                      {"Retry-After": str(max(1, int(wait + 0.999)))})
+        return _error(
+            429,
+            f"over this source's rate of {opts.rate_per_s:g} events/s",
+            {"Retry-After": str(max(1, int(wait + 0.999)))},
+        )
 
     async def _claim(self, ctx: CollectorContext[Options], events: list[AnyEvent], opts: Options) -> list[AnyEvent]:
         """The events not taken before, each id claimed at once in the source's id store: of two
@@ -257,12 +276,19 @@ class Ingest:
         if opts.dedup_hours <= 0:
             return list(unique.values())
         kept = list(unique.values())
-        fresh, early = await self.streams.claim_ids(id_store(ctx.source), [_digest(e.id) for e in kept],
-                                                    now=time.time(), horizon_s=opts.dedup_hours * 3600,
-                                                    max_ids=opts.dedup_max_ids)
+        fresh, early = await self.streams.claim_ids(
+            id_store(ctx.source),
+            [_digest(e.id) for e in kept],
+            now=time.time(),
+            horizon_s=opts.dedup_hours * 3600,
+            max_ids=opts.dedup_max_ids,
+        )
         if early:
-            _full.warning("ingest id store full", f"source {ctx.source!r} holds dedup_max_ids={opts.dedup_max_ids}; "
-                                                  f"ids are remembered for less than dedup_hours={opts.dedup_hours:g}")
+            _full.warning(
+                "ingest id store full",
+                f"source {ctx.source!r} holds dedup_max_ids={opts.dedup_max_ids}; "
+                f"ids are remembered for less than dedup_hours={opts.dedup_hours:g}",
+            )
         return [kept[i] for i in fresh]
 
     async def _release(self, ctx: CollectorContext[Options], events: list[AnyEvent], opts: Options) -> None:
@@ -301,8 +327,9 @@ def _not_unicode(item: dict[Any, Any]) -> str | None:
     return None
 
 
-def _validate(raw: list[Any], source: str, admission: Admission | None = None,
-              now: float = 0.0) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
+def _validate(
+    raw: list[Any], source: str, admission: Admission | None = None, now: float = 0.0
+) -> tuple[list[AnyEvent], list[dict[str, Any]]]:
     events: list[AnyEvent] = []
     errors: list[dict[str, Any]] = []
     for i, item in enumerate(raw):
@@ -328,8 +355,14 @@ def _validate(raw: list[Any], source: str, admission: Admission | None = None,
                 admission.check(event, now)
             events.append(event)
         except EventError as exc:
-            errors.append({"index": i, "id": eid if isinstance(eid, str) else None, "field": exc.field,
-                           "reason": str(exc).split(": ", 1)[1]})
+            errors.append(
+                {
+                    "index": i,
+                    "id": eid if isinstance(eid, str) else None,
+                    "field": exc.field,
+                    "reason": str(exc).split(": ", 1)[1],
+                }
+            )
     return events, errors
 
 
@@ -337,8 +370,9 @@ class _Json(JSONResponse):
     """JSON whose text is always encodable: a lone surrogate that got into a message is escaped."""
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None,
-                          separators=(",", ":")).encode("utf-8", "backslashreplace")
+        return json.dumps(content, ensure_ascii=False, allow_nan=False, indent=None, separators=(",", ":")).encode(
+            "utf-8", "backslashreplace"
+        )
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -347,36 +381,10 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema (2020-12) of a request body, made from the event definitions themselves."""
-    from wallboard.events import AGENT_STATES, CALL_DIRECTIONS, EXIT_REASONS
-
-    def field_schema(kind: str, name: str) -> dict[str, Any]:
-        if name == "ts":
-            return {"type": "number", "description": "POSIX seconds (UTC)", "minimum": 946684800,
-                    "exclusiveMaximum": 4102444800}
-        if name.endswith("_s"):
-            return {"type": "number", "minimum": 0, "maximum": 30 * 86400, "description": "seconds"}
-        if name == "state":
-            return {"enum": list(AGENT_STATES)}
-        if name == "direction":
-            return {"enum": list(CALL_DIRECTIONS)}
-        if kind == "call.exited" and name == "reason":
-            return {"enum": list(EXIT_REASONS)}
-        return {"type": "string", "maxLength": 256}
-
     variants = []
-    for kind, specs in _SPECS.items():
-        props: dict[str, Any] = {"kind": {"const": kind}}
-        required = ["kind"]
-        for spec in specs:
-            if spec.name == "source":
-                props["source"] = {"type": "string", "description": "optional: the token's source"}
-                continue
-            props[spec.name] = field_schema(kind, spec.name)
-            if spec.required:
-                required.append(spec.name)
-        variants.append({"title": kind, "description": (EVENT_TYPES[kind].__doc__ or "").split("\n")[0],
-                         "type": "object", "properties": props, "required": required,
-                         "additionalProperties": False})
+    for variant in event_schemas().values():
+        props = {**variant["properties"], "source": {"type": "string", "description": "optional: the token's source"}}
+        variants.append({**variant, "properties": props, "required": [r for r in variant["required"] if r != "source"]})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "wallboard ingest batch (POST /api/v1/events)",
@@ -397,8 +405,7 @@ def routes(ingest: Ingest) -> list[Route]:
 
 def served_by_web(collectors: Sequence[Configured]) -> list[Configured]:
     """The enabled ``http`` collectors the web process serves (those without their own port)."""
-    return [c for c in collectors
-            if c.spec.enabled and isinstance(c.options, Options) and c.options.port is None]
+    return [c for c in collectors if c.spec.enabled and isinstance(c.options, Options) and c.options.port is None]
 
 
 async def run(ctx: CollectorContext[Options]) -> None:
@@ -414,8 +421,17 @@ async def run(ctx: CollectorContext[Options]) -> None:
     raise_open_file_limit()
     guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
     guarded_http, _ = protocols(guard)
-    server = _Server(uvicorn.Config(app, host=opts.host, port=opts.port, log_level="warning", http=guarded_http,
-                                    lifespan="off", timeout_graceful_shutdown=5))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=opts.host,
+            port=opts.port,
+            log_level="warning",
+            http=guarded_http,
+            lifespan="off",
+            timeout_graceful_shutdown=5,
+        )
+    )
     ctx.log.info("ingest API on http://%s:%d%s", opts.host, opts.port, PATH)
     serving = asyncio.ensure_future(server.serve())
     try:

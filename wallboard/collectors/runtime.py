@@ -34,12 +34,6 @@ HEARTBEAT_S = 1.0
 _REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
-
-
-
-
-
-
 @dataclass
 class Health:
     """A source's health as screens and /healthz see it."""
@@ -74,13 +68,13 @@ class Health:
         }
 
 
-O = TypeVar("O", bound=BaseModel)
+OptionsT = TypeVar("OptionsT", bound=BaseModel)
 
 
-class CollectorContext(Generic[O]):
+class CollectorContext(Generic[OptionsT]):
     """What a collector module gets: config, its typed options, and the ways to emit and report."""
 
-    def __init__(self, config: Config, collector: CollectorConfig, options: O, streams: Streams) -> None:
+    def __init__(self, config: Config, collector: CollectorConfig, options: OptionsT, streams: Streams) -> None:
         self.config = config
         self.collector = collector
         self.options = options
@@ -111,8 +105,9 @@ class CollectorContext(Generic[O]):
                     raise asyncio.CancelledError from exc
                 if not self._redis_down:
                     if full:  # a refused pipeline quotes its command and data: keep them out of the log
-                        self.log.warning("Redis is full (maxmemory reached, writes refused); holding %s "
-                                         "and retrying", what)
+                        self.log.warning(
+                            "Redis is full (maxmemory reached, writes refused); holding %s and retrying", what
+                        )
                     else:
                         self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
                     self._redis_down = True

@@ -69,8 +69,32 @@ class Options(BaseModel):
 
 
 # Relative demand by local hour: quiet nights, peaks around 11:00 and 17:00.
-_PROFILE = [0.12, 0.08, 0.06, 0.05, 0.06, 0.1, 0.2, 0.45, 0.75, 0.9, 1.0, 1.0,
-            0.85, 0.7, 0.75, 0.85, 0.95, 0.9, 0.7, 0.5, 0.38, 0.3, 0.22, 0.16]
+_PROFILE = [
+    0.12,
+    0.08,
+    0.06,
+    0.05,
+    0.06,
+    0.1,
+    0.2,
+    0.45,
+    0.75,
+    0.9,
+    1.0,
+    1.0,
+    0.85,
+    0.7,
+    0.75,
+    0.85,
+    0.95,
+    0.9,
+    0.7,
+    0.5,
+    0.38,
+    0.3,
+    0.22,
+    0.16,
+]
 
 
 @dataclass(slots=True)
@@ -261,11 +285,25 @@ class Simulation:
         call.status = "done"
         agent.call = None
         if self._rng.random() < self.options.transfer_probability:
-            self._emit(CallTransferred(self._id(), self.source, self.now, call.queue, call.id, agent.id,
-                                       round(talk, 3), round(hold, 3), "supervisor"))
+            self._emit(
+                CallTransferred(
+                    self._id(),
+                    self.source,
+                    self.now,
+                    call.queue,
+                    call.id,
+                    agent.id,
+                    round(talk, 3),
+                    round(hold, 3),
+                    "supervisor",
+                )
+            )
         else:
-            self._emit(CallEnded(self._id(), self.source, self.now, call.queue, call.id, agent.id,
-                                 round(talk, 3), round(hold, 3)))
+            self._emit(
+                CallEnded(
+                    self._id(), self.source, self.now, call.queue, call.id, agent.id, round(talk, 3), round(hold, 3)
+                )
+            )
         self._set_state(agent, "wrap_up")
         wrap = self._rng.lognormvariate(math.log(max(self.options.wrap_s, 1.0)) - 0.12, 0.5)
         self._push(self.now + wrap, "wrapped", agent_id)
@@ -301,8 +339,11 @@ class Simulation:
         rng = self._rng
         length = self.options.shift_hours * 3600.0
         start = self.now
-        plan = [(0.25, "break", 600.0 + rng.uniform(0, 420)), (0.5, "lunch", 1800.0 + rng.uniform(0, 900)),
-                (0.78, "break", 600.0 + rng.uniform(0, 300))]
+        plan = [
+            (0.25, "break", 600.0 + rng.uniform(0, 420)),
+            (0.5, "lunch", 1800.0 + rng.uniform(0, 900)),
+            (0.78, "break", 600.0 + rng.uniform(0, 300)),
+        ]
         if rng.random() < 0.15:
             plan.append((rng.uniform(0.3, 0.7), rng.choice(["training", "meeting", "coaching"]), 1800.0))
         for frac, reason, seconds in plan:
@@ -345,15 +386,20 @@ async def run(ctx: CollectorContext[Options]) -> None:
     already = int(cursor.get("n", 0)) if cursor.get("start") == start else 0
     sent = 0
     sim_anchor = wall0 if options.backfill else start
-    ctx.log.info("simulating from %s at speed %g (seed %d), %d events already sent",
-                 datetime.fromtimestamp(start, config.zone).isoformat(), options.speed, options.seed, already)
+    ctx.log.info(
+        "simulating from %s at speed %g (seed %d), %d events already sent",
+        datetime.fromtimestamp(start, config.zone).isoformat(),
+        options.speed,
+        options.seed,
+        already,
+    )
     while True:
         target = sim_anchor + (time.time() - wall0) * options.speed
         events = sim.advance(target)
-        fresh = events[max(0, already - sent):] if sent < already else events
+        fresh = events[max(0, already - sent) :] if sent < already else events
         sent += len(events)
         for i in range(0, len(fresh), options.batch):
-            await ctx.emit(fresh[i:i + options.batch])
+            await ctx.emit(fresh[i : i + options.batch])
         if fresh:
             await ctx.save_cursor({"start": start, "n": sent})
         await ctx.heartbeat()

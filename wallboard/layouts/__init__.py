@@ -16,6 +16,7 @@ from dash import ClientsideFunction, Input, Output, State, clientside_callback, 
 from wallboard.config import Config
 from wallboard.layouts import home, ids, manager, shell, team, wall
 
+
 def build_dash(cfg: Config, backend: str = "fastapi") -> dash.Dash:
     """Build the Dash app with its pages and clientside callbacks (FastAPI backend: see README)."""
     shell.use(cfg)
@@ -41,12 +42,18 @@ def build_dash(cfg: Config, backend: str = "fastapi") -> dash.Dash:
     clientside_callback(
         ClientsideFunction("wallboard", "renderTeam"),
         Output("wb-team", "children"),
-        Input(ids.STORE, "data"), Input(ids.SORT, "value"), Input(ids.FILTER, "value"),
+        Input(ids.STORE, "data"),
+        Input(ids.SORT, "value"),
+        Input(ids.FILTER, "value"),
         State(ids.PAGE + "-store", "data"),
     )
     clientside_callback(
         ClientsideFunction("wallboard", "renderManager"),
-        Output("wb-manager", "children"), Output(ids.TREND_VOLUME, "figure"), Output(ids.TREND_SL, "figure"),
-        Input(ids.STORE, "data"), Input(ids.TREND_QUEUE, "value"), State(ids.PAGE + "-store", "data"),
+        Output("wb-manager", "children"),
+        Output(ids.TREND_VOLUME, "figure"),
+        Output(ids.TREND_SL, "figure"),
+        Input(ids.STORE, "data"),
+        Input(ids.TREND_QUEUE, "value"),
+        State(ids.PAGE + "-store", "data"),
     )
     return app

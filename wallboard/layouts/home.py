@@ -5,8 +5,8 @@ from __future__ import annotations
 import dash
 from dash import html
 
-from wallboard.layouts.shell import config
 from wallboard.layouts.i18n import LABELS
+from wallboard.layouts.shell import config
 
 
 def layout(**_: str) -> html.Div:
@@ -18,9 +18,12 @@ def layout(**_: str) -> html.Div:
     return html.Div(
         [
             html.H1("wallboard"),
-            html.H2(t["screens"]), html.Ul(screens, id="wb-home-screens"),
-            html.H2(t["teams"]), html.Ul(teams, id="wb-home-teams"),
-            html.H2(t["views"]), html.Ul([html.Li(html.A(t["manager"], href="/manager"))]),
+            html.H2(t["screens"]),
+            html.Ul(screens, id="wb-home-screens"),
+            html.H2(t["teams"]),
+            html.Ul(teams, id="wb-home-teams"),
+            html.H2(t["views"]),
+            html.Ul([html.Li(html.A(t["manager"], href="/manager"))]),
         ],
         className="wb-home container py-4",
     )

@@ -35,8 +35,13 @@ def _data(**values: str) -> dict[str, Any]:
 
 def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> html.Div:
     """Common frame: page config, the data store, the stale banner, and the view."""
-    page = {**page, "labels": LABELS[page["lang"]], "heartbeat_s": config().web.heartbeat_s,
-            "stale_after_s": config().web.stale_after_s, "timezone": config().timezone}
+    page = {
+        **page,
+        "labels": LABELS[page["lang"]],
+        "heartbeat_s": config().web.heartbeat_s,
+        "stale_after_s": config().web.stale_after_s,
+        "timezone": config().timezone,
+    }
     return html.Div(
         [
             html.Div(id=ids.PAGE, **_data(page=json.dumps(page, ensure_ascii=False))),

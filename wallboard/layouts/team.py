@@ -6,8 +6,8 @@ import dash
 from dash import dcc, html
 
 from wallboard.layouts import ids
-from wallboard.layouts.shell import config, page_shell
 from wallboard.layouts.i18n import LABELS
+from wallboard.layouts.shell import config, page_shell
 
 
 def layout(team: str = "", **_: str) -> html.Div:
@@ -17,17 +17,28 @@ def layout(team: str = "", **_: str) -> html.Div:
         return html.Div(f"Unknown team {team!r}", className="wb-error p-4")
     t = LABELS[cfg.language]
     page = {
-        "view": "team", "lang": cfg.language, "team": team, "title": known[team].name or team,
+        "view": "team",
+        "lang": cfg.language,
+        "team": team,
+        "title": known[team].name or team,
         "selector": {"view": "team", "team": team},
         "time_in_state": cfg.time_in_state.model_dump(),
         "pause_reasons": {r.id: {"name": r.name or r.id, "limit_s": r.limit_s} for r in cfg.pause_reasons},
-        "thresholds": {"aht_s": cfg.threshold("aht_s").model_dump(),
-                       "occupancy_pct": cfg.threshold("occupancy_pct").model_dump()},
+        "thresholds": {
+            "aht_s": cfg.threshold("aht_s").model_dump(),
+            "occupancy_pct": cfg.threshold("occupancy_pct").model_dump(),
+        },
     }
     controls = html.Div(
         [
-            dcc.Dropdown(id=ids.SORT, value="state", clearable=False, searchable=False, className="wb-sort",
-                         options=[{"label": t[f"sort.{k}"], "value": k} for k in ("state", "time", "name", "calls")]),
+            dcc.Dropdown(
+                id=ids.SORT,
+                value="state",
+                clearable=False,
+                searchable=False,
+                className="wb-sort",
+                options=[{"label": t[f"sort.{k}"], "value": k} for k in ("state", "time", "name", "calls")],
+            ),
             dcc.Input(id=ids.FILTER, type="search", placeholder=t["filter"], debounce=False, className="wb-filter"),
         ],
         className="wb-controls",

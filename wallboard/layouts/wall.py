@@ -14,8 +14,8 @@ from dash import html
 
 from wallboard.config import DEFAULT_THRESHOLDS
 from wallboard.layouts import ids
-from wallboard.layouts.shell import config, page_shell
 from wallboard.layouts.i18n import LABELS
+from wallboard.layouts.shell import config, page_shell
 
 
 def _thresholds(queue_ids: list[str]) -> dict[str, Any]:
@@ -34,11 +34,19 @@ def layout(screen: str = "", **_: str) -> html.Div:
         lang, theme = cfg.language, "dark"
     else:
         order = [sc] + [cfg.screen(o) for o in sc.rotate_with]
-        rotation = [{"id": s.id, "title": s.title or s.id, "dwell_s": s.dwell_s,
-                     "thresholds": _thresholds(list(s.queues))} for s in order if s is not None]
+        rotation = [
+            {"id": s.id, "title": s.title or s.id, "dwell_s": s.dwell_s, "thresholds": _thresholds(list(s.queues))}
+            for s in order
+            if s is not None
+        ]
         lang, theme = sc.language or cfg.language, sc.theme
-    page = {"view": "wall", "lang": lang, "screen": screen, "rotation": rotation,
-            "selector": {"view": "wall", "screens": [r["id"] for r in rotation]}}
+    page = {
+        "view": "wall",
+        "lang": lang,
+        "screen": screen,
+        "rotation": rotation,
+        "selector": {"view": "wall", "screens": [r["id"] for r in rotation]},
+    }
     return page_shell(
         page,
         html.Div(
@@ -54,7 +62,8 @@ def layout(screen: str = "", **_: str) -> html.Div:
                                 html.Div(id=ids.GAUGE, className="wb-gauge"),  # an SVG drawn by render.js
                                 html.Div(id="wb-sl-foot"),
                             ],
-                            id="wb-sl-tile", className="wb-tile wb-tile-sl",
+                            id="wb-sl-tile",
+                            className="wb-tile wb-tile-sl",
                         ),
                         html.Div(id="wb-wall-right", className="wb-contents"),
                     ],
