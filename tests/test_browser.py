@@ -6,10 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,26 +14,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
-import yaml
 
-from tests.helpers import free_port
+from tests.stack import CHROMIUM_ARGS, Stack
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
 from wallboard.events import CallQueued, Event
-from wallboard.wire import encode
-
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def chromium() -> str:
@@ -48,37 +31,23 @@ def chromium() -> str:
     pytest.skip("no chromium on this machine (make test installs it when it can)")
 
 
-class Stack:
+def _screens_config(raw: dict[str, Any]) -> None:
+    """No collector (the test writes the events), quick staleness, "sala" rotating every 5 s, and a day
+    that started three hours ago, whatever the hour: the screens always have a day of data to show."""
+    raw["collectors"] = []
+    raw["web"].update(heartbeat_s=1, stale_after_s=3)
+    raw["screens"][0]["dwell_s"] = raw["screens"][1]["dwell_s"] = 5  # "sala" rotates with "ventas", "soporte"
+    local = datetime.now(ZoneInfo(raw["timezone"])) - timedelta(hours=3)
+    raw["day_start"] = f"{local.hour:02d}:{local.minute // 15 * 15:02d}"
+
+
+class Screens(Stack):
     """Aggregator and web process on a real Redis, with today's simulated data on the stream."""
 
     def __init__(self, tmp: Path, redis_url: str, prefix: str) -> None:
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        self.port = free_port()
-        raw["redis"] = {"url": redis_url, "prefix": prefix}
-        raw["collectors"] = []
-        raw["web"] = {"port": self.port, "heartbeat_s": 1, "stale_after_s": 3}
-        raw["screens"][0]["dwell_s"] = raw["screens"][1]["dwell_s"] = 5  # "sala" rotates with "ventas", "soporte"
-        # "Today" starts three hours ago, whatever the hour: the screens always have a day of data to show.
-        local = datetime.now(ZoneInfo(raw["timezone"])) - timedelta(hours=3)
-        raw["day_start"] = f"{local.hour:02d}:{local.minute // 15 * 15:02d}"
-        self.config_path = tmp / "config.yaml"
-        self.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        self.config = load_config(self.config_path)
-        self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
-        self.prefix = prefix
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        super().__init__(tmp, redis_url=redis_url, prefix=prefix, adjust=_screens_config, log_level="WARNING")
+        self.wallboard = load_config(self.config)
         self.n = 0
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def append(self, events: list[Event]) -> float:
-        pipe = self.redis.pipeline(transaction=False)
-        for e in events:
-            pipe.xadd(self.prefix + "events", encode(e))  # type: ignore[arg-type]
-        at = time.time()
-        pipe.execute()
-        return at
 
     def queue_calls(self, queue: str, n: int = 1) -> float:
         now = time.time()
@@ -88,37 +57,13 @@ class Stack:
             events.append(CallQueued(f"test-{os.getpid()}-{self.n}", "test", now, queue, f"tc{self.n}"))
         return self.append(events)
 
-    def start(self, name: str) -> None:
-        env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "wallboard", name, "--config", str(self.config_path), "--log-level", "WARNING"],
-            env=env,
-        )
-
-    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
-        proc = self.procs.pop(name)
-        proc.send_signal(sig)
-        proc.wait(30)
-
-    def wait_healthy(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url("/healthz"), timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("web process not healthy")
-
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Stack]:
-    s = Stack(tmp_path_factory.mktemp("stack"), redis_url, f"browser{os.getpid()}:")
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Screens]:
+    s = Screens(tmp_path_factory.mktemp("stack"), redis_url, f"browser{os.getpid()}:")
     now = time.time()
-    start = day_start_at(now, s.config.zone, s.config.day_start_time)
-    sim = Simulation(s.config, Options(seed=5), start, "simulador")
+    start = day_start_at(now, s.wallboard.zone, s.wallboard.day_start_time)
+    sim = Simulation(s.wallboard, Options(seed=5), start, "simulador")
     s.append(sim.advance(now))
     s.start("aggregate")
     s.start("web")
@@ -126,12 +71,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         s.wait_healthy()
         yield s
     finally:
-        for name in list(s.procs):
-            s.stop(name)
-        keys = list(s.redis.scan_iter(match=s.prefix + "*"))
-        if keys:
-            s.redis.delete(*keys)
-        s.redis.close()
+        s.close(signal.SIGTERM, forget=True)
 
 
 @pytest.fixture(scope="module")
@@ -164,7 +104,7 @@ def number(pg: Any, selector: str) -> str:
     return str(pg.locator(selector).inner_text(timeout=15_000)).strip()
 
 
-def test_each_view_renders_live_numbers(stack: Stack, page: Any, tmp_path: Path) -> None:
+def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Path) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_function("document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
     assert number(page, "#wb-title") == "Sala de operaciones"
@@ -187,11 +127,11 @@ def test_each_view_renders_live_numbers(stack: Stack, page: Any, tmp_path: Path)
 
     page.goto(stack.url("/"))
     page.wait_for_selector("#wb-home-screens a")
-    assert page.locator("#wb-home-screens a").count() == len(stack.config.screens) + 1
+    assert page.locator("#wb-home-screens a").count() == len(stack.wallboard.screens) + 1
     assert page.console_errors == []
 
 
-def test_a_tv_number_changes_within_a_second_of_an_event(stack: Stack, page: Any) -> None:
+def test_a_tv_number_changes_within_a_second_of_an_event(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/ventas"))
     page.wait_for_selector("#wb-waiting")
     page.wait_for_timeout(1500)  # let the view settle
@@ -212,12 +152,12 @@ def test_a_tv_number_changes_within_a_second_of_an_event(stack: Stack, page: Any
     assert page.console_errors == []
 
 
-def test_team_view_shows_only_its_team(stack: Stack, page: Any) -> None:
+def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/team/sur"))
     page.wait_for_selector("#wb-agent-grid tbody tr")
     shown = set(page.locator("#wb-agent-grid .wb-agent-name").all_inner_texts())
-    team = {a.name for a in stack.config.agents if a.team == "sur"}
-    others = {a.name for a in stack.config.agents if a.team != "sur"} - team
+    team = {a.name for a in stack.wallboard.agents if a.team == "sur"}
+    others = {a.name for a in stack.wallboard.agents if a.team != "sur"} - team
     assert shown == team
     one = sorted(team)[0]
     page.fill("#wb-filter", one.lower())
@@ -226,10 +166,10 @@ def test_team_view_shows_only_its_team(stack: Stack, page: Any) -> None:
     assert not (set(page.locator("body").inner_text().split("\n")) & others)
 
 
-def test_pages_reconnect_after_the_web_process_restarts(stack: Stack, page: Any) -> None:
+def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/ventas"))
     page.wait_for_selector("#wb-waiting")
-    stack.stop("web", signal.SIGKILL)
+    stack.kill("web")
     page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
     stack.start("web")
     stack.wait_healthy()
@@ -244,11 +184,11 @@ def test_pages_reconnect_after_the_web_process_restarts(stack: Stack, page: Any)
     assert unexpected == []
 
 
-def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Stack, page: Any) -> None:
+def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_selector("#wb-waiting")
     assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
-    stack.stop("aggregate")
+    stack.stop("aggregate", signal.SIGTERM)
     try:
         page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
         banner = number(page, "#wb-stale-banner")
@@ -261,7 +201,7 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Stack, page: Any
     assert page.console_errors == []
 
 
-def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Stack, page: Any) -> None:
+def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_function(
         "document.querySelector('#wb-title') && "

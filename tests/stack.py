@@ -1,0 +1,266 @@
+"""Real wallboard processes on a generated config: the one way tests, benchmarks and the screenshot
+script start the product for real.
+
+A :class:`Stack` writes a config (the demo ``config.yaml``, on a given Redis or the embedded one, a free
+web port, changed by an ``adjust`` callback) into a directory of its own and starts its parts as
+``python -m wallboard <command> --config <file>`` subprocesses, each logging to ``<command>.log`` there.
+It stops or kills one part, waits until ``/healthz`` answers, finds the children of ``wallboard run``
+in /proc, appends events to the stream and reads the newest snapshot straight from Redis.
+
+Importable without pytest (the benchmarks put the checkout root on ``sys.path`` and import it as
+``tests.stack``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import redis
+import yaml
+
+from tests.helpers import eventually, free_port
+from wallboard.events import Event
+from wallboard.wire import encode
+
+ROOT = Path(__file__).resolve().parent.parent
+#: Options of Debian's Chromium for headless runs in a container (the browser tests, benchmarks, screenshots).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the variables that would point a child at another wallboard."""
+    env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
+    env.update(extra or {})
+    return env
+
+
+def cli(*args: str, timeout: float = 60, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run one ``wallboard`` command to its end, its output captured as text (``env`` added to the clean one)."""
+    return subprocess.run(
+        [sys.executable, "-m", "wallboard", *args], capture_output=True, text=True, timeout=timeout, env=clean_env(env)
+    )
+
+
+def demo_config() -> dict[str, Any]:
+    """The demo ``config.yaml`` of the checkout, as the data a test or benchmark changes."""
+    raw: dict[str, Any] = yaml.safe_load((ROOT / "config.yaml").read_text())
+    return raw
+
+
+def iso_ts(value: str) -> float:
+    """POSIX seconds of an ISO 8601 time such as a snapshot's ``generated_at``."""
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+
+
+def uptime() -> float:
+    """Seconds since boot (the clock of :func:`children`' start times)."""
+    return float(Path("/proc/uptime").read_text().split()[0])
+
+
+def children(parent: int) -> dict[str, tuple[int, float]]:
+    """The live processes ``parent`` (a ``wallboard run``) started, by kind (redis, aggregator, web,
+    collector), each with its pid and when it started (seconds since boot)."""
+    out: dict[str, tuple[int, float]] = {}
+    ticks = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            words = [w.decode() for w in (stat.parent / "cmdline").read_bytes().split(b"\0") if w]
+        except OSError:
+            continue
+        if int(fields[1]) != parent or fields[0] in ("Z", "X") or not words:
+            continue
+        started = int(fields[19]) / ticks
+        if "redis-server" in words[0]:  # its title: "…/redis-server 127.0.0.1:PORT"
+            out["redis"] = (int(stat.parent.name), started)
+        for kind, word in (("aggregator", "aggregate"), ("web", "web"), ("collector", "collect")):
+            if word in words[1:4]:
+                out[kind] = (int(stat.parent.name), started)
+    return out
+
+
+class Stack:
+    """Wallboard processes started for real in ``tmp`` on one generated config.
+
+    ``redis_url`` None: the embedded Redis, its data under ``tmp/redis`` (started by ``run`` or ``web``);
+    else that server, with ``prefix`` when given. ``adjust`` changes the config's data before it is
+    written; ``env`` adds variables (secrets the config names); ``log_level`` is passed to every part.
+    """
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        redis_url: str | None = None,
+        prefix: str | None = None,
+        adjust: Callable[[dict[str, Any]], None] | None = None,
+        env: Mapping[str, str] | None = None,
+        log_level: str | None = None,
+    ) -> None:
+        raw = demo_config()
+        self.dir = tmp
+        self.redis_dir = tmp / "redis"
+        if redis_url is None:
+            raw["redis"] = {"url": "", "data_dir": str(self.redis_dir)}
+        else:
+            raw["redis"] = {"url": redis_url}
+        if prefix is not None:
+            raw["redis"]["prefix"] = prefix
+        self.port = free_port()
+        raw["web"] = {"port": self.port}
+        if adjust is not None:
+            adjust(raw)
+        self.raw = raw
+        self.prefix: str = raw["redis"].get("prefix", "wb:")
+        self.config = tmp / "config.yaml"
+        self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+        self.redis_url = redis_url
+        self.extra_env = dict(env or {})
+        self.log_level = log_level
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self._logs: dict[str, IO[bytes]] = {}
+        self._client: redis.Redis | None = None
+
+    # ------------------------------------------------------------------ processes
+
+    def start(self, command: str = "run") -> subprocess.Popen[bytes]:
+        """Start ``wallboard <command>`` (run, aggregate, web, collect) on this config; its output
+        goes to ``<command>.log`` in the stack's directory (appended to across restarts)."""
+        args = [sys.executable, "-m", "wallboard", command, "--config", str(self.config)]
+        if self.log_level is not None:
+            args += ["--log-level", self.log_level]
+        log = self._logs.get(command) or self.log_path(command).open("ab")
+        self._logs[command] = log
+        self.procs[command] = subprocess.Popen(
+            args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(self.extra_env), cwd=self.dir
+        )
+        return self.procs[command]
+
+    def stop(self, command: str = "run", sig: int = signal.SIGINT, timeout: float = 60) -> int:
+        """Signal one part (Ctrl-C by default, as a person would) and wait for it; killed if it has not
+        stopped within ``timeout``. Its exit status."""
+        proc = self.procs.pop(command)
+        if proc.poll() is None:
+            proc.send_signal(sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return proc.returncode
+
+    def kill(self, command: str = "run") -> int:
+        """kill -9 of one part (for ``run``: the supervisor itself, not its children)."""
+        return self.stop(command, signal.SIGKILL)
+
+    def pid(self, command: str = "run") -> int:
+        return self.procs[command].pid
+
+    def cli(self, command: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        """Run a one-shot ``wallboard <command>`` (ticker, report, snapshot…) on this config to its end."""
+        return cli(command, "--config", str(self.config), *args, timeout=timeout, env=self.extra_env)
+
+    def children(self) -> dict[str, tuple[int, float]]:
+        """The live children of the ``run`` part, by kind (see :func:`children`)."""
+        return children(self.pid("run"))
+
+    def log_path(self, command: str = "run") -> Path:
+        return self.dir / f"{command}.log"
+
+    def output(self, command: str = "run") -> str:
+        """What a part wrote so far (every start of it)."""
+        path = self.log_path(command)
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def close(self, sig: int = signal.SIGINT, *, forget: bool = False) -> None:
+        """Stop every part still running, the last started first, and let go of the Redis client;
+        with ``forget``, delete every key under the stack's prefix first (a shared Redis left as found)."""
+        for command in reversed(list(self.procs)):
+            self.stop(command, sig)
+        for log in self._logs.values():
+            log.close()
+        if forget:
+            client = self.redis()
+            keys = list(client.scan_iter(match=self.prefix + "*"))
+            if keys:
+                client.delete(*keys)
+        if self._client is not None:
+            self._client.close()
+
+    def __enter__(self) -> Stack:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------------- web
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def healthz(self, timeout: float = 5) -> tuple[int, dict[str, Any]]:
+        """Status and body of ``/healthz`` (a 503 has its body too: it says why); 0 when nothing answers."""
+        try:
+            with urllib.request.urlopen(self.url("/healthz"), timeout=timeout) as r:
+                return r.status, dict(json.loads(r.read()))
+        except urllib.error.HTTPError as exc:
+            try:
+                return exc.code, dict(json.loads(exc.read()))
+            except ValueError:
+                return exc.code, {}
+        except (OSError, ValueError):
+            return 0, {}
+
+    def wait_healthy(self, timeout: float = 60, *, degraded: bool = False) -> dict[str, Any]:
+        """Wait until ``/healthz`` answers 200 (any status with ``degraded``: the web process serves),
+        and return its body."""
+        answered = (lambda status: status != 0) if degraded else (lambda status: status == 200)
+        _, body = eventually(lambda: h if answered((h := self.healthz())[0]) else None, timeout, "/healthz")
+        return body
+
+    # --------------------------------------------------------------------- Redis
+
+    def redis(self) -> redis.Redis:
+        """A client of the stack's Redis (it reconnects by itself after a restart of the embedded one:
+        same port)."""
+        if self._client is None:
+            if self.redis_url is None:
+                info = json.loads((self.redis_dir / "server.json").read_text())
+                self._client = redis.Redis(port=int(info["port"]), socket_timeout=5, socket_connect_timeout=1)
+            else:
+                self._client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=1)
+        return self._client
+
+    def append(self, events: Iterable[Event]) -> float:
+        """Put events on the stream as a collector does (one round trip); when they were sent."""
+        pipe = self.redis().pipeline(transaction=False)
+        for e in events:
+            pipe.xadd(self.prefix + "events", encode(e))  # type: ignore[arg-type]
+        at = time.time()
+        pipe.execute()
+        return at
+
+    def latest(self) -> dict[str, Any] | None:
+        """The newest snapshot in Redis, None before the first (raises while Redis is down)."""
+        entries: Any = self.redis().xrevrange(self.prefix + "snapshots", count=1)
+        return dict(json.loads(entries[0][1][b"json"])) if entries else None
