@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import redis
 import yaml
@@ -138,7 +138,6 @@ class Stack:
         self.extra_env = dict(env or {})
         self.log_level = log_level
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self._logs: dict[str, IO[bytes]] = {}
         self._client: redis.Redis | None = None
 
     # ------------------------------------------------------------------ processes
@@ -149,11 +148,10 @@ class Stack:
         args = [sys.executable, "-m", "wallboard", command, "--config", str(self.config)]
         if self.log_level is not None:
             args += ["--log-level", self.log_level]
-        log = self._logs.get(command) or self.log_path(command).open("ab")
-        self._logs[command] = log
-        self.procs[command] = subprocess.Popen(
-            args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(self.extra_env), cwd=self.dir
-        )
+        with self.log_path(command).open("ab") as log:  # the child writes to its own copy
+            self.procs[command] = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(self.extra_env), cwd=self.dir
+            )
         return self.procs[command]
 
     def stop(self, command: str = "run", sig: int = signal.SIGINT, timeout: float = 60) -> int:
@@ -197,8 +195,6 @@ class Stack:
         with ``forget``, delete every key under the stack's prefix first (a shared Redis left as found)."""
         for command in reversed(list(self.procs)):
             self.stop(command, sig)
-        for log in self._logs.values():
-            log.close()
         if forget:
             client = self.redis()
             keys = list(client.scan_iter(match=self.prefix + "*"))

@@ -8,61 +8,32 @@ queue's name; no caller number reaches /healthz or a screen, and screens get cou
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
 from websockets.sync.client import connect as ws_connect
 
-from tests.helpers import eventually, free_port
+from tests.helpers import eventually
+from tests.stack import Stack
 
-ROOT = Path(__file__).resolve().parent.parent
 CALLER = "34699555123"
-
-
-def _get(url: str) -> dict[str, Any] | None:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            body: dict[str, Any] = json.loads(r.read())
-            return body
-    except urllib.error.HTTPError as exc:  # 503 while degraded: the body still says why
-        body = json.loads(exc.read())
-        return body
-    except OSError:
-        return None
 
 
 def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_data(tmp_path: Path) -> None:
     log = tmp_path / "queue_log"
     log.write_text("")
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-    port = free_port()
-    raw["redis"] = {"url": "", "data_dir": str(tmp_path / "redis")}
-    raw["collectors"] = [
-        {"kind": "asterisk_queue_log", "name": "pbx-log", "options": {"path": str(log), "load_today": False}}
-    ]
-    raw["web"] = {"port": port}
-    config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    env = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/healthz"
+
+    def one_queue_log(raw: dict[str, Any]) -> None:
+        raw["collectors"] = [
+            {"kind": "asterisk_queue_log", "name": "pbx-log", "options": {"path": str(log), "load_today": False}}
+        ]
+
+    stack = Stack(tmp_path, adjust=one_queue_log)
+    stack.start("run")
     try:
         eventually(
-            lambda: (_get(url) or {}).get("sources", {}).get("pbx-log", {}).get("connected"),
+            lambda: stack.healthz()[1].get("sources", {}).get("pbx-log", {}).get("connected"),
             90,
             "the queue_log source connected in /healthz",
         )
@@ -76,7 +47,7 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
             f.write(f"{t + 3}|c1|ventas|NONE|ABANDON|1|1|4\n")
 
         def refused() -> dict[str, Any] | None:
-            health = _get(url) or {}
+            health = stack.healthz()[1]
             source = health.get("sources", {}).get("pbx-log", {})
             done = source.get("refused", {}).get("unconfigured_queue") == 2 and source.get("errors_total")
             return health if done else None
@@ -90,7 +61,7 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
         assert health["events"]["unconfigured_queues_unnamed"] == 1
         assert CALLER not in json.dumps(health)
 
-        with ws_connect(f"ws://127.0.0.1:{port}/ws") as ws:
+        with ws_connect(f"ws://127.0.0.1:{stack.port}/ws") as ws:
             ws.send(json.dumps({"subscribe": {"view": "manager"}}))
             first = ws.recv(timeout=10)
         assert isinstance(first, str) and CALLER not in first and "last_error" not in first
@@ -99,7 +70,7 @@ def test_health_names_bad_input_by_reason_and_line_and_no_screen_sees_personal_d
         assert view["view"]["queues"]["ventas"]["today"]["abandoned"] == 1
         assert "invented" not in view["view"]["queues"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        output, _ = proc.communicate(timeout=60)
+        stack.close()
+    output = stack.output("run")
     assert CALLER not in output, "a caller number reached the log"
     assert "Traceback" not in output

@@ -8,22 +8,18 @@ import re
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
-import yaml
 
-from tests.helpers import eventually, wait_for_port
-from tests.test_cli import demo_config, snapshot
+from tests.helpers import eventually, stays, wait_for_port
+from tests.stack import Stack, clean_env
+from tests.test_cli import demo_stack, snapshot
 from wallboard.redis_server import find_running
 from wallboard.supervisor import RestartPolicy, describe_exit
-
-ENV = {k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")}
 
 # A child: records its pid; "crash" exits at once with status 3, "flaky" too while the file
 # <dir>/crash exists, else it stays up (and says so); on SIGTERM it waits a little, records
@@ -83,7 +79,7 @@ class Supervised:
             ],
         }
         with self.log.open("w") as out:
-            self.proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(spec)], stderr=out, env=ENV)
+            self.proc = subprocess.Popen([sys.executable, "-c", RUNNER, json.dumps(spec)], stderr=out, env=clean_env())
 
     def pids(self, name: str) -> list[int]:
         path = self.dir / f"{name}.pids"
@@ -149,7 +145,7 @@ def test_backoff_grows_for_a_child_that_keeps_dying_and_resets_once_it_stayed_up
     (s.dir / "crash").unlink()
     up = int(eventually(lambda: (s.dir / "flaky.up").exists() and (s.dir / "flaky.up").read_text()))
     before = len(s.deaths("flaky"))
-    time.sleep(healthy_s + 0.5)  # stays up longer than the healthy period (no time is asserted)
+    stays(lambda: alive(up), healthy_s + 0.5, "flaky up")  # longer than the healthy period (no time is asserted)
     os.kill(up, signal.SIGKILL)
     eventually(lambda: len(s.deaths("flaky")) == before + 1, what="the death after a healthy run")
     assert s.delays("flaky")[-1] == 0.0 and "(deaths in a row: 1)" in s.deaths("flaky")[-1]
@@ -176,128 +172,90 @@ def test_shutdown_stops_the_children_first_and_the_last_ones_after(supervised: C
 # ------------------------------------------------------------ wallboard run
 
 
-def _children(parent: int) -> dict[str, int]:
-    """The processes ``parent`` started, by kind: redis, aggregator, web, collector."""
-    out: dict[str, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if int(fields[1]) != parent or fields[0] == "Z":
-            continue
-        words = [w.decode() for w in cmdline if w]
-        if words and "redis-server" in words[0]:  # its title: "…/redis-server 127.0.0.1:PORT"
-            out["redis"] = int(stat.parent.name)
-        for kind, word in (("aggregator", "aggregate"), ("web", "web"), ("collector", "collect")):
-            if word in words[1:4]:
-                out[kind] = int(stat.parent.name)
-    return out
-
-
-def _healthz(port: int) -> int:
-    try:
-        return int(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).status)
-    except OSError:
-        return 0
+def _pids(stack: Stack) -> dict[str, int]:
+    """The children of the stack's `wallboard run`, by kind: redis, aggregator, web, collector."""
+    return {kind: pid for kind, (pid, _) in stack.children().items()}
 
 
 def test_run_brings_back_redis_and_every_child_after_kill_9(tmp_path: Path) -> None:
-    config = demo_config(tmp_path, speed=1.0)  # real time: the events stay within the aggregator's clock
-    port = yaml.safe_load(config.read_text())["web"]["port"]
-    log = tmp_path / "run.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=ENV,
-        )
+    stack = demo_stack(tmp_path, speed=1.0)  # real time: the events stay within the aggregator's clock
+    proc = stack.start("run")
     seen: list[int] = []
     try:
 
         def newer(seq: int) -> Callable[[], dict[str, Any] | None]:
             def check() -> dict[str, Any] | None:
-                snap = snapshot(config)
+                snap = snapshot(stack)
                 return snap if snap and snap["seq"] > seq and snap["pipeline"]["applied"] > 0 else None
 
             return check
 
         snap = eventually(newer(-1), what="a first snapshot")
-        wait_for_port(port, 60, "web")
-        eventually(lambda: _healthz(port) == 200, what="/healthz 200")
+        wait_for_port(stack.port, 60, "web")
+        stack.wait_healthy()
         kids = eventually(
-            lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"} and k,
+            lambda: (k := _pids(stack)).keys() == {"redis", "aggregator", "web", "collector"} and k,
             what="every child",
         )
         seen += kids.values()
 
         # The embedded Redis: back on the same port, with its data, and the pipeline moves on.
-        url = find_running(tmp_path / "redis")
+        url = find_running(stack.redis_dir)
         assert url is not None
         client = redis.Redis.from_url(url)
         client.set("kept", "yes")
         client.close()
         # in the file before the kill: Redis may put a write to it off for up to 2 s when the
         # disk is slow to fsync (DEPLOYMENT.md); what is tested is that the file is reloaded
-        eventually(lambda: b"kept" in (tmp_path / "redis" / "appendonly.aof").read_bytes(), what="the AOF write")
+        eventually(lambda: b"kept" in (stack.redis_dir / "appendonly.aof").read_bytes(), what="the AOF write")
         os.kill(kids["redis"], signal.SIGKILL)
-        eventually(lambda: _children(proc.pid).get("redis", kids["redis"]) != kids["redis"], what="a new Redis")
-        assert eventually(lambda: find_running(tmp_path / "redis"), what="Redis answering") == url
+        eventually(lambda: _pids(stack).get("redis", kids["redis"]) != kids["redis"], what="a new Redis")
+        assert eventually(lambda: find_running(stack.redis_dir), what="Redis answering") == url
         client = redis.Redis.from_url(url)
         assert client.get("kept") == b"yes"
         client.close()
         snap = eventually(newer(snap["seq"]), what="a snapshot after the Redis restart")
 
         for kind in ("aggregator", "web", "collector"):
-            old = _children(proc.pid)[kind]
+            old = _pids(stack)[kind]
             applied = snap["pipeline"]["applied"]
             os.kill(old, signal.SIGKILL)
             new = eventually(
-                lambda kind=kind, old=old: _children(proc.pid).get(kind, old) != old and _children(proc.pid).get(kind),
+                lambda kind=kind, old=old: _pids(stack).get(kind, old) != old and _pids(stack).get(kind),
                 what=f"{kind} restarted",
             )
             seen.append(new)
             if kind == "web":
-                eventually(lambda: _healthz(port) == 200, what="/healthz 200 after the web restart")
+                eventually(lambda: stack.healthz()[0] == 200, what="/healthz 200 after the web restart")
             snap = eventually(
                 lambda applied=applied, snap=snap: (
                     (s := newer(snap["seq"])()) and s["pipeline"]["applied"] > applied and s
                 ),
                 what=f"events flowing after {kind}",
             )
-        assert _healthz(port) == 200
+        assert stack.healthz()[0] == 200
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(60)
-        output = log.read_text()
+        code = stack.stop("run")
+        output = stack.output("run")
         print(output)  # shown when the test fails
-    assert proc.returncode == 0
+    assert code == 0
     for name in ("embedded Redis", "aggregator", "web", "collector simulador"):
         deaths = [line for line in output.splitlines() if f"supervisor[{proc.pid}]: {name} " in line]
         assert len(deaths) == 1 and "was killed by SIGKILL" in deaths[0], output
     assert "checkpoint saved" in output and "embedded Redis stopped" in output
     assert "Traceback" not in output
     assert not any(alive(pid) for pid in seen)
-    assert find_running(tmp_path / "redis") is None
+    assert find_running(stack.redis_dir) is None
 
 
 def test_run_killed_itself_leaves_no_process_behind(tmp_path: Path) -> None:
-    config = demo_config(tmp_path, speed=1.0)
-    with (tmp_path / "run.log").open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "wallboard", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=ENV,
-        )
+    stack = demo_stack(tmp_path, speed=1.0)
+    stack.start("run")
     try:
         kids = eventually(
-            lambda: (k := _children(proc.pid)).keys() == {"redis", "aggregator", "web", "collector"} and k,
+            lambda: (k := _pids(stack)).keys() == {"redis", "aggregator", "web", "collector"} and k,
             what="every child",
         )
     finally:
-        proc.kill()  # kill -9 of the supervisor itself: its children are told to stop (SIGTERM)
-        proc.wait(10)
+        stack.kill("run")  # kill -9 of the supervisor itself: its children are told to stop (SIGTERM)
     eventually(lambda: not any(alive(pid) for pid in kids.values()), timeout=30, what="every child gone")
