@@ -33,9 +33,11 @@ from queue_log_writer import write as write_queue_log
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
 from wallboard.events import Event
-from wallboard.fold import CentreState, FoldSettings, apply
+from wallboard.fold import apply
+from wallboard.fold_settings import FoldSettings
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.report import build_report, read_lines
+from wallboard.state import CentreState
 from wallboard.streams import Streams, connect
 
 # The simulated events (200 000 span about 4.7 days) end before now, within the week the

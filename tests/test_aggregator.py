@@ -14,12 +14,17 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.helpers import until
 from wallboard.aggregator import Aggregator
+from wallboard.checkpoint import from_dict, to_dict
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import Config, load_config
 from wallboard.events import CallAnswered, CallQueued, Event
-from wallboard.fold import CentreState, FoldSettings, apply_all, from_dict, to_dict
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
+from wallboard.freshness import SOURCE_STALE_S, source_status
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 from wallboard.streams import Streams
 from wallboard.wire import decode, encode
 
@@ -151,13 +156,17 @@ def _aggregator_process(tmp_path: Path, redis_url: str, prefix: str) -> subproce
 
 
 async def _wait_for(streams: Streams, predicate: Any, timeout: float = 120.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    async def reached() -> dict[str, Any] | None:
         checkpoint = await streams.load_checkpoint()
-        if checkpoint is not None and predicate(checkpoint):
-            return checkpoint
-        await asyncio.sleep(0.05)
-    raise AssertionError("aggregator did not get there in time")
+        return checkpoint if checkpoint is not None and predicate(checkpoint) else None
+
+    found: dict[str, Any] = await until(reached, timeout, "the aggregator's checkpoint")
+    return found
+
+
+async def pending_entries(streams: Streams) -> int:
+    pending: int = (await streams.group_info())["pending"]
+    return pending
 
 
 async def _feed(streams: Streams, events: list[Event], batch: int = 1_000) -> str:
@@ -194,9 +203,8 @@ async def test_sigkill_mid_stream_then_restart_equals_uninterrupted_run(
     await _feed(streams, events[:90_000])
     first = _aggregator_process(tmp_path, redis_url, prefix)
     await _wait_for(streams, lambda c: c["state"]["applied"] >= 5_000)  # a checkpoint to restart from
-    deadline = time.monotonic() + 60
-    while (await streams.group_info())["pending"] == 0 and time.monotonic() < deadline:
-        await asyncio.sleep(0.002)  # kill it while it holds read-but-unacknowledged entries
+    # kill it while it holds read-but-unacknowledged entries
+    await until(lambda: pending_entries(streams), 60, "entries read but not acknowledged")
     first.send_signal(signal.SIGKILL)
     assert first.wait(10) == -signal.SIGKILL
     pending = (await streams.group_info())["pending"]
@@ -259,3 +267,35 @@ async def test_refused_events_are_kept_named_and_counted_per_source(streams: Str
     assert [r["id"] for r in rejected] == ids[2:]
     assert rejected[0]["reason"].startswith("future: event time 2099-01-01T00:00:00.000Z is ")
     assert rejected[1]["reason"].startswith("unconfigured_queue")
+
+
+# ------------------------------------------------------------ freshness
+
+
+@pytest.mark.parametrize(
+    ("health", "expected"),
+    [
+        (None, (True, "missing")),
+        ({"connected": True, "heartbeat_at": NOW - 10.0, "status": "ok"}, (False, "ok")),
+        ({"connected": True, "heartbeat_at": NOW - 10.5, "status": "ok"}, (True, "stale")),
+        ({"connected": True, "heartbeat_at": NOW - 1, "status": "resyncing"}, (False, "resyncing")),
+        ({"connected": True, "heartbeat_at": NOW - 1}, (False, "ok")),
+        ({"connected": False, "heartbeat_at": NOW - 1, "status": "ok"}, (True, "stale")),
+        ({"connected": True, "status": "ok"}, (True, "stale")),
+        ({}, (True, "stale")),
+    ],
+)
+def test_a_source_is_stale_without_a_recent_heartbeat_or_a_link(
+    health: dict[str, Any] | None, expected: tuple[bool, str]
+) -> None:
+    assert source_status(health, NOW, SOURCE_STALE_S) == expected
+
+
+async def test_the_snapshot_shows_each_sources_freshness_by_the_one_setting(streams: Streams) -> None:
+    await streams.set_source_health("simulador", {"kind": "simulator", "connected": True, "heartbeat_at": NOW - 4})
+    await streams.set_source_health("crm", {"kind": "http", "connected": True, "heartbeat_at": NOW - 12})
+    sources = (await Aggregator(CONFIG, streams, clock=clock).snapshot())["sources"]
+    assert (sources["simulador"]["stale"], sources["simulador"]["status"]) == (False, "ok")
+    assert (sources["crm"]["stale"], sources["crm"]["status"]) == (True, "stale")  # SOURCE_STALE_S is 10 s
+    sources = (await Aggregator(CONFIG, streams, clock=clock, source_stale_s=3.0).snapshot())["sources"]
+    assert sources["simulador"]["stale"] and sources["simulador"]["heartbeat_at"] == NOW - 4

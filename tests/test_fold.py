@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from wallboard.checkpoint import from_dict, to_dict
 from wallboard.config import Config
 from wallboard.events import (
     AgentLogin,
@@ -25,8 +26,10 @@ from wallboard.events import (
     Event,
     SourceReset,
 )
-from wallboard.fold import CentreState, FoldSettings, apply, apply_all, from_dict, to_dict
+from wallboard.fold import apply, apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 
 # 2026-03-10 09:00:00 Europe/Madrid (+01:00)
 T0 = 1_773_129_600.0

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from wallboard.admission import NAMES_KEPT, Verdict
+from wallboard.checkpoint import from_dict, to_dict
 from wallboard.config import Config, parse_config
 from wallboard.events import (
     AgentLogin,
@@ -20,8 +22,10 @@ from wallboard.events import (
     CallQueued,
     Event,
 )
-from wallboard.fold import NAMES_KEPT, CentreState, FoldSettings, Verdict, apply, apply_all, from_dict, to_dict
+from wallboard.fold import apply, apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 
 # 2026-03-10 09:00:00 Europe/Madrid (+01:00); the day started at 00:00 local, T0 - 9 h.
 T0 = 1_773_129_600.0
@@ -106,7 +110,7 @@ def test_late_events_count_in_their_own_interval_and_beyond_history_are_refused(
     yesterday_view = build_view(st_, config, settings_, yesterday + 3 * 3600)["queues"]["ventas"]["today"]
     assert (yesterday_view["offered"], yesterday_view["answered"]) == (8, 4)
     # a replay of old events keeps no rolling-window records (nor the checkpoint's size) for them
-    assert all(rec[1] >= NOW - 3600 - 60 for rec in st_.queues["ventas"].recent)
+    assert all(rec.ts >= NOW - 3600 - 60 for rec in st_.queues["ventas"].recent)
     assert apply(st_, settings_, CallQueued("old", "late", NOW - 3 * 86_400, "ventas", "o"), NOW) is Verdict.LATE
     assert st_.refused == {"late": {"late": 1}}
 

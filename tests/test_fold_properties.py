@@ -9,8 +9,10 @@ from hypothesis import strategies as st
 
 from wallboard.config import Config, parse_config
 from wallboard.events import CallAbandoned, CallAnswered, CallEnded, CallExited, CallQueued, Event
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 
 T0 = 1_773_129_600.0
 CONFIG: Config = parse_config(

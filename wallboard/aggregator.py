@@ -28,25 +28,19 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard import retry
+from wallboard.admission import REFUSALS, Verdict
+from wallboard.checkpoint import from_dict, to_dict
 from wallboard.clock import utc_iso
 from wallboard.config import Config
-from wallboard.fold import (
-    REFUSALS,
-    CentreState,
-    FoldSettings,
-    Verdict,
-    apply,
-    cycle_collection_paused,
-    from_dict,
-    to_dict,
-)
+from wallboard.fold import apply, cycle_collection_paused
+from wallboard.fold_settings import FoldSettings
+from wallboard.freshness import SOURCE_STALE_S, source_status
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 from wallboard.streams import Entry, Streams, id_tuple, redis_full
 from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
-
-SOURCE_STALE_S = 10.0
 
 
 def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
@@ -74,6 +68,7 @@ class Aggregator:
         checkpoint_every_s: float = 1.0,
         publish_min_s: float = 0.1,
         publish_max_s: float = 1.0,
+        source_stale_s: float = SOURCE_STALE_S,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
@@ -84,6 +79,7 @@ class Aggregator:
         self.checkpoint_every_s = checkpoint_every_s
         self.publish_min_s = publish_min_s
         self.publish_max_s = publish_max_s
+        self.source_stale_s = source_stale_s
         self.clock = clock
         self.settings = FoldSettings.from_config(config)
         self.state = CentreState()
@@ -220,22 +216,22 @@ class Aggregator:
                 sources[collector.source] = None
         for name in list(sources) + [n for n in health if n not in sources]:
             h = health.get(name)
-            beat = h.get("heartbeat_at") if h else None
-            stale = h is None or beat is None or now - beat > SOURCE_STALE_S or not h.get("connected", False)
+            stale, status = source_status(h, now, self.source_stale_s)
+            h = h or {}
             sources[name] = {
                 "stale": stale,
-                "status": "missing" if h is None else ("stale" if stale else h.get("status", "ok")),
-                "kind": (h or {}).get("kind"),
-                "connected": bool((h or {}).get("connected", False)),
-                "heartbeat_at": beat,
-                "last_event_at": self.state.sources.get(name) or (h or {}).get("last_event_at"),
-                "events_per_s": (h or {}).get("events_per_s"),
-                "events_total": (h or {}).get("events_total", 0),
-                "errors_total": (h or {}).get("errors_total", 0),
+                "status": status,
+                "kind": h.get("kind"),
+                "connected": bool(h.get("connected", False)),
+                "heartbeat_at": h.get("heartbeat_at"),
+                "last_event_at": self.state.sources.get(name) or h.get("last_event_at"),
+                "events_per_s": h.get("events_per_s"),
+                "events_total": h.get("events_total", 0),
+                "errors_total": h.get("errors_total", 0),
                 "refused": dict(self.state.refused.get(name, {})),
             }
             # Error texts are for the operator (/healthz), never for the screens.
-            errors[name] = (h or {}).get("last_error", "")
+            errors[name] = h.get("last_error", "")
         return {
             "seq": self.seq,
             "generated_at": utc_iso(now),

@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-SLFormula = Literal["answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T"]
-SL_FORMULAS: tuple[str, ...] = ("answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T")
+from wallboard.kpi import SLFormula
+
 Direction = Literal["higher_is_worse", "lower_is_worse"]
 
 #: KPIs that take ok/warn/alert colour thresholds, with their built-in defaults.

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from operator import attrgetter
 from typing import Any
 
+from wallboard.events import AgentState
+
 
 @dataclass(slots=True)
 class QueueCounters:
@@ -106,7 +108,7 @@ class AgentCounters:
 
     def add_time(self, state: str, reason: str, seconds: float) -> None:
         self.state_s[state] = self.state_s.get(state, 0.0) + seconds
-        if state == "not_ready":
+        if state == _NOT_READY:
             key = reason or "unspecified"
             self.pause_s[key] = self.pause_s.get(key, 0.0) + seconds
 
@@ -126,5 +128,6 @@ class AgentCounters:
         return cls(*values)
 
 
+_NOT_READY = AgentState.NOT_READY  # (a member look-up costs, per state change)
 _SUMMED_AGENT_FIELDS = tuple(f.name for f in fields(AgentCounters) if f.name not in ("state_s", "pause_s"))
 _AGENT_VALUES = attrgetter(*(f.name for f in fields(AgentCounters)))

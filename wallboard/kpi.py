@@ -1,4 +1,4 @@
-"""KPI formulas over raw counters, exactly as BRIEF.md defines them.
+"""KPI formulas over raw counters: service level (five variants), abandon rates, ASA, AHT, occupancy.
 
 Notation: T = service-level threshold, Ts = short-abandon threshold, A =
 answered, A≤T = answered with wait ≤ T, Ab = abandoned, Off = offered. Every
@@ -8,10 +8,14 @@ never 0 % or 100 %.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
-from wallboard.config import SL_FORMULAS
 from wallboard.counters import AgentCounters, QueueCounters
+from wallboard.events import AgentState
+
+#: The service-level formulas (see :func:`service_level`); a queue's ``sl_formula`` names one.
+SLFormula = Literal["answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T"]
+SL_FORMULAS: tuple[str, ...] = get_args(SLFormula)
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
@@ -76,8 +80,9 @@ def occupancy(a: AgentCounters) -> float | None:
 
     Ringing counts in neither term: the agent is neither idle nor handling.
     """
-    busy = a.state_s.get("on_call", 0.0) + a.state_s.get("on_hold", 0.0) + a.state_s.get("wrap_up", 0.0)
-    return _ratio(busy, busy + a.state_s.get("available", 0.0), 100.0)
+    s = a.state_s
+    busy = s.get(AgentState.ON_CALL, 0.0) + s.get(AgentState.ON_HOLD, 0.0) + s.get(AgentState.WRAP_UP, 0.0)
+    return _ratio(busy, busy + s.get(AgentState.AVAILABLE, 0.0), 100.0)
 
 
 def _round(value: float | None, digits: int = 2) -> float | None:
@@ -129,7 +134,7 @@ def agent_kpis(a: AgentCounters) -> dict[str, Any]:
         "asa_s": _round(_ratio(a.answer_wait_sum, a.answered)),
         "aht_s": _round(aht(a.handled, a.talk_sum, a.hold_sum, a.wrap_sum)),
         "occupancy_pct": _round(occupancy(a)),
-        "paused_s": round(a.state_s.get("not_ready", 0.0), 1),
+        "paused_s": round(a.state_s.get(AgentState.NOT_READY, 0.0), 1),
         "pause_by_reason_s": {k: round(v, 1) for k, v in sorted(a.pause_s.items())},
         "state_s": {k: round(v, 1) for k, v in sorted(a.state_s.items())},
     }

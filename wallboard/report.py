@@ -24,8 +24,10 @@ from wallboard.collectors.asterisk_queue_log import QueueLogStats, QueueLogTrans
 from wallboard.config import Config
 from wallboard.counters import QueueCounters
 from wallboard.events import EXIT_REASONS
-from wallboard.fold import CentreState, FoldSettings, apply, cycle_collection_paused
+from wallboard.fold import apply, cycle_collection_paused
+from wallboard.fold_settings import FoldSettings
 from wallboard.kpi import queue_kpis
+from wallboard.state import CentreState
 
 REPORT_KEYS = (
     "offered",

@@ -12,28 +12,29 @@ from typing import Any
 from wallboard.clock import day_start_at
 from wallboard.config import Config
 from wallboard.counters import AgentCounters, QueueCounters
-from wallboard.events import AGENT_STATES
-from wallboard.fold import AgentState, CentreState, FoldSettings, QueueState, Record, account_time
+from wallboard.events import AGENT_STATES, AgentState
+from wallboard.fold import account_time
+from wallboard.fold_settings import FoldSettings
 from wallboard.kpi import agent_kpis, interval_kpis, queue_kpis
+from wallboard.state import Abandoned, AgentEntry, Answered, CentreState, Exited, QueueState, WindowRecord
 
 
-def window_counters(records: Iterable[Record], since: float, until: float) -> QueueCounters:
+def window_counters(records: Iterable[WindowRecord], since: float, until: float) -> QueueCounters:
     """Counters of the outcomes with since < ts ≤ until, from rolling-window records."""
     c = QueueCounters()
     for rec in records:
-        ts = rec[1]
+        ts = rec.ts
         if ts <= since or ts > until:
             continue
-        tag = rec[0]
-        if tag == "a":
-            c.add_answered(rec[2], rec[3])
-        elif tag == "b":
-            c.add_abandoned(rec[2], rec[3], rec[4])
-        elif tag == "x":
-            c.add_exited(rec[2], rec[3])
+        if isinstance(rec, Answered):
+            c.add_answered(rec.wait, rec.within_sl)
+        elif isinstance(rec, Abandoned):
+            c.add_abandoned(rec.wait, rec.within_sl, rec.short)
+        elif isinstance(rec, Exited):
+            c.add_exited(rec.wait, rec.reason)
         else:
-            c.add_ended(rec[2], rec[3], rec[6])
-            c.wrap_sum += rec[4]
+            c.add_ended(rec.talk, rec.hold, rec.transferred)
+            c.wrap_sum += rec.wrap
     return c
 
 
@@ -46,13 +47,13 @@ def buckets_since(buckets: dict[int, QueueCounters], start: float, until: float)
     return c
 
 
-def agent_since(agent: AgentState, settings: FoldSettings, start: float, now: float) -> AgentCounters:
+def agent_since(agent: AgentEntry, settings: FoldSettings, start: float, now: float) -> AgentCounters:
     """An agent's counters from ``start`` to ``now``, including the state still open."""
     total = AgentCounters()
     for b, counters in agent.buckets.items():
         if start <= b <= now:
             total.merge(counters)
-    if agent.state != "logged_out" and now > agent.since:
+    if agent.state != AgentState.LOGGED_OUT and now > agent.since:
         open_part: dict[int, AgentCounters] = {}
         account_time(agent, settings.intervals, max(agent.since, start), now, into=open_part)
         for counters in open_part.values():
@@ -65,9 +66,9 @@ def _waiting_view(queues: Iterable[QueueState], now: float) -> dict[str, Any]:
     n = 0
     for q in queues:
         n += len(q.waiting)
-        for since, _source in q.waiting.values():
-            if oldest is None or since < oldest:
-                oldest = since
+        for w in q.waiting.values():
+            if oldest is None or w.since < oldest:
+                oldest = w.since
     return {
         "waiting": n,
         "oldest_since": oldest,
@@ -75,7 +76,7 @@ def _waiting_view(queues: Iterable[QueueState], now: float) -> dict[str, Any]:
     }
 
 
-def _by_state(agents: Iterable[AgentState]) -> dict[str, int]:
+def _by_state(agents: Iterable[AgentEntry]) -> dict[str, int]:
     counts = dict.fromkeys(AGENT_STATES, 0)
     for a in agents:
         counts[a.state] += 1
@@ -130,7 +131,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
 
     agents: dict[str, Any] = {}
     agent_today: dict[str, AgentCounters] = {}
-    nobody = AgentState()  # configured agents not seen yet: the roster is complete, logged out
+    nobody = AgentEntry()  # configured agents not seen yet: the roster is complete, logged out
     for aid in sorted(set(state.agents) | set(names)):
         a = state.agents.get(aid, nobody)
         counters = agent_today[aid] = agent_since(a, settings, today, now)
