@@ -7,10 +7,12 @@ import contextlib
 import inspect
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from wallboard.config import Config
     from wallboard.streams import Streams
 
@@ -23,17 +25,18 @@ def free_port() -> int:
         return port
 
 
+def listening(port: int) -> bool:
+    """Whether something accepts connections on loopback ``port`` right now."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+    except OSError:
+        return False
+    return True
+
+
 def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> None:
     """Block until something accepts connections on loopback ``port``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{what} did not listen on port {port} within {timeout:g} s") from None
-            time.sleep(0.1)
+    eventually(lambda: listening(port), timeout, f"{what} listening on port {port}")
 
 
 POLL_S = 0.05
@@ -103,3 +106,25 @@ async def collector_running(
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def uvicorn_serving(config: uvicorn.Config) -> AsyncIterator[uvicorn.Server]:
+    """A uvicorn server of ``config`` in this event loop while the block runs (the test owns the
+    process's signals, so the server installs no handler of its own)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    server = Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        await until(lambda: server.started or task.done(), 10, "the server started")
+        assert not task.done(), "the server did not start"
+        yield server
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.helpers import until
 from wallboard.hub import Hub, heartbeat
 from wallboard.push import Message
 from wallboard.redis_server import EmbeddedRedis
@@ -31,14 +32,6 @@ def snap(seq: int, waiting: int = 0, agents: dict[str, Any] | None = None) -> di
 
 async def publish(streams: Streams, s: dict[str, Any]) -> None:
     await streams.publish_snapshot(s["seq"], json.dumps(s))
-
-
-async def wait_for(predicate: Any, timeout: float = 5.0) -> None:
-    for _ in range(int(timeout / 0.01)):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met in time")
 
 
 class Recorder:
@@ -74,7 +67,7 @@ async def test_latest_on_connect_then_patches_shared_by_screens(streams: Streams
     hub = Hub(streams, block_ms=50)
     task = asyncio.create_task(hub.run())
     try:
-        await wait_for(lambda: hub.latest is not None)
+        await until(lambda: hub.latest is not None)
         a, b = Recorder(), Recorder()
         hub.subscribe(Selector("wall", screens=("sala",)), a)
         hub.subscribe(Selector("wall", screens=("sala",)), b)
@@ -82,7 +75,7 @@ async def test_latest_on_connect_then_patches_shared_by_screens(streams: Streams
         assert a.sent[0] is b.sent[0]  # encoded once, sent to both
         assert a.json()["type"] == "full" and a.json()["view"]["screens"]["sala"]["waiting"] == 3
         await publish(streams, snap(2, waiting=4))
-        await wait_for(lambda: len(a.sent) == 2 and len(b.sent) == 2)
+        await until(lambda: len(a.sent) == 2 and len(b.sent) == 2)
         assert a.sent[1] is b.sent[1]
         patch = a.json()
         assert patch["type"] == "patch" and patch["base"] == 1 and patch["seq"] == 2
@@ -102,11 +95,11 @@ async def test_a_stalled_screen_is_skipped_then_jumps_to_the_newest(streams: Str
         hub.subscribe(Selector("wall", screens=("sala",)), stalled)
         hub.subscribe(Selector("wall", screens=("sala",)), live)
         await publish(streams, snap(1, waiting=1))
-        await wait_for(lambda: len(live.sent) == 1 and len(stalled.sent) == 1)
+        await until(lambda: len(live.sent) == 1 and len(stalled.sent) == 1)
         stalled.is_ready = False  # its socket stopped taking data
         for seq in range(2, 51):
             await publish(streams, snap(seq, waiting=seq))
-            await wait_for(lambda: live.json()["seq"] == seq)  # noqa: B023 - checked before the next loop
+            await until(lambda: live.json()["seq"] == seq)  # noqa: B023 - checked before the next loop
         assert [m["seq"] for m in map(json.loads, (m.text for m in live.sent))] == list(range(1, 51))
         assert len(stalled.sent) == 1  # nothing queued for it
         stalled.drained()
@@ -126,7 +119,7 @@ async def test_team_screens_receive_only_their_team(streams: Streams) -> None:
         await publish(streams, snap(1))
         norte = Recorder()
         hub.subscribe(Selector("team", team="norte"), norte)
-        await wait_for(lambda: len(norte.sent) == 1)
+        await until(lambda: len(norte.sent) == 1)
         view = norte.json()["view"]
         assert set(view["agents"]) == {"ana"} and "luis" not in json.dumps(view)
     finally:
@@ -139,7 +132,8 @@ async def test_heartbeats_go_only_to_idle_screens_and_unsubscribing_closes_the_s
     idle, busy, blocked = Recorder(), Recorder(), Recorder()
     for r in (idle, busy, blocked):
         hub.subscribe(Selector("manager"), r)
-    await asyncio.sleep(0.25)
+    for sub in hub.subscribers:
+        sub.last_write -= 1.0  # as if a second had passed: blocked is idle too, and skipped as not ready
     blocked.is_ready = False
     await hub.publish(snap(2))  # reaches busy (and idle); blocked is skipped
     for sub in hub.subscribers:
@@ -166,15 +160,15 @@ async def test_hub_reconnects_after_redis_restarts(tmp_path: Path) -> None:
     restarted = EmbeddedRedis(tmp_path / "r2", persist=False, port=port)
     try:
         await publish(streams, snap(1))
-        await wait_for(lambda: hub.latest is not None and hub.latest["seq"] == 1)
+        await until(lambda: hub.latest is not None and hub.latest["seq"] == 1)
         server.stop()
-        await wait_for(lambda: not hub.connected)
+        await until(lambda: not hub.connected)
         assert json.loads(heartbeat(hub))["redis"] is False
         restarted.start()
         publisher = connect(restarted.url)  # a fresh client: the hub must recover on its own
         await publish(Streams(publisher, "h:"), snap(2))
         await publisher.aclose()
-        await wait_for(lambda: hub.latest is not None and hub.latest["seq"] == 2, timeout=20)
+        await until(lambda: hub.latest is not None and hub.latest["seq"] == 2, timeout=20)
         assert hub.connected
     finally:
         task.cancel()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,16 +15,10 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tests.helpers import free_port
+from tests.helpers import free_port, until, uvicorn_serving
 from wallboard.push import AsgiSink, Message, PushProtocol, Sink, TransportSink, sink_for, text_frame
 
 SIZES = [0, 5, 125, 126, 1000, 65535, 65536, 200_000]  # every length form of RFC 6455 §5.2
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class Harness:
@@ -52,7 +46,7 @@ class Harness:
 async def serving(ws: Any) -> AsyncIterator[tuple[Harness, int]]:
     harness = Harness()
     port = free_port()
-    server = _Server(
+    async with uvicorn_serving(
         uvicorn.Config(
             harness.app,
             host="127.0.0.1",
@@ -63,15 +57,8 @@ async def serving(ws: Any) -> AsyncIterator[tuple[Harness, int]]:
             ws_ping_interval=None,
             lifespan="off",
         )
-    )
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            await asyncio.sleep(0.01)
+    ):
         yield harness, port
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @pytest.mark.parametrize("ws, kind", [(PushProtocol, TransportSink), ("websockets-sansio", AsgiSink)])
@@ -84,8 +71,7 @@ async def test_every_frame_length_arrives_intact_and_in_order(ws: Any, kind: typ
         assert isinstance(sink, kind)
         texts = [("é" if n else "") + "x" * max(0, n - 2) for n in SIZES]  # non-ASCII: lengths are bytes
         for text in texts:
-            while not sink.ready():
-                await asyncio.sleep(0.01)
+            await until(sink.ready, 5, "the sink ready")
             sink.write(Message(text))
         got = [await asyncio.wait_for(client.recv(), 5) for _ in texts]
         assert got == texts

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from tests.helpers import until
 from wallboard.aggregator import Aggregator
 from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import Config, load_config, parse_config
@@ -81,17 +81,6 @@ async def append_then_fill(client: Redis, events: list[Event]) -> None:
     )
 
 
-async def eventually(condition: Callable[[], bool | Awaitable[bool]], timeout: float = 30.0) -> None:
-    """Wait until ``condition()`` (a value or an awaitable) is true; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if await result if inspect.isawaitable(result) else result:
-            return
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_the_embedded_server_refuses_writes_when_full(client: Redis) -> None:
     config = await client.config_get("maxmemory*")
     assert (config["maxmemory"], config["maxmemory-policy"]) == (str(8 * 1024 * 1024), "noeviction")
@@ -108,7 +97,7 @@ async def test_a_collector_holds_its_events_while_redis_is_full(
     await append_then_fill(client, [])
     events = queued(3)
     emitting = asyncio.create_task(ctx.emit(events))
-    await eventually(lambda: ctx.health.redis_full)
+    await until(lambda: ctx.health.redis_full)
     await ctx.heartbeat(force=True)  # refused too, and not an error: the heartbeat task lives on
     assert not emitting.done()  # held, not dropped, not crashed
     assert ctx.health.as_dict("simulator")["status"] == "redis_full"
@@ -130,10 +119,10 @@ async def test_the_aggregator_waits_out_a_full_redis_and_loses_nothing(
     running = asyncio.create_task(agg.run(stop))
     try:
         await streams.append(queued(5))
-        await eventually(lambda: agg.state.applied == 5 and not agg._to_ack)
+        await until(lambda: agg.state.applied == 5 and not agg._to_ack)
         # Five more events arrive, and Redis is full before the aggregator could save them.
         await append_then_fill(client, queued(5, start=5))
-        await eventually(lambda: any("Redis is full" in r.getMessage() for r in caplog.records))
+        await until(lambda: any("Redis is full" in r.getMessage() for r in caplog.records))
         assert not running.done()  # no crash (a crash-looping process under `wallboard run`)
         checkpoint = await streams.load_checkpoint()
         assert checkpoint is not None and checkpoint["state"]["applied"] == 5
@@ -151,7 +140,7 @@ async def test_the_aggregator_waits_out_a_full_redis_and_loses_nothing(
                 and (await streams.group_info())["pending"] == 0
             )
 
-        await eventually(saved)  # caught up once Redis had room again
+        await until(saved)  # caught up once Redis had room again
         assert agg.state.duplicates == 0
         snap = await streams.latest_snapshot()
         assert snap is not None and snap["queues"]["ventas"]["waiting"] == 10

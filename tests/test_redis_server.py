@@ -3,12 +3,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import redis
 
+from tests.helpers import eventually, listening
 from wallboard.redis_server import EmbeddedRedis, EmbeddedRedisError, find_running, server_binary
 
 
@@ -67,13 +67,5 @@ def test_a_killed_parent_leaves_no_redis_behind(tmp_path: Path) -> None:
     client.close()
     parent.kill()  # SIGKILL: no cleanup code runs in the parent
     parent.wait(10)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-        except OSError:
-            break
-        time.sleep(0.05)
-    else:
-        raise AssertionError(f"redis-server {pid} still serving after its parent was killed")
+    eventually(lambda: not listening(port), 10, f"redis-server {pid} gone after its parent was killed")
     parent.stdout.close()

@@ -10,50 +10,41 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
-import os
-import signal
-import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tests.collectors.ami_server import AmiServer
 from tests.collectors.esl_server import EslServer, agent, member
-from tests.helpers import free_port
+from tests.helpers import until, wait_for_port
+from tests.stack import Stack
 from wallboard.streams import Streams
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "crm-token-0123456789abcdef"
 NOW = int(time.time())
 
 
-def _config(tmp: Path, redis_url: str, prefix: str, ami_port: int, esl_port: int, web_port: int) -> Path:
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-    raw["redis"] = {"url": redis_url, "prefix": prefix}
-    raw["timezone"] = "UTC"
-    raw["day_start"] = datetime.fromtimestamp((NOW - 3 * 3600) // 900 * 900, UTC).strftime("%H:%M")
-    raw["web"] = {"port": web_port}
-    raw["collectors"] = [
-        {
-            "kind": "asterisk_ami",
-            "name": "pbx",
-            "options": {"port": ami_port, "username": "wallboard", "secret": "${AMI_SECRET}"},
-        },
-        {"kind": "asterisk_queue_log", "name": "pbx-log", "options": {"path": "queue_log", "poll_s": 0.05}},
-        {"kind": "freeswitch", "name": "fs", "options": {"port": esl_port, "password": "${FS_PASSWORD}"}},
-        {"kind": "http", "name": "crm", "options": {"tokens": ["${CRM_API_TOKEN}"]}},
-    ]
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    (tmp / "queue_log").write_text(
-        f"{NOW - 600}|1.1|ventas|NONE|ENTERQUEUE||600100200|1\n"
-        f"{NOW - 588}|1.1|ventas|PJSIP/201|CONNECT|12|1.1.1|2\n"
-        f"{NOW - 488}|1.1|ventas|PJSIP/201|COMPLETECALLER|12|100|1\n"
-    )
-    return path
+def _all_sources(ami_port: int, esl_port: int) -> Callable[[dict[str, Any]], None]:
+    """The four real sources on the stand-ins' ports (secrets from the environment), a day started
+    three hours ago in UTC."""
+
+    def adjust(raw: dict[str, Any]) -> None:
+        raw["timezone"] = "UTC"
+        raw["day_start"] = datetime.fromtimestamp((NOW - 3 * 3600) // 900 * 900, UTC).strftime("%H:%M")
+        raw["collectors"] = [
+            {
+                "kind": "asterisk_ami",
+                "name": "pbx",
+                "options": {"port": ami_port, "username": "wallboard", "secret": "${AMI_SECRET}"},
+            },
+            {"kind": "asterisk_queue_log", "name": "pbx-log", "options": {"path": "queue_log", "poll_s": 0.05}},
+            {"kind": "freeswitch", "name": "fs", "options": {"port": esl_port, "password": "${FS_PASSWORD}"}},
+            {"kind": "http", "name": "crm", "options": {"tokens": ["${CRM_API_TOKEN}"]}},
+        ]
+
+    return adjust
 
 
 def _post(port: int, body: dict[str, Any]) -> tuple[int, Any]:
@@ -110,43 +101,27 @@ async def test_every_source_feeds_the_same_snapshot(
     async with EslServer() as esl:
         esl.queues = {"retencion@default": [member("retencion@default", "fs-call-1", NOW - 30)]}
         esl.agents = [agent("1001@default")]
-        web_port = free_port()
-        config = _config(tmp_path, redis_url, prefix, ami.port, esl.port, web_port)
-        env = {
-            **{k: v for k, v in os.environ.items() if k not in ("WALLBOARD_REDIS_URL", "WALLBOARD_CONFIG")},
-            "AMI_SECRET": ami.secret,
-            "FS_PASSWORD": esl.password,
-            "CRM_API_TOKEN": TOKEN,
-        }
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "wallboard", "run", "--config", str(config), "--log-level", "WARNING", env=env
+        (tmp_path / "queue_log").write_text(
+            f"{NOW - 600}|1.1|ventas|NONE|ENTERQUEUE||600100200|1\n"
+            f"{NOW - 588}|1.1|ventas|PJSIP/201|CONNECT|12|1.1.1|2\n"
+            f"{NOW - 488}|1.1|ventas|PJSIP/201|COMPLETECALLER|12|100|1\n"
         )
+        stack = Stack(
+            tmp_path,
+            redis_url=redis_url,
+            prefix=prefix,
+            adjust=_all_sources(ami.port, esl.port),
+            env={"AMI_SECRET": ami.secret, "FS_PASSWORD": esl.password, "CRM_API_TOKEN": TOKEN},
+            log_level="WARNING",
+        )
+        stack.start("run")
         try:
-            deadline = time.monotonic() + 60
-            status: int | None = None
-            while status is None:
-                try:
-                    status, body = await asyncio.to_thread(
-                        _post,
-                        web_port,
-                        {
-                            "events": [
-                                {
-                                    "kind": "call.queued",
-                                    "id": "q-1",
-                                    "ts": NOW - 20,
-                                    "queue": "soporte",
-                                    "call_id": "crm-1",
-                                }
-                            ]
-                        },
-                    )
-                except OSError:  # the web process is still starting
-                    assert time.monotonic() < deadline, "web process did not start"
-                    await asyncio.sleep(0.2)
-            assert (status, body) == (200, {"accepted": 1, "duplicates": 0})
-
-            snap: dict[str, Any] = {}
+            await asyncio.to_thread(wait_for_port, stack.port, 60, "the web process")
+            queued = {"kind": "call.queued", "id": "q-1", "ts": NOW - 20, "queue": "soporte", "call_id": "crm-1"}
+            assert await asyncio.to_thread(_post, stack.port, {"events": [queued]}) == (
+                200,
+                {"accepted": 1, "duplicates": 0},
+            )
 
             def settled(s: dict[str, Any]) -> bool:
                 sources, queues = s.get("sources", {}), s.get("queues", {})
@@ -157,13 +132,13 @@ async def test_every_source_feeds_the_same_snapshot(
                     and all(queues.get(q, {}).get("waiting") == 1 for q in ("facturacion", "retencion", "soporte"))
                 )
 
-            while not settled(snap):
-                assert time.monotonic() < deadline, f"snapshot never showed every source: {snap.get('sources')}"
-                await asyncio.sleep(0.2)
-                snap = await streams.latest_snapshot() or {}
+            async def settled_snapshot() -> dict[str, Any] | None:
+                s = await streams.latest_snapshot() or {}
+                return s if settled(s) else None
+
+            snap: dict[str, Any] = await until(settled_snapshot, 60, "a snapshot showing every source")
         finally:
-            proc.send_signal(signal.SIGINT)
-            code = await asyncio.wait_for(proc.wait(), 60)
+            code = await asyncio.to_thread(stack.stop, "run")
     await ami.stop()
     assert code == 0
     queues, sources = snap["queues"], snap["sources"]

@@ -9,16 +9,15 @@ import json
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import uvicorn
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 import wallboard.layouts  # noqa: F401 - Dash sets its context at import: in the main context, not one test's
-from tests.helpers import free_port
+from tests.helpers import free_port, until, uvicorn_serving
 from wallboard.config import Config
 from wallboard.guard import ConnectionGuard, limits_for
 from wallboard.streams import Streams
@@ -29,12 +28,6 @@ UPGRADE = (
     b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
 )
 SUBSCRIBE = json.dumps({"subscribe": {"view": "manager"}})
-
-
-class _Server(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 class Web:
@@ -84,23 +77,15 @@ def serve(
         port = free_port()
         config = make_config(redis={"url": redis_url, "prefix": prefix}, web={"port": port, **web})
         uv = server_config(config, redis_url)
-        server = _Server(uv)
         await streams.publish_snapshot(
             1, json.dumps({"seq": 1, "now": time.time(), "sources": {}, "generated_at": "2026-12-01T10:00:00Z"})
         )
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:
-                assert not task.done(), "the server did not start"
-                await asyncio.sleep(0.01)
+        async with uvicorn_serving(uv):
             web = Web(port, uv.app.state.guard)  # type: ignore[attr-defined]
             try:
                 yield web
             finally:
                 await web.close_all()
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 15)
 
     return start
 
@@ -173,10 +158,7 @@ async def test_when_every_connection_is_a_screen_a_new_one_gets_503(serve: Any) 
             assert answer.startswith(b"HTTP/1.1 503 ") and b"retry-after: 5" in answer
             assert web.guard.refused_full == 1
         # the screens are gone: room again, and the refusal is in /healthz
-        for _ in range(100):
-            if not web.guard.open:
-                break
-            await asyncio.sleep(0.05)
+        await until(lambda: not web.guard.open, 5, "every screen's connection closed")
         assert (await web.healthz())["connections"]["refused_full"] == 1
 
 
