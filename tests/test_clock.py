@@ -1,3 +1,5 @@
+"""Local time: where today starts and how intervals tile a day, across DST changes."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, time

@@ -1,3 +1,5 @@
+"""The config: the shipped file is valid, bad values name their key path, defaults and overrides."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,3 +1,5 @@
+"""The events and their wire form: every kind round-trips on a stream and as JSON, bad fields are named."""
+
 from __future__ import annotations
 
 import math

@@ -1,3 +1,5 @@
+"""The KPI formulas on hand-checked values, and their empty denominators."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,7 +9,7 @@ from wallboard.kpi import abandon_rate, abandon_rate_excl_short, asa, occupancy,
 
 
 def icmi() -> QueueCounters:
-    """BRIEF.md's check value: A=1000, Ab=60, A≤T=860, Ab≤T=20, short abandons=10."""
+    """The worked example every SL formula is checked on: A=1000, Ab=60, A≤T=860, Ab≤T=20, short abandons=10."""
     return QueueCounters(
         answered=1000, answered_within_sl=860, abandoned=60, abandoned_within_sl=20, short_abandoned=10
     )

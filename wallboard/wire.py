@@ -27,7 +27,6 @@ _TS_MIN, _TS_MAX = 946_684_800.0, 4_102_444_800.0
 #: The longest duration and the longest text an event may carry (sources check against these).
 MAX_DURATION_S = 30 * 86_400.0
 MAX_TEXT = 256
-_MAX_DURATION_S, _MAX_TEXT = MAX_DURATION_S, MAX_TEXT
 #: The one field of a stream entry holding an event (see :func:`encode`).
 PACKED_FIELD = "e"
 
@@ -52,13 +51,13 @@ Converter: TypeAlias = Callable[[str, Any], Any]
 
 
 def _text(name: str, value: Any) -> str:
-    if type(value) is str and value and len(value) <= _MAX_TEXT:
+    if type(value) is str and value and len(value) <= MAX_TEXT:
         return value
     return _checked_text(name, value, required=True)
 
 
 def _optional_text(name: str, value: Any) -> str:
-    if type(value) is str and len(value) <= _MAX_TEXT:
+    if type(value) is str and len(value) <= MAX_TEXT:
         return value
     return _checked_text(name, value, required=False)
 
@@ -68,8 +67,8 @@ def _checked_text(name: str, value: Any, *, required: bool) -> str:
         raise EventError(name, "must be text", value)
     if required and not value:
         raise EventError(name, "must not be empty")
-    if len(value) > _MAX_TEXT:
-        raise EventError(name, f"longer than {_MAX_TEXT} characters", value[:40] + "…")
+    if len(value) > MAX_TEXT:
+        raise EventError(name, f"longer than {MAX_TEXT} characters", value[:40] + "…")
     return value
 
 
@@ -107,10 +106,10 @@ def _timestamp(name: str, value: Any) -> float:
 
 
 def _duration(name: str, value: Any) -> float:
-    if type(value) is float and 0.0 <= value <= _MAX_DURATION_S:
+    if type(value) is float and 0.0 <= value <= MAX_DURATION_S:
         return value
     seconds = _number(name, value)
-    if not 0.0 <= seconds <= _MAX_DURATION_S:
+    if not 0.0 <= seconds <= MAX_DURATION_S:
         raise EventError(name, "must be seconds between 0 and 30 days", value)
     return seconds
 
@@ -125,17 +124,23 @@ def _one_of(choices: tuple[str, ...]) -> Converter:
     return convert
 
 
+#: The fields whose value is one of a fixed list: by name, or by event kind and name.
+_CHOICES: dict[str, tuple[str, ...]] = {"direction": CALL_DIRECTIONS, "state": AGENT_STATES}
+_CHOICES_BY_KIND: dict[tuple[str, str], tuple[str, ...]] = {("call.exited", "reason"): EXIT_REASONS}
+
+
+def _choices(kind: str, name: str) -> tuple[str, ...] | None:
+    return _CHOICES_BY_KIND.get((kind, name)) or _CHOICES.get(name)
+
+
 _BY_NAME: dict[str, Converter] = {
     "ts": _timestamp,
     "wait_s": _duration,
     "talk_s": _duration,
     "hold_s": _duration,
     "target": _optional_text,
-    "direction": _one_of(CALL_DIRECTIONS),
-    "state": _one_of(AGENT_STATES),
 }
 _BY_KIND_AND_NAME: dict[tuple[str, str], Converter] = {
-    ("call.exited", "reason"): _one_of(EXIT_REASONS),
     ("agent.state", "reason"): _optional_text,
     ("agent.login", "queue"): _optional_text,
     ("agent.logout", "queue"): _optional_text,
@@ -153,7 +158,12 @@ class _FieldSpec:
 def _specs(cls: type[Event]) -> tuple[_FieldSpec, ...]:
     out = []
     for f in fields(cls):
-        convert = _BY_KIND_AND_NAME.get((cls.KIND, f.name)) or _BY_NAME.get(f.name) or _text
+        choices = _choices(cls.KIND, f.name)
+        convert = (
+            _one_of(choices)
+            if choices is not None
+            else _BY_KIND_AND_NAME.get((cls.KIND, f.name)) or _BY_NAME.get(f.name) or _text
+        )
         required = f.default is MISSING and f.default_factory is MISSING
         out.append(_FieldSpec(f.name, convert, required, None if required else f.default))
     return tuple(out)
@@ -262,12 +272,9 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             }
         if name.endswith("_s"):
             return {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S, "description": "seconds"}
-        if name == "state":
-            return {"enum": list(AGENT_STATES)}
-        if name == "direction":
-            return {"enum": list(CALL_DIRECTIONS)}
-        if kind == "call.exited" and name == "reason":
-            return {"enum": list(EXIT_REASONS)}
+        choices = _choices(kind, name)
+        if choices is not None:
+            return {"enum": list(choices)}
         return {"type": "string", "maxLength": MAX_TEXT}
 
     out = {}
