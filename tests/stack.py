@@ -230,8 +230,12 @@ class Stack:
     def wait_healthy(self, timeout: float = 60, *, degraded: bool = False) -> dict[str, Any]:
         """Wait until ``/healthz`` answers 200 (any status with ``degraded``: the web process serves),
         and return its body."""
-        answered = (lambda status: status != 0) if degraded else (lambda status: status == 200)
-        _, body = eventually(lambda: h if answered((h := self.healthz())[0]) else None, timeout, "/healthz")
+
+        def answered() -> tuple[int, dict[str, Any]] | None:
+            status, body = self.healthz()
+            return (status, body) if status == 200 or (degraded and status != 0) else None
+
+        body: dict[str, Any] = eventually(answered, timeout, "/healthz answering")[1]
         return body
 
     # --------------------------------------------------------------------- Redis
