@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-MAX_LINE = 64 * 1024
+from wallboard.collectors.common.limits import MAX_LINE
+
 _CHUNK = 1 << 20
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst", ".zip")
 
@@ -49,6 +50,8 @@ class Position:
 
 @dataclass(slots=True)
 class Line:
+    """One complete line of the file, decoded, with where it ends (the position just past it)."""
+
     lineno: int
     text: str
     end: int  # file offset just past this line's newline
