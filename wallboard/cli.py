@@ -238,8 +238,8 @@ def cmd_ticker(config: Config, path: Path, args: argparse.Namespace) -> int:
 
 
 def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
-    from wallboard.collectors.http import served_by_web
     from wallboard.collectors.runtime import run_collector
+    from wallboard.ingest.options import served_by_web
 
     web_served = {c.source for c in served_by_web(args.collectors)}
     wanted = [
@@ -379,7 +379,7 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
 
 def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dict[str, list[str]]:
     """The command line of each process ``wallboard run`` keeps alive besides Redis."""
-    from wallboard.collectors.http import served_by_web
+    from wallboard.ingest.options import served_by_web
 
     options = ["--config", str(path.resolve()), "--log-level", args.log_level]
     base = [sys.executable, "-m", "wallboard"]

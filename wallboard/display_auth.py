@@ -5,7 +5,8 @@ constant time, answered with a cookie that does not expire and a redirect to
 the same page without the key in its address. From then on every request of
 that browser (pages, Dash's requests, assets, the WebSocket) carries the
 cookie. Removing a key from ``web.display_keys`` and restarting the web
-process revokes every screen that used it. ``/healthz`` stays open.
+process revokes every screen that used it. The paths the web process names
+stay open (``/healthz`` for monitors, the ingest API with its own tokens).
 With no keys configured the middleware lets everything through.
 """
 
@@ -24,8 +25,6 @@ log = logging.getLogger("wallboard.web")
 
 COOKIE = "wb_display"
 _TEN_YEARS_S = 10 * 365 * 86_400
-# Health for monitors; the ingest API has its own tokens.
-_OPEN_PATHS = ("/healthz", "/api/v1/events", "/api/v1/schema")
 
 Scope = MutableMapping[str, Any]
 ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
@@ -42,9 +41,10 @@ _DENIED = (
 class DisplayKeyMiddleware:
     """ASGI middleware enforcing display keys when any are configured."""
 
-    def __init__(self, app: ASGIApp, keys: tuple[DisplayKey, ...]) -> None:
+    def __init__(self, app: ASGIApp, keys: tuple[DisplayKey, ...], open_paths: tuple[str, ...] = ()) -> None:
         self.app = app
         self.keys = keys
+        self.open_paths = open_paths
 
     def match(self, candidate: str | None) -> DisplayKey | None:
         """The configured key equal to ``candidate`` (compared in constant time), if any."""
@@ -59,7 +59,7 @@ class DisplayKeyMiddleware:
     async def __call__(
         self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Callable[[Any], Awaitable[None]]
     ) -> None:
-        if not self.keys or scope["type"] not in ("http", "websocket") or scope["path"] in _OPEN_PATHS:
+        if not self.keys or scope["type"] not in ("http", "websocket") or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))

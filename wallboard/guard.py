@@ -27,10 +27,13 @@ import logging
 import resource
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from wallboard.push import PushProtocol
 from wallboard.ratelog import RateLimitedLog
+
+if TYPE_CHECKING:
+    from wallboard.config import WebSettings
 
 log = logging.getLogger("wallboard.web")
 
@@ -98,6 +101,11 @@ def limits_for(
             )
             max_connections = ceiling
     return Limits(max_connections, min(max_per_client, max_connections), handshake_timeout_s)
+
+
+def guard_for(web: WebSettings) -> ConnectionGuard:
+    """A guard enforcing the ``web:`` limits (the web process's, and the ingest API's served alone)."""
+    return ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
 
 
 class ConnectionGuard:

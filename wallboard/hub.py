@@ -22,12 +22,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from wallboard import retry
 from wallboard.push import Message, Sink
-from wallboard.streams import Streams
+from wallboard.streams import UNREACHABLE, Streams
 from wallboard.views import Selector, diff, view_of
 
 log = logging.getLogger("wallboard.hub")
@@ -88,7 +85,7 @@ class SnapshotReader:
                 if entries:
                     last_id = entries[-1][0]
                     await self.publish(entries[-1][1])  # only the newest matters
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            except UNREACHABLE as exc:
                 if self.connected or attempt == 0:
                     log.warning("%s lost Redis (%s); reconnecting", self.name, exc)
                 self.connected = False

@@ -26,7 +26,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import OutOfMemoryError, ResponseError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.events import Event
 from wallboard.wire import PACKED_FIELD, pack
@@ -87,6 +89,11 @@ for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
 return {early, fresh}
 """
 ID_STORE_RING = 4
+
+#: What a Redis call raises when Redis cannot be reached or stops answering (a retry may succeed).
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
+#: Anything a Redis call raises when it did not happen: Redis unreachable, failing or refusing the command.
+FAILURES = (RedisError, OSError)
 
 Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
 

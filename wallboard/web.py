@@ -1,9 +1,11 @@
-"""The web process: one ASGI app serving the Dash pages, ``/ws`` and ``/healthz``.
+"""The web process: one ASGI app serving the Dash pages, ``/ws``, ``/healthz`` and the ingest API.
 
-Starlette owns the lifespan (the hub's Redis reader starts and stops with it)
-and routes ``/ws`` and ``/healthz`` itself; everything else goes to Dash on its
-FastAPI backend, mounted at ``/``. Screens never call back into the server once
-a page has loaded: the hub pushes, the browser renders.
+Starlette owns the lifespan (the hub's Redis reader starts and stops with it,
+and so does the health report of each ``http`` source this process serves) and
+routes ``/ws``, ``/healthz`` and the ingest API (:mod:`wallboard.ingest`)
+itself; everything else goes to Dash on its FastAPI backend, mounted at ``/``.
+Screens never call back into the server once a page has loaded: the hub
+pushes, the browser renders.
 
 Under uvicorn (:func:`server_config`) every connection goes through the
 connection guard first (:mod:`wallboard.guard`: a cap in all and per address,
@@ -19,20 +21,23 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from wallboard.collectors import Configured, configure, http
-from wallboard.collectors.runtime import CollectorContext
+from wallboard.collectors import Configured, configure
+from wallboard.collectors.runtime import report_health
 from wallboard.config import Config
 from wallboard.display_auth import DisplayKeyMiddleware
-from wallboard.guard import ConnectionGuard, limits_for, protocols, raise_open_file_limit
+from wallboard.guard import guard_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
+from wallboard.ingest import PATHS as ingest_paths
+from wallboard.ingest.routes import Ingest
+from wallboard.ingest.routes import routes as ingest_routes
 from wallboard.push import sink_for
 from wallboard.streams import Streams, connect
 from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
@@ -68,7 +73,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     teams = {t.id for t in config.teams}
     screens = {s.id for s in config.screens} | {"all"}
     web = config.web
-    guard = ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
+    guard = guard_for(web)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -77,13 +82,9 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
         app.state.started = time.time()
-        contexts = [
-            CollectorContext(config, c.spec, cast(http.Options, c.options), streams)
-            for c in http.served_by_web(configured)
-        ]
-        app.state.ingest = http.Ingest(contexts, streams)
+        ingest = app.state.ingest = Ingest.for_web(config, configured, streams)
         tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
-        tasks += [asyncio.create_task(_beat(ctx), name=f"health {ctx.source}") for ctx in contexts]
+        tasks += [asyncio.create_task(report_health(ctx), name=f"health {ctx.source}") for ctx in ingest.contexts]
         log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port, redis_url)
         try:
             yield
@@ -92,9 +93,6 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.aclose()
-
-    async def ingest(request: Request) -> Response:
-        return await request.app.state.ingest.handle(request)  # type: ignore[no-any-return]
 
     async def healthz(request: Request) -> JSONResponse:
         hub: Hub = request.app.state.hub
@@ -163,15 +161,9 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             hub.unsubscribe(sub)
 
     page = _DashIndex(dash_app.server)
-    routes: list[Any] = [
+    routes: list[BaseRoute] = [
         Route("/healthz", healthz),
-        Mount(
-            http.PREFIX,
-            routes=[
-                Route(http.PATH[len(http.PREFIX) :], ingest, methods=["POST"]),
-                Route(http.SCHEMA_PATH[len(http.PREFIX) :], http.schema, methods=["GET"]),
-            ],
-        ),
+        *ingest_routes(),
         WebSocketRoute("/ws", ws_endpoint),
         Route("/wall/{screen}", page),
         Route("/team/{team}", page),
@@ -181,20 +173,14 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.guard = guard
     if config.web.display_keys:
-        app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys)
+        # /healthz is for monitors; the ingest API has its own tokens.
+        app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys, open_paths=("/healthz", *ingest_paths))
     return app
 
 
 def _close_reason(text: str) -> str:
     """``text`` cut to what a close frame carries (123 bytes of UTF-8, RFC 6455 §5.5)."""
     return text.encode("utf-8", "backslashreplace")[:120].decode("utf-8", "ignore")
-
-
-async def _beat(ctx: CollectorContext[Any]) -> None:
-    """Report an ingest source's health every second (it is up while this process is)."""
-    while True:
-        await ctx.heartbeat(force=True)
-        await asyncio.sleep(1.0)
 
 
 class _DashIndex:

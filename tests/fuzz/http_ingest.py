@@ -9,12 +9,10 @@ raise: a request's answer is 200 or 422, never a 500.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, short
-from wallboard.collectors import http
-from wallboard.events import AnyEvent
+from wallboard.ingest.validate import validate
 from wallboard.wire import as_dict
 
 SOURCE = "api"
@@ -145,19 +143,10 @@ def _garbage(g: Garbage) -> Any:
     return g.json_value(3)
 
 
-def validator() -> Callable[[list[Any], str], tuple[list[AnyEvent], list[dict[str, Any]]]]:
-    """The API's payload validation: ``validate`` once it is public, ``_validate`` until then."""
-    found: Callable[[list[Any], str], tuple[list[AnyEvent], list[dict[str, Any]]]] = (
-        getattr(http, "validate", None) or http._validate
-    )
-    return found
-
-
 def fuzz_batches(n: int = 10_000, seed: int = 0) -> FuzzReport:
     """``n`` events in batches of 1-50 (valid, known bad, garbage) through the ingest validation."""
     report = FuzzReport("HTTP ingest validation")
     g = Garbage(seed)
-    validate = validator()
     i = 0
     while report.inputs < n:
         batch: list[Any] = []

@@ -178,18 +178,20 @@ class CollectorContext(Generic[OptionsT]):
         await self._until_done("the source's position", lambda: self.streams.save_cursor(self.source, cursor))
 
 
+async def report_health(ctx: CollectorContext[Any]) -> None:
+    """Publish ``ctx``'s health every second until cancelled: the source is up while this runs."""
+    while True:
+        await ctx.heartbeat(force=True)
+        await asyncio.sleep(HEARTBEAT_S)
+
+
 async def run_collector(config: Config, collector: Configured, streams: Streams) -> None:
     """Run one configured collector until cancelled, restarting it if it crashes."""
     module = collectors.load(collector.spec.kind)
     ctx = CollectorContext(config, collector.spec, collector.options, streams)
     ctx.log.info("collector %r (%s) starting, pid %d", ctx.source, collector.spec.kind, os.getpid())
 
-    async def beat() -> None:
-        while True:
-            await ctx.heartbeat(force=True)
-            await asyncio.sleep(HEARTBEAT_S)
-
-    beater = asyncio.create_task(beat())
+    beater = asyncio.create_task(report_health(ctx))
     attempt = 0
     try:
         while True:
