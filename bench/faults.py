@@ -47,7 +47,6 @@ import os
 import random
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -63,8 +62,8 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from runstack import RunStack, children, iso_ts, uptime
-
+from tests import stack as harness
+from tests.helpers import eventually
 from wallboard.counters import QueueCounters
 from wallboard.kpi import queue_kpis
 
@@ -234,7 +233,7 @@ class Writer(threading.Thread):
 # ---------------------------------------------------------------------- the stack
 
 
-class Stack(RunStack):
+class Stack(harness.Stack):
     """`wallboard run` with one queue_log collector, in a directory of its own."""
 
     def __init__(self, tmp: Path, queue_log: Path) -> None:
@@ -248,7 +247,7 @@ class Stack(RunStack):
                 }
             ]
 
-        super().__init__(tmp, adjust)
+        super().__init__(tmp, adjust=adjust)
         self.queues = [q["id"] for q in self.raw["queues"]]
         self.members = [a["aliases"][0] for a in self.raw["agents"]]
         self.queue_log = queue_log
@@ -267,17 +266,16 @@ def _id(text: str) -> tuple[int, int]:
     return int(ms), int(n or 0)
 
 
-def _until(condition: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _until(condition: Any, timeout: float, what: str, poll: float = POLL_S) -> Any:
+    """``eventually``, with Redis or the web process not answering counting as "not yet"."""
+
+    def quietly() -> Any:
         try:
-            value = condition()
+            return condition()
         except (OSError, ValueError, redis.RedisError):
-            value = None
-        if value:
-            return value
-        time.sleep(POLL_S)
-    raise TimeoutError(f"{what}: not within {timeout:g} s")
+            return None
+
+    return eventually(quietly, timeout, what, poll=poll)
 
 
 # -------------------------------------------------------------------- the kills
@@ -321,10 +319,10 @@ class Monitor(threading.Thread):
             health: tuple[int, dict[str, Any]] | None = None
             for k in open_kills:
                 if "healthz" not in k.recovered:
-                    health = health or self.stack.healthz()
+                    health = health or self.stack.healthz(timeout=2)
                     if health[0] == 200 and (health[1].get("snapshot_seq") or -1) > k.seq0:
                         k.recovered["healthz"] = time.time() - k.at
-                if snap is not None and snap["seq"] > k.seq0 and iso_ts(snap["generated_at"]) > k.at:
+                if snap is not None and snap["seq"] > k.seq0 and harness.iso_ts(snap["generated_at"]) > k.at:
                     beat = (snap["sources"].get(SOURCE) or {}).get("heartbeat_at") or 0
                     if "snapshot" not in k.recovered and beat > k.at:
                         k.recovered["snapshot"] = now - k.at
@@ -357,13 +355,12 @@ def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, wri
         order += round_
     for kind in order[: plan.kills]:
         time.sleep(rng.uniform(*plan.gap_s))
-        while time.monotonic() < deadline:
-            kid = children(stack.proc.pid).get(kind)
-            if kid is not None and uptime() - kid[1] >= plan.healthy_s:
-                break
-            time.sleep(0.05)
-        else:
-            raise TimeoutError(f"{kind} was not up for {plan.healthy_s:g} s before the campaign's deadline")
+        kid = _until(
+            lambda kind=kind: (k := stack.children().get(kind)) and harness.uptime() - k[1] >= plan.healthy_s and k,
+            deadline - time.monotonic(),
+            f"{kind} up for {plan.healthy_s:g} s before the campaign's deadline",
+            poll=0.05,
+        )
         try:
             monitor.kill(kind, kid[0], not writer.done.is_set())
         except ProcessLookupError:  # it died on its own just now: take the next one's turn
@@ -398,7 +395,7 @@ def live_totals(checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def drained(stack: Stack, writer: Writer) -> dict[str, Any] | None:
     """The checkpoint once everything written was folded (else None)."""
-    if set(children(stack.proc.pid)) != set(KINDS):
+    if set(stack.children()) != set(KINDS):
         return None
     cursor = stack.get_json(f"wb:cursor:{SOURCE}") or {}
     pos, size = cursor.get("position") or {}, stack.queue_log.stat()
@@ -444,25 +441,9 @@ def run_report(stack: Stack, files: list[Path], tmp: Path) -> dict[str, dict[str
         for f in files:
             out.write(f.read_bytes())
     target = tmp / "report.json"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "wallboard",
-            "report",
-            "--queue-log",
-            str(whole),
-            "--format",
-            "json",
-            "--config",
-            str(stack.config),
-            "--output",
-            str(target),
-        ],
-        check=True,
-        timeout=900,
-        capture_output=True,
-    )
+    stack.cli(
+        "report", "--queue-log", str(whole), "--format", "json", "--output", str(target), timeout=900
+    ).check_returncode()
     report = json.loads(target.read_text())
     return {qid: _flat(q["total"]) for qid, q in report["queues"].items()}
 
@@ -486,12 +467,13 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
     queue_log = tmp / "queue_log"
     queue_log.write_bytes(b"")  # exists before the collector's first start: nothing in it is skipped
     stack = Stack(tmp, queue_log)
+    stack.start("run")
     monitor = Monitor(stack)
     started = time.time()
     deadline = time.monotonic() + plan.duration_s * 3 + plan.kills * (plan.healthy_s / len(KINDS) + 10) + 300
     written = Written()
     try:
-        _until(lambda: stack.healthz()[0] == 200, 120, "the wallboard answering /healthz 200")
+        _until(lambda: stack.healthz(timeout=2)[0] == 200, 120, "the wallboard answering /healthz 200")
         _until(lambda: stack.get_json(f"wb:cursor:{SOURCE}"), 60, "the collector's first cursor")
         end = started - 600.0  # the last call ends long before now
         lines = calls(rng, stack.queues, stack.members, end - plan.history_s, end - 1200.0, plan.lines, written)
@@ -522,8 +504,8 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
         files = [str(f.name) for f in writer.files]
     finally:
         monitor.stop.set()
-        stack.stop()
-    run_log = stack.log_path.read_text(errors="replace")
+        stack.close()
+    run_log = stack.output("run")
     redis_log = (stack.redis_dir / "redis.log").read_text(errors="replace")
     result = compare(live, report, written)
     by_kind = {kind: [k for k in monitor.kills if k.kind == kind] for kind in KINDS}

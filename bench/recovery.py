@@ -38,6 +38,7 @@ import json
 import os
 import signal
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -45,15 +46,18 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from runstack import RunStack, children, iso_ts, uptime
 from websockets.sync.client import connect as ws_connect
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests import stack as harness
+
 KINDS = ("aggregator", "web", "collector", "redis")
 TIMEOUT_S = 120.0
 
 
-class Stack(RunStack):
+class Stack(harness.Stack):
     """`wallboard run` on the demo config, in a directory of its own."""
 
     def latest(self) -> dict[str, Any] | None:
@@ -86,12 +90,12 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
         return (
             snap is not None
             and snap["seq"] > seq0
-            and iso_ts(snap["generated_at"]) > killed_at
+            and harness.iso_ts(snap["generated_at"]) > killed_at
             and beat_after_kill(snap["sources"])
         )
 
     def healthy() -> bool:
-        status, body = stack.healthz()
+        status, body = stack.healthz(timeout=2)
         return status == 200 and (body.get("snapshot_seq") or -1) > seq0 and beat_after_kill(body["sources"])
 
     def screen() -> bool:
@@ -101,7 +105,7 @@ def measure(stack: Stack, kind: str, pid: int) -> dict[str, float | None]:
                 end = time.time() + 3
                 while time.time() < end:
                     msg = json.loads(ws.recv(timeout=max(0.05, end - time.time())))
-                    if msg.get("generated_at") and iso_ts(msg["generated_at"]) > killed_at:
+                    if msg.get("generated_at") and harness.iso_ts(msg["generated_at"]) > killed_at:
                         return True
         except Exception:  # refused, reset, closed while the web process restarts: try again
             return False
@@ -131,15 +135,16 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack(Path(tmp))
+        stack.start("run")
         try:
-            if _poll(lambda: stack.healthz()[0] == 200, time.time() + TIMEOUT_S) is None:
+            if _poll(lambda: stack.healthz(timeout=2)[0] == 200, time.time() + TIMEOUT_S) is None:
                 raise SystemExit("the wallboard did not become healthy")
             times: dict[str, list[dict[str, float | None]]] = {k: [] for k in KINDS}
             for round_ in range(args.rounds):
                 for kind in KINDS:
-                    kids = children(stack.proc.pid)
+                    kids = stack.children()
                     pid, started = kids[kind]
-                    wait = started + args.healthy_s - uptime()
+                    wait = started + args.healthy_s - harness.uptime()
                     if wait > 0:
                         time.sleep(wait)
                     r = measure(stack, kind, pid)
@@ -149,10 +154,10 @@ def main() -> None:
                         + "  ".join(f"{n} {'—' if v is None else f'{v:.2f} s'}" for n, v in r.items()),
                         flush=True,
                     )
-                    _poll(lambda: set(children(stack.proc.pid)) == set(KINDS), time.time() + TIMEOUT_S)
+                    _poll(lambda: set(stack.children()) == set(KINDS), time.time() + TIMEOUT_S)
         finally:
-            stack.stop()
-            log = Path(tmp, "run.log").read_text()
+            stack.close()
+            log = stack.output("run")
     deaths = sum("was killed by SIGKILL" in line for line in log.splitlines())
     print(f"\nkills logged by the supervisor: {deaths}; Tracebacks in the log: {log.count('Traceback')}")
     print(

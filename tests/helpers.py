@@ -42,8 +42,11 @@ def wait_for_port(port: int, timeout: float = 30.0, what: str = "server") -> Non
 POLL_S = 0.05
 
 
-def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    """Wait until ``condition()`` returns something true, and return it (blocking: for sync tests)."""
+def eventually(
+    condition: Callable[[], Any], timeout: float = 60.0, what: str = "condition", *, poll: float = POLL_S
+) -> Any:
+    """Wait until ``condition()`` returns something true, and return it (blocking: for sync tests;
+    ``poll``: the seconds between two tries)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
@@ -51,7 +54,7 @@ def eventually(condition: Callable[[], Any], timeout: float = 60.0, what: str = 
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} not met within {timeout:g} s")
-        time.sleep(POLL_S)
+        time.sleep(poll)
 
 
 def stays(condition: Callable[[], Any], seconds: float, what: str = "condition") -> None:
