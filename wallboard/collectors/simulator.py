@@ -30,11 +30,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wallboard.clock import LocalIntervals, day_start_at
+from wallboard.collectors.common.agents import AgentStates
 from wallboard.config import Config
 from wallboard.events import (
-    AgentLogin,
-    AgentLogout,
-    AgentStateChanged,
+    AgentState,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -111,7 +110,6 @@ class _Agent:
     id: str
     skills: tuple[str, ...]
     shift_start: float
-    state: str = "logged_out"
     call: _Call | None = None
     pending_pause: tuple[str, float] | None = None  # (reason or "logout", seconds)
 
@@ -133,6 +131,8 @@ class Simulation:
         self._waiting: dict[str, deque[_Call]] = {}
         self._clock = LocalIntervals(config.zone, 900)
         self._reasons = {r.id for r in config.pause_reasons}
+        #: What each agent is doing, as the board sees it: the events say it, by the fold's rules.
+        self._states = AgentStates(source)
         queue_ids = [q.id for q in config.queues] or ["default"]
         for qid in queue_ids:
             self._waiting[qid] = deque()
@@ -237,7 +237,7 @@ class Simulation:
     def _dispatch(self) -> None:
         """Give waiting calls to available agents, oldest call first within each agent's skills."""
         for agent in sorted(self._agents.values(), key=lambda a: a.id):
-            if agent.state != "available":
+            if self._state(agent) is not AgentState.AVAILABLE:
                 continue
             best: _Call | None = None
             for qid in agent.skills:
@@ -249,7 +249,7 @@ class Simulation:
             self._waiting[best.queue].popleft()
             best.status = "ringing"
             agent.call = best
-            self._set_state(agent, "ringing")
+            self._set_state(agent, AgentState.RINGING)
             self._push(self.now + self._rng.uniform(2.0, 7.0), "answer", agent.id)
 
     def _on_answer(self, agent_id: str) -> None:
@@ -259,7 +259,7 @@ class Simulation:
         call.status = "talking"
         wait = round(self.now - call.arrived, 3)
         self._emit(CallAnswered(self._id(), self.source, self.now, call.queue, call.id, agent.id, wait))
-        self._set_state(agent, "on_call", direction="inbound")
+        self._set_state(agent, AgentState.ON_CALL, direction="inbound")
         o = self.options
         talk = self._rng.lognormvariate(math.log(o.talk_s) - 0.18, 0.6)
         hold = 0.0
@@ -271,11 +271,11 @@ class Simulation:
     def _on_hold(self, payload: tuple[str, float]) -> None:
         agent_id, hold = payload
         agent = self._agents[agent_id]
-        self._set_state(agent, "on_hold", direction="inbound")
+        self._set_state(agent, AgentState.ON_HOLD, direction="inbound")
         self._push(self.now + hold, "unhold", agent_id)
 
     def _on_unhold(self, agent_id: str) -> None:
-        self._set_state(self._agents[agent_id], "on_call", direction="inbound")
+        self._set_state(self._agents[agent_id], AgentState.ON_CALL, direction="inbound")
 
     def _on_hangup(self, payload: tuple[str, float, float]) -> None:
         agent_id, talk, hold = payload
@@ -304,7 +304,7 @@ class Simulation:
                     self._id(), self.source, self.now, call.queue, call.id, agent.id, round(talk, 3), round(hold, 3)
                 )
             )
-        self._set_state(agent, "wrap_up")
+        self._set_state(agent, AgentState.WRAP_UP)
         wrap = self._rng.lognormvariate(math.log(max(self.options.wrap_s, 1.0)) - 0.12, 0.5)
         self._push(self.now + wrap, "wrapped", agent_id)
 
@@ -313,9 +313,16 @@ class Simulation:
 
     # ------------------------------------------------------------- agents
 
-    def _set_state(self, agent: _Agent, state: str, reason: str = "", direction: str = "") -> None:
-        agent.state = state
-        self._emit(AgentStateChanged(self._id(), self.source, self.now, agent.id, state, reason, direction))
+    def _state(self, agent: _Agent) -> AgentState:
+        return self._states[agent.id].state
+
+    def _set_state(self, agent: _Agent, state: AgentState, reason: str = "", direction: str = "") -> None:
+        # Every transition takes a number, sent or not (the same state again is not): call ids
+        # come from the same counter, and the day a seed makes must not depend on what is sent.
+        event_id = self._id()
+        event = self._states.show(lambda: event_id, self.now, agent.id, state, reason, direction)
+        if event is not None:
+            self._emit(event)
 
     def _ready_or_pause(self, agent: _Agent) -> None:
         if agent.pending_pause is not None:
@@ -323,19 +330,18 @@ class Simulation:
             if reason == "logout":
                 self._logout(agent)
                 return
-            self._set_state(agent, "not_ready", self._reason(reason))
+            self._set_state(agent, AgentState.NOT_READY, self._reason(reason))
             self._push(self.now + seconds, "back", agent.id)
             return
-        self._set_state(agent, "available")
+        self._set_state(agent, AgentState.AVAILABLE)
         self._dispatch()
 
     def _on_login(self, agent_id: str) -> None:
         agent = self._agents[agent_id]
-        if agent.state != "logged_out":
+        if self._state(agent) is not AgentState.LOGGED_OUT:
             return
-        for qid in agent.skills:
-            self._emit(AgentLogin(self._id(), self.source, self.now, agent.id, qid))
-        agent.state = "available"
+        for qid in agent.skills:  # (the first login makes the agent available)
+            self._emit(self._states.login(self._id(), self.now, agent.id, qid))
         rng = self._rng
         length = self.options.shift_hours * 3600.0
         start = self.now
@@ -354,20 +360,19 @@ class Simulation:
     def _on_pause_due(self, payload: tuple[str, str, float]) -> None:
         agent_id, reason, seconds = payload
         agent = self._agents[agent_id]
-        if agent.state == "logged_out":
+        if self._state(agent) is AgentState.LOGGED_OUT:
             return
         agent.pending_pause = (reason, seconds)
-        if agent.state == "available":
+        if self._state(agent) is AgentState.AVAILABLE:
             self._ready_or_pause(agent)
 
     def _on_back(self, agent_id: str) -> None:
         agent = self._agents[agent_id]
-        if agent.state == "not_ready":
+        if self._state(agent) is AgentState.NOT_READY:
             self._ready_or_pause(agent)
 
     def _logout(self, agent: _Agent) -> None:
-        self._emit(AgentLogout(self._id(), self.source, self.now, agent.id, ""))
-        agent.state = "logged_out"
+        self._emit(self._states.logout(self._id(), self.now, agent.id))
         agent.shift_start += 86_400.0
         self._push(agent.shift_start + self._rng.uniform(0, 120), "login", agent.id)
 
