@@ -23,6 +23,7 @@ from wallboard.collectors import configure
 from wallboard.collectors.runtime import run_collector
 from wallboard.config import parse_config
 from wallboard.events import EVENT_TYPES
+from wallboard.ingest.rate import TokenBucket
 from wallboard.ingest.schema import json_schema
 from wallboard.streams import Streams
 from wallboard.wire import decode
@@ -343,6 +344,15 @@ def test_health_is_reported_and_the_schema_served(web: Web) -> None:
     assert status == 200 and schema == json_schema()
 
 
+def test_the_rate_limit_lets_a_burst_through_then_the_rate() -> None:
+    bucket = TokenBucket.full(2.0, 5, now=0.0)
+    assert bucket.take(5, 0.0) == 0.0
+    assert bucket.take(1, 0.0) == 0.5  # seconds until one more may pass
+    assert bucket.take(1, 0.5) == 0.0
+    assert bucket.take(5, 100.0) == 0.0  # refilled to the burst, never past it
+    assert bucket.take(1, 100.0) == 0.5
+
+
 def test_the_documented_schema_is_the_one_served() -> None:
     documented = json.loads((ROOT / "docs" / "ingest.schema.json").read_text())
     assert documented == json_schema(), "regenerate: python -m wallboard.ingest.schema > docs/ingest.schema.json"
@@ -381,6 +391,20 @@ async def test_served_alone_on_its_own_port(streams: Streams) -> None:
         assert await asyncio.to_thread(post) == (200, {"accepted": 1, "duplicates": 0})
         entries = await streams.redis.xrange(streams.events_key)
         assert [decode(f).id for _, f in entries] == ["cloud:ans-1"]
+        # the web process's routes: the schema too, and a wrong method is a 405
+
+        def get(path: str) -> tuple[int, bytes]:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            try:
+                conn.request("GET", path)
+                r = conn.getresponse()
+                return r.status, r.read()
+            finally:
+                conn.close()
+
+        status, body = await asyncio.to_thread(get, "/api/v1/schema")
+        assert status == 200 and json.loads(body) == json_schema()
+        assert (await asyncio.to_thread(get, "/api/v1/events"))[0] == 405
         # the web process's limits hold on this port too: an idle connection is closed ...
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         assert await asyncio.wait_for(reader.read(), 5) == b""

@@ -81,7 +81,6 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
-        app.state.started = time.time()
         ingest = app.state.ingest = Ingest.for_web(config, configured, streams)
         tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
         tasks += [asyncio.create_task(report_health(ctx), name=f"health {ctx.source}") for ctx in ingest.contexts]
