@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, expected, short, signature
-from wallboard.collectors._link import LineReader, LinkClosed
-from wallboard.collectors.asterisk_ami import AmiTranslator, _Link
+from wallboard.collectors.asterisk_ami.protocol import Framer
+from wallboard.collectors.asterisk_ami.translator import AmiTranslator
+from wallboard.collectors.common.lines import LineReader, LinkClosed
 from wallboard.events import Event
 from wallboard.wire import as_dict
 
@@ -588,11 +589,11 @@ async def _wire_round(g: Garbage, report: FuzzReport, n: int, *, clean: bool, tr
     reader = asyncio.StreamReader(limit=2**20)
     reader.feed_data(b"".join(chunks))
     reader.feed_eof()
-    link = _Link(LineReader(reader), cast(asyncio.StreamWriter, None), reasons.append)
+    framer = Framer(LineReader(reader), reasons.append)
     got: list[dict[str, str]] = []
     while True:
         try:
-            message = await link._read_message()
+            message = await framer.read_message()
         except LinkClosed:
             break
         except Exception as exc:  # the splitter only ever ends with the connection

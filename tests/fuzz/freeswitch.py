@@ -10,18 +10,12 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from tests.collectors.esl_server import AGENT_COLUMNS, MEMBER_COLUMNS, agent, member, plain
+from tests.collectors.freeswitch.esl_server import AGENT_COLUMNS, MEMBER_COLUMNS, agent, member, plain
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, expected, short, signature
-from wallboard.collectors._link import LineReader, LinkClosed, ProtocolError
-from wallboard.collectors.freeswitch import (
-    MAX_BODY,
-    BadMessage,
-    CallcenterError,
-    CallcenterTranslator,
-    parse_event,
-    parse_table,
-    read_message,
-)
+from wallboard.collectors.common.lines import LineReader, LinkClosed, ProtocolError
+from wallboard.collectors.freeswitch.fields import CallcenterError
+from wallboard.collectors.freeswitch.protocol import MAX_BODY, BadMessage, parse_event, parse_table, read_message
+from wallboard.collectors.freeswitch.translator import CallcenterTranslator
 from wallboard.events import Event
 
 SOURCE = "fs"

@@ -11,8 +11,10 @@ import pytest
 
 from tests.fuzz import ami
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, FuzzReport
-from wallboard.collectors._link import LineReader, LinkClosed, ProtocolError, parse_header
-from wallboard.collectors.asterisk_ami import AmiTranslator, Options, _Link
+from wallboard.collectors.asterisk_ami import Options
+from wallboard.collectors.asterisk_ami.protocol import Framer
+from wallboard.collectors.asterisk_ami.translator import AmiTranslator
+from wallboard.collectors.common.lines import LineReader, LinkClosed, ProtocolError, parse_header
 from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import parse_config
 from wallboard.streams import Streams
@@ -174,10 +176,10 @@ async def test_no_rejection_reason_or_log_line_carries_personal_data(caplog: pyt
     reader = asyncio.StreamReader()
     reader.feed_data(BAD_WIRE.encode())
     reader.feed_eof()
-    link = _Link(LineReader(reader), cast(asyncio.StreamWriter, None), reject)
+    framer = Framer(LineReader(reader), reject)
     with pytest.raises(LinkClosed):
         while True:
-            await link._read_message()
+            await framer.read_message()
     for line in (f"CallerIDNum {FAKE_NUMBER}", f" {FAKE_NAME}: x", f": {FAKE_NUMBER}"):
         with pytest.raises(ProtocolError) as caught:
             parse_header(line.encode())

@@ -9,20 +9,14 @@ from typing import Any, cast
 
 import pytest
 
-from tests.collectors.esl_server import AGENT_COLUMNS, agent, table
+from tests.collectors.freeswitch.esl_server import AGENT_COLUMNS, agent, table
 from tests.fuzz import freeswitch as fs
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, FuzzReport
-from wallboard.collectors._link import LineReader, LinkClosed
-from wallboard.collectors.freeswitch import (
-    BadMessage,
-    CallcenterError,
-    CallcenterTranslator,
-    Options,
-    _reply_line,
-    parse_event,
-    parse_table,
-    read_message,
-)
+from wallboard.collectors.common.lines import LineReader, LinkClosed
+from wallboard.collectors.freeswitch import Options
+from wallboard.collectors.freeswitch.fields import CallcenterError
+from wallboard.collectors.freeswitch.protocol import BadMessage, parse_event, parse_table, read_message, reply_line
+from wallboard.collectors.freeswitch.translator import CallcenterTranslator
 from wallboard.collectors.runtime import CollectorContext
 from wallboard.config import parse_config
 from wallboard.streams import Streams
@@ -212,10 +206,10 @@ async def test_no_rejection_reason_or_log_line_carries_personal_data(caplog: pyt
     ctx.set_connected(
         False,
         "127.0.0.1:8021: expected command/reply to auth, got api/response: "
-        + _reply_line(table(AGENT_COLUMNS, [agent(FAKE_NAME, contact=f"user/{FAKE_NUMBER}")])),
+        + reply_line(table(AGENT_COLUMNS, [agent(FAKE_NAME, contact=f"user/{FAKE_NUMBER}")])),
     )
     assert_private(ctx.health.last_error)
-    assert _reply_line(b"-ERR invalid\n") == "-ERR invalid"
+    assert reply_line(b"-ERR invalid\n") == "-ERR invalid"
     assert len(reasons) == 5 + 2 + 1 + 3 + 2 and ctx.health.errors_total == len(reasons)
     assert [r for r in reasons if r.startswith("agent row")] == [
         "agent row: unknown status 'Asleep'",

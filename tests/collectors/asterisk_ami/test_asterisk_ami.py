@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from tests.collectors.ami_server import AmiServer, load_transcript, parse_block, wire, wire_all
+from tests.collectors.asterisk_ami.ami_server import AmiServer, load_transcript, parse_block, wire, wire_all
 from wallboard.collectors import configure
-from wallboard.collectors.asterisk_ami import AmiTranslator, Options, parse_message
+from wallboard.collectors.asterisk_ami import Options
+from wallboard.collectors.asterisk_ami.protocol import parse_message
+from wallboard.collectors.asterisk_ami.translator import AmiTranslator
 from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import (

@@ -1,6 +1,6 @@
 """A stand-in Asterisk Manager Interface server: AMI's wire format over a real TCP socket.
 
-It speaks what a collector sees of Asterisk (PROTOCOLS.md): the banner line,
+It speaks what a collector sees of Asterisk: the banner line,
 ``Login`` (success with an ActionID echo, or ``Authentication failed`` and a
 closed connection, as Asterisk does), ``QueueStatus`` answered as an event list
 (``EventList: start`` … rows carrying the ActionID … ``QueueStatusComplete``
@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 Fields = list[tuple[str, str]]
 
 

@@ -1,5 +1,5 @@
 """FreeSWITCH mod_callcenter collector: the translator alone, then the real collector against a
-stand-in Event Socket over TCP (tests/collectors/esl_server.py) and a real Redis.
+stand-in Event Socket over TCP (tests/collectors/freeswitch/esl_server.py) and a real Redis.
 
 Expected numbers are worked out by hand from the CC-*-Time headers the scripts send.
 """
@@ -14,7 +14,7 @@ from typing import Any, TypeVar, cast
 
 import pytest
 
-from tests.collectors.esl_server import (
+from tests.collectors.freeswitch.esl_server import (
     AGENT_COLUMNS,
     AUTH_REQUEST,
     RUDE_REJECTION,
@@ -25,8 +25,11 @@ from tests.collectors.esl_server import (
     plain,
 )
 from wallboard.collectors import configure
-from wallboard.collectors._link import ProtocolError
-from wallboard.collectors.freeswitch import CallcenterError, CallcenterTranslator, Options, parse_event, parse_table
+from wallboard.collectors.common.lines import ProtocolError
+from wallboard.collectors.freeswitch import Options
+from wallboard.collectors.freeswitch.fields import CallcenterError
+from wallboard.collectors.freeswitch.protocol import parse_event, parse_table
+from wallboard.collectors.freeswitch.translator import CallcenterTranslator
 from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import (
@@ -783,4 +786,4 @@ async def test_restart_counts_a_waiting_call_once(streams: Streams) -> None:
     apply_all(state, settings, events)
     ventas = state.queues["ventas"]
     assert sum(c.entered for c in ventas.buckets.values()) == 2  # r1 once, r2 once
-    assert list(ventas.waiting) == ["r1"] and ventas.waiting["r1"][0] == now - 30
+    assert list(ventas.waiting) == ["r1"] and ventas.waiting["r1"].since == now - 30

@@ -1,27 +1,16 @@
-"""What every TCP source shares: bounded line reading and a reconnecting session loop.
+"""Reading a TCP source's lines with a hard size limit, and the errors of a link.
 
-Asterisk AMI and the FreeSWITCH Event Socket are both text protocols of
-``Key: Value`` lines over TCP. :class:`LineReader` reads their lines with a
-hard size limit (a 10 MB line from a broken peer is skipped and reported, never
-buffered whole), and :func:`keep_linked` keeps one session up: connect, run the
-protocol, and on any failure mark the source down (logged once), back off with
-capped jitter, and try again; the session marks the source up when it trusts
-its data again (after login and resynchronisation).
+A 10 MB line from a broken peer is skipped and reported, never buffered whole.
+:func:`parse_header` splits one ``Key: Value`` line without ever quoting it in
+its error (a garbled line may hold a caller's number).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
-from wallboard import retry
+from wallboard.collectors.common.limits import MAX_LINE
 
-if TYPE_CHECKING:
-    from wallboard.collectors.runtime import CollectorContext
-
-MAX_LINE = 64 * 1024
 _CHUNK = 64 * 1024
 
 
@@ -91,65 +80,6 @@ class LineReader:
         data = bytes(self._buf[:n])
         del self._buf[:n]
         return data
-
-
-Session = Callable[[LineReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def keep_linked(
-    ctx: CollectorContext[Any],
-    host: str,
-    port: int,
-    session: Session,
-    *,
-    connect_timeout_s: float = 5.0,
-    max_line: int = MAX_LINE,
-) -> None:
-    """Run ``session`` over a TCP connection to ``host:port`` for ever, reconnecting on failure.
-
-    The session calls ``ctx.set_connected(True)`` once it trusts its data; any
-    error it raises (or the peer closing) marks the source down, and the next
-    attempt waits a capped, jittered backoff that restarts from the beginning
-    after a connection that had been up.
-    """
-    ctx.health.connected = False  # not trusted until the first session says so
-    attempt = 0
-    while True:
-        writer: asyncio.StreamWriter | None = None
-        try:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that lands
-            # just as the connection completes, and the collector would never stop.
-            async with asyncio.timeout(connect_timeout_s):
-                reader, opened = await asyncio.open_connection(host, port)
-            writer = opened
-            await session(LineReader(reader, max_line), opened)
-            error = "session ended"
-        except asyncio.CancelledError:
-            raise
-        except (OSError, TimeoutError, ProtocolError, EOFError) as exc:
-            if retry.being_cancelled():
-                raise asyncio.CancelledError from exc
-            error = f"{host}:{port}: {exc or type(exc).__name__}"
-        finally:
-            if writer is not None:
-                writer.close()
-                with contextlib.suppress(OSError, ConnectionError):
-                    await writer.wait_closed()
-        if ctx.health.connected:
-            attempt = 0
-        ctx.set_connected(False, error)
-        await ctx.heartbeat(force=True)
-        await asyncio.sleep(retry.backoff(attempt))
-        attempt += 1
-
-
-def shown(value: str) -> str:
-    """A bad value for a rejection reason: quoted if short, else only its length.
-
-    Reasons go to logs and /healthz; a value too short to be a phone number or a full name is safe
-    to show, and shows what was wrong (``'x'``, ``'-5'``, ``'²'``).
-    """
-    return repr(value) if len(value) <= 8 else f"({len(value)} characters)"
 
 
 def parse_header(line: bytes) -> tuple[str, str]:
