@@ -1,0 +1,59 @@
+"""Configuration: ``config.yaml`` parsed once, at the edge, into a frozen :class:`Config`.
+
+The sections and their checks are :mod:`wallboard.config.model`; reading the file,
+the environment references in it and the error messages, :mod:`wallboard.config.loading`.
+"""
+
+from wallboard.config.loading import (
+    DEFAULT_CONFIG_PATH,
+    ENV_CONFIG,
+    ENV_REDIS_URL,
+    ConfigError,
+    config_path,
+    format_errors,
+    load_config,
+    parse_config,
+)
+from wallboard.config.model import (
+    DEFAULT_THRESHOLDS,
+    AgentConfig,
+    CollectorConfig,
+    Config,
+    DisplayKey,
+    EventRules,
+    PauseReason,
+    QueueConfig,
+    QueueDefaults,
+    RedisSettings,
+    ScreenConfig,
+    TeamConfig,
+    Threshold,
+    TimeInState,
+    WebSettings,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "DEFAULT_THRESHOLDS",
+    "ENV_CONFIG",
+    "ENV_REDIS_URL",
+    "AgentConfig",
+    "CollectorConfig",
+    "Config",
+    "ConfigError",
+    "DisplayKey",
+    "EventRules",
+    "PauseReason",
+    "QueueConfig",
+    "QueueDefaults",
+    "RedisSettings",
+    "ScreenConfig",
+    "TeamConfig",
+    "Threshold",
+    "TimeInState",
+    "WebSettings",
+    "config_path",
+    "format_errors",
+    "load_config",
+    "parse_config",
+]
