@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.helpers import until
+
 DATA = Path(__file__).resolve().parents[2] / "data"
 Fields = list[tuple[str, str]]
 
@@ -121,11 +123,8 @@ class AmiServer:
         return len(self._conns)
 
     async def wait_until(self, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > deadline:
-                raise TimeoutError("condition not met in time")
-            await asyncio.sleep(0.01)
+        """Wait until ``condition()`` holds (what the server has seen: logins, pings, …)."""
+        await until(condition, timeout, "the server's condition")
 
     # ----------------------------------------------------------- protocol
 

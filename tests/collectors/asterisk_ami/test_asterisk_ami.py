@@ -18,11 +18,10 @@ import pytest
 from pydantic import ValidationError
 
 from tests.collectors.asterisk_ami.ami_server import AmiServer, load_transcript, parse_block, wire, wire_all
-from wallboard.collectors import configure
+from tests.helpers import collector_running, until
 from wallboard.collectors.asterisk_ami import Options
 from wallboard.collectors.asterisk_ami.protocol import parse_message
 from wallboard.collectors.asterisk_ami.translator import AmiTranslator
-from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import (
     AgentLogin,
@@ -105,40 +104,38 @@ async def stream(streams: Streams) -> list[AnyEvent]:
     return [decode(fields) for _, fields in await streams.redis.xrange(streams.events_key)]
 
 
-async def until(streams: Streams, condition: Callable[[list[AnyEvent]], bool], timeout: float = 5.0) -> list[AnyEvent]:
-    """The stream's events once ``condition`` holds for them (polled, with a deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
+async def stream_when(
+    streams: Streams, condition: Callable[[list[AnyEvent]], bool], timeout: float = 5.0
+) -> list[AnyEvent]:
+    """The stream's events once ``condition`` holds for them."""
+
+    async def check() -> tuple[list[AnyEvent]] | None:
         events = await stream(streams)
-        if condition(events):
-            return events
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met; stream: " + ", ".join(f"{e.KIND}:{e.id}" for e in events))
-        await asyncio.sleep(0.02)
+        return (events,) if condition(events) else None
+
+    (events,) = await until(check, timeout, "the stream's condition")
+    return events
 
 
 async def health_when(
     streams: Streams, condition: Callable[[dict[str, Any]], bool], timeout: float = 5.0
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
-        health = (await streams.source_health()).get(SOURCE, {})
-        if health and condition(health):
-            return health
-        if time.monotonic() > deadline:
-            raise AssertionError(f"health condition not met; health: {health}")
-        await asyncio.sleep(0.02)
+    """The source's health once ``condition`` holds for it."""
+
+    async def check() -> dict[str, Any] | None:
+        health: dict[str, Any] = (await streams.source_health()).get(SOURCE, {})
+        return health if health and condition(health) else None
+
+    found: dict[str, Any] = await until(check, timeout, "the health's condition")
+    return found
 
 
 @contextlib.asynccontextmanager
 async def collector(config: Config, streams: Streams) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
-    try:
+    """The collector running; on the way out it must end cancelled, not crashed or returned."""
+    async with collector_running(config, streams) as task:
         yield task
-    finally:
-        task.cancel()
-        await asyncio.wait({task})
-        assert task.cancelled(), task.exception()
+    assert task.cancelled()
 
 
 @pytest.fixture(autouse=True)
@@ -492,7 +489,7 @@ async def test_login_and_resync_from_queue_status(
 ) -> None:
     config = make(make_config, ami.port)
     async with collector(config, streams):
-        events = await until(streams, ready)
+        events = await stream_when(streams, ready)
         health = await health_when(streams, lambda h: h["connected"])
     login, status = ({k: v for k, v in action} for action in ami.actions[:2])
     assert (login["Action"], login["Username"], login["Secret"], login["Events"]) == (
@@ -546,9 +543,9 @@ async def test_a_peer_that_is_not_asterisk_is_refused(streams: Streams, make_con
 
 async def test_full_call_life_cycle(ami: AmiServer, streams: Streams, make_config: Callable[..., Config]) -> None:
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await ami.push(load_transcript("ami_call_cycle.txt"))
-        events = await until(
+        events = await stream_when(
             streams, lambda ev: states(ev, "ana")[-1:] == [("available", "", "")] and len(states(ev, "ana")) == 5
         )
     assert states(events, "ana") == [
@@ -582,9 +579,9 @@ async def test_abandon_timeout_exit_key_and_bare_abandon(
     ami: AmiServer, streams: Streams, make_config: Callable[..., Config]
 ) -> None:
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await ami.push(load_transcript("ami_outcomes.txt"))
-        events = await until(streams, lambda ev: len(of(ev, CallAbandoned)) + len(of(ev, CallExited)) == 4)
+        events = await stream_when(streams, lambda ev: len(of(ev, CallAbandoned)) + len(of(ev, CallExited)) == 4)
     outcomes = [
         (type(e).__name__, e.call_id, e.wait_s, getattr(e, "reason", ""))
         for e in events
@@ -613,12 +610,12 @@ async def test_pause_with_reason_and_unpause(
 ) -> None:
     pause, unpause = load_transcript("ami_pause.txt")
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await ami.push([pause])
-        paused = await until(streams, lambda ev: len(states(ev, "ana")) == 2)
+        paused = await stream_when(streams, lambda ev: len(states(ev, "ana")) == 2)
         assert fold_view(paused)[0]["agents"]["ana"]["reason"] == "break"
         await ami.push([unpause])
-        events = await until(streams, lambda ev: len(states(ev, "ana")) == 3)
+        events = await stream_when(streams, lambda ev: len(states(ev, "ana")) == 3)
     assert states(events, "ana") == [("available", "", ""), ("not_ready", "break", ""), ("available", "", "")]
 
 
@@ -628,9 +625,9 @@ async def test_asterisk_11_field_names(streams: Streams, make_config: Callable[.
     await server.start()
     try:
         async with collector(make(make_config, server.port), streams):
-            await until(streams, lambda ev: len(of(ev, CallQueued)) == 1)
+            await stream_when(streams, lambda ev: len(of(ev, CallQueued)) == 1)
             await server.push(load_transcript("ami_asterisk11_events.txt"))
-            events = await until(streams, lambda ev: ("not_ready", "lunch", "") in states(ev, "marta"))
+            events = await stream_when(streams, lambda ev: ("not_ready", "lunch", "") in states(ev, "marta"))
     finally:
         await server.stop()
     assert [(e.call_id, round(time.time() - e.ts)) for e in of(events, CallQueued)][0] == ("1773129690.300", 20)
@@ -658,7 +655,7 @@ async def test_wrong_secret_is_refused_then_recovers(
         await ami.wait_until(lambda: ami.login_attempts >= 3)  # it keeps trying, backing off
         assert await stream(streams) == [] and ami.status_lists == 0
         ami.secret = "s3cret"
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await health_when(streams, lambda h: h["connected"])
     assert ami.logins == 1 and ami.login_attempts >= 4
     refused = [r for r in caplog.records if "login refused" in r.getMessage()]
@@ -670,7 +667,7 @@ async def test_drop_mid_message_then_resync(
     ami: AmiServer, streams: Streams, make_config: Callable[..., Config]
 ) -> None:
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         # While the link is down 101 is answered and leaves; 103 is answered while the next list is produced.
         ami.status_rows = [
             row for row in ami.status_rows if ("Uniqueid", UID_101) not in row and ("Uniqueid", UID_103) not in row
@@ -689,7 +686,7 @@ async def test_drop_mid_message_then_resync(
             ]
         )
         await ami.drop(partial=b"Event: AgentConnect\r\nPrivilege: agent,all\r\nQueue: ventas\r\nUniq")
-        events = await until(streams, lambda ev: bool(of(ev, CallLost)) and bool(of(ev, CallAnswered)))
+        events = await stream_when(streams, lambda ev: bool(of(ev, CallLost)) and bool(of(ev, CallAnswered)))
         health = await health_when(streams, lambda h: h["connected"])
     assert ami.logins == 2 and health["errors_total"] == 0
     assert [(e.queue, e.call_id) for e in of(events, CallLost)] == [("ventas", UID_101)]
@@ -765,11 +762,11 @@ async def test_malformed_input_is_counted_and_survived(
         ),
     ]
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         for chunk in garbage:
             await ami.push(chunk)
         await ami.push([join])
-        events = await until(streams, lambda ev: any(e.call_id == "1773129800.900" for e in of(ev, CallQueued)))
+        events = await stream_when(streams, lambda ev: any(e.call_id == "1773129800.900" for e in of(ev, CallQueued)))
         health = await health_when(streams, lambda h: h["errors_total"] == 7)
         assert health["connected"] is True and ami.logins == 1
         # The collector goes on: a later event still arrives and counts.
@@ -785,7 +782,7 @@ async def test_malformed_input_is_counted_and_survived(
                 [("Event", "HangupRequest"), ("Uniqueid", UID_101)],
             ]
         )
-        events = await until(streams, lambda ev: bool(of(ev, CallAbandoned)))
+        events = await stream_when(streams, lambda ev: bool(of(ev, CallAbandoned)))
     assert "Status is not a device state 0-8: '12'" in health["last_error"]
     assert [e.call_id for e in of(events, CallQueued)].count("1773129800.900") == 1
     assert of(events, CallAnswered) == [] and states(events, "ana") == [("available", "", "")]
@@ -804,7 +801,7 @@ async def test_a_pong_behind_a_slow_emit_keeps_the_link_and_its_events(
         await slow(self, events)
 
     async with collector(make(make_config, ami.port, ping_s=0.1, timeout_s=0.3), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         monkeypatch.setattr(CollectorContext, "emit", emit)
         for i in range(6):  # events keep arriving while each emit outlasts the Ping deadline
             await ami.push(
@@ -821,7 +818,7 @@ async def test_a_pong_behind_a_slow_emit_keeps_the_link_and_its_events(
                 ]
             )
             await asyncio.sleep(0.15)
-        events = await until(
+        events = await stream_when(
             streams, lambda ev: sum(e.call_id.startswith("1773129900.") for e in of(ev, CallQueued)) == 6, timeout=10
         )
         await ami.wait_until(lambda: ami.pings >= 2)  # the keep-alive goes on (how many fell in the burst is timing)
@@ -833,7 +830,7 @@ async def test_ping_keepalive_reconnects_when_unanswered(
     ami: AmiServer, streams: Streams, make_config: Callable[..., Config]
 ) -> None:
     async with collector(make(make_config, ami.port, ping_s=0.2, timeout_s=0.5), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await ami.wait_until(lambda: ami.pings >= 2)
         assert ami.logins == 1
         ami.answer_pings = False
@@ -851,7 +848,7 @@ async def test_health_down_while_the_server_is_down(
 ) -> None:
     caplog.set_level(logging.INFO, logger=f"wallboard.collector.{SOURCE}")
     async with collector(make(make_config, ami.port), streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         up = await health_when(streams, lambda h: h["connected"])
         port = ami.port
         await ami.stop()
@@ -874,9 +871,9 @@ async def test_restart_keeps_one_waiting_call_and_counts_it_once(
     config = make(make_config, ami.port)
     join = parse_block(JOIN.format(uid="1773129900.500", queue="ventas"))
     async with collector(config, streams):
-        await until(streams, ready)
+        await stream_when(streams, ready)
         await ami.push([join])
-        await until(streams, lambda ev: len(of(ev, CallQueued)) == 4)
+        await stream_when(streams, lambda ev: len(of(ev, CallQueued)) == 4)
     # Asterisk still has it waiting when the new collector asks.
     ami.status_rows.append(
         [
@@ -890,7 +887,7 @@ async def test_restart_keeps_one_waiting_call_and_counts_it_once(
         ]
     )
     async with collector(config, streams):
-        events = await until(streams, lambda ev: len(states(ev, "ana")) == 2)  # second resync landed
+        events = await stream_when(streams, lambda ev: len(states(ev, "ana")) == 2)  # second resync landed
         view, state = fold_view(events)
         assert view["queues"]["ventas"]["waiting"] == 3
         await ami.push(
@@ -907,7 +904,7 @@ async def test_restart_keeps_one_waiting_call_and_counts_it_once(
                 ]
             ]
         )
-        events = await until(streams, lambda ev: bool(of(ev, CallAnswered)))
+        events = await stream_when(streams, lambda ev: bool(of(ev, CallAnswered)))
     assert ami.logins == 2
     assert len({e.id for e in of(events, CallQueued)}) == 4  # found again after the restart: the same ids
     assert len(of(events, AgentLogin)) == 4  # memberships came back from the cursor: no login re-sent
@@ -936,7 +933,7 @@ async def test_live_events_during_the_queue_status_list_are_kept(
         ]
     )
     async with collector(make(make_config, ami.port), streams):
-        events = await until(streams, lambda ev: bool(of(ev, CallAnswered)))
+        events = await stream_when(streams, lambda ev: bool(of(ev, CallAnswered)))
     assert sorted(e.call_id for e in of(events, CallQueued)) == [UID_101, UID_102, UID_103, "1773129950.600"]
     assert of(events, CallLost) == []
     first_answer = next(i for i, e in enumerate(events) if isinstance(e, CallAnswered))

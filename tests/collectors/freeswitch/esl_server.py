@@ -24,6 +24,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from urllib.parse import quote
 
+from tests.helpers import until
+
 QUEUE_COLUMNS = (
     "name",
     "strategy",
@@ -244,10 +246,7 @@ class EslServer:
 
     async def wait_subscribed(self, n: int = 1, timeout: float = 5.0) -> None:
         """Wait until ``n`` sessions in all have subscribed to events."""
-        deadline = time.monotonic() + timeout
-        while self.subscriptions < n:
-            assert time.monotonic() < deadline, f"{self.subscriptions} subscriptions, waited for {n}"
-            await asyncio.sleep(0.01)
+        await until(lambda: self.subscriptions >= n, timeout, f"{n} subscriptions")
 
     async def push(self, *items: Mapping[str, str] | bytes) -> None:
         """Send events (headers) or raw bytes to every subscribed session."""

@@ -24,6 +24,7 @@ from tests.collectors.freeswitch.esl_server import (
     member,
     plain,
 )
+from tests.helpers import until
 from wallboard.collectors import configure
 from wallboard.collectors.common.lines import ProtocolError
 from wallboard.collectors.freeswitch import Options
@@ -85,18 +86,6 @@ async def collecting(config: Config, streams: Streams) -> AsyncIterator[asyncio.
             raise AssertionError("the collector did not stop when cancelled")
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-async def until(check: Callable[[], Awaitable[T]], what: str, timeout: float = 5.0) -> T:
-    """Poll ``check`` until it returns something truthy (small polling loop with a deadline)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
-        await asyncio.sleep(0.02)
 
 
 async def stream(streams: Streams) -> list[AnyEvent]:
@@ -493,8 +482,8 @@ async def test_auth_resync_aliases_and_events_during_resync(streams: Streams) ->
         ]
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            h = await until(lambda: connected(streams), "the source to be up")
-            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), "two queued calls")
+            h = await until(lambda: connected(streams), what="the source to be up")
+            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), what="two queued calls")
         assert fs.commands[:6] == [
             "auth ClueCon",
             "event plain CUSTOM callcenter::info",
@@ -526,13 +515,13 @@ async def test_a_full_call_is_answered_ended_and_the_agent_follows(streams: Stre
         fs.agents = [agent("1001@default", wrap_up_time=1)]
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
+            await until(lambda: connected(streams), what="the source to be up")
             t = int(time.time())
             script = call_script("c1", joined=t - 12, answered=t, ended=t + 95)
             await fs.push(*[h | {"Event-Date-Timestamp": str(int(time.time() * 1e6))} for h in script])
             events = await until(
                 waiting_for(streams, lambda ev: ("available", "") in states(ev, "ana")[1:]),
-                "ana available after her 1 s wrap-up",
+                what="ana available after her 1 s wrap-up",
             )
     answered, ended = of(events, CallAnswered), of(events, CallEnded)
     assert [(e.call_id, e.agent, e.wait_s) for e in answered] == [("c1", "ana", 12.0)]
@@ -550,7 +539,7 @@ async def test_abandon_and_exits_with_their_waits(streams: Streams) -> None:
         fs.queues = {Q: [], "soporte@default": []}
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
+            await until(lambda: connected(streams), what="the source to be up")
             t = int(time.time())
             calls = [
                 ("a1", Q, "BREAK_OUT", 27),
@@ -571,7 +560,7 @@ async def test_abandon_and_exits_with_their_waits(streams: Streams) -> None:
                         Member_Leaving_Time=t,
                     )
                 )
-            events = await until(waiting_for(streams, lambda ev: len(ev) == 6), "three calls and their outcomes")
+            events = await until(waiting_for(streams, lambda ev: len(ev) == 6), what="three calls and their outcomes")
     assert [(e.call_id, e.wait_s) for e in of(events, CallAbandoned)] == [("a1", 27.0)]
     assert [(e.call_id, e.reason, e.wait_s) for e in of(events, CallExited)] == [
         ("t1", "timeout", 300.0),
@@ -595,17 +584,17 @@ async def test_agent_on_break_with_its_reason_and_back(streams: Streams) -> None
         fs.agents = [agent("1001@default")]
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
+            await until(lambda: connected(streams), what="the source to be up")
             a = {"Agent": "1001@default"}
             await fs.push(event("agent-status-change", **a, Agent_Status="On Break"))
-            await until(waiting_for(streams, lambda ev: states(ev, "ana") == [("not_ready", "descanso")]), "break")
+            await until(waiting_for(streams, lambda ev: states(ev, "ana") == [("not_ready", "descanso")]), what="break")
             on_break = view(config, await stream(streams))["agents"]["ana"]
             await fs.push(
                 event("agent-status-change", **a, Agent_Status="Available"),
                 event("agent-status-change", **a, Agent_Status="Logged Out"),
                 event("agent-status-change", **a, Agent_Status="Available"),
             )
-            events = await until(waiting_for(streams, lambda ev: len(of(ev, AgentLogin)) == 2), "login again")
+            events = await until(waiting_for(streams, lambda ev: len(of(ev, AgentLogin)) == 2), what="login again")
     assert (on_break["state"], on_break["reason"]) == ("not_ready", "descanso")
     assert states(events, "ana") == [("not_ready", "descanso"), ("available", "")]
     assert [type(e).__name__ for e in events] == [
@@ -623,13 +612,13 @@ async def test_wrong_password_is_refused_retried_and_then_recovers(streams: Stre
     async with EslServer(password="secret") as fs:
         config = fs_config(fs.port, password="guess")
         async with collecting(config, streams):
-            await until(lambda: asyncio.sleep(0, result=fs.auth_attempts >= 3), "three refused attempts")
-            h = await until(lambda: health(streams), "health")
+            await until(lambda: fs.auth_attempts >= 3, what="three refused attempts")
+            h = await until(lambda: health(streams), what="health")
             assert h["connected"] is False and h["status"] == "down"
             assert "auth refused" in h["last_error"] and "-ERR invalid" in h["last_error"]
             assert fs.subscriptions == 0 and await stream(streams) == []
             fs.password = "guess"  # someone fixes the password on the FreeSWITCH side
-            h = await until(lambda: connected(streams), "the source to recover")
+            h = await until(lambda: connected(streams), what="the source to recover")
     assert fs.subscriptions == 1 and h["status"] == "ok"
 
 
@@ -637,11 +626,11 @@ async def test_a_greeting_other_than_auth_request_is_named(streams: Streams) -> 
     async with EslServer() as fs:
         fs.greeting = RUDE_REJECTION
         async with collecting(fs_config(fs.port), streams):
-            h = await until(lambda: health_with_error(streams, "rude-rejection"), "the refusal in the health")
+            h = await until(lambda: health_with_error(streams, "rude-rejection"), what="the refusal in the health")
             assert h["connected"] is False
             assert "got 'text/rude-rejection' 'Access Denied, go away.\\n'" in h["last_error"]
             fs.greeting = AUTH_REQUEST  # the ACL is fixed
-            await until(lambda: connected(streams), "the source to recover")
+            await until(lambda: connected(streams), what="the source to recover")
 
 
 async def health_with_error(streams: Streams, text: str) -> dict[str, Any]:
@@ -656,8 +645,8 @@ async def test_disconnect_mid_body_then_resync_loses_what_it_cannot_know(streams
         fs.agents = [agent("1001@default")]
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
-            await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 3), "three waiting calls")
+            await until(lambda: connected(streams), what="the source to be up")
+            await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 3), what="three waiting calls")
             # While the link is down: w1 was answered and its call is over (gone), w2 still waits,
             # w3 was answered 20 s after it joined and is still talking to ana.
             fs.queues = {
@@ -679,7 +668,7 @@ async def test_disconnect_mid_body_then_resync_loses_what_it_cannot_know(streams
             )
             await fs.drop(partial=half[: len(half) // 2])
             await fs.wait_subscribed(2)
-            await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), "the lost call")
+            await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), what="the lost call")
             await fs.push(
                 event(
                     "member-queue-end",
@@ -691,7 +680,7 @@ async def test_disconnect_mid_body_then_resync_loses_what_it_cannot_know(streams
                     Member_Leaving_Time=now,
                 )
             )
-            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallAbandoned)) == 1), "a later event")
+            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallAbandoned)) == 1), what="a later event")
             h = await health(streams)
     assert [e.call_id for e in of(events, CallLost)] == ["w1"]
     assert [(e.call_id, e.agent, e.wait_s) for e in of(events, CallAnswered)] == [("w3", "ana", 20.0)]
@@ -710,7 +699,7 @@ async def test_malformed_input_is_counted_skipped_and_the_link_survives(streams:
         fs.queues = {Q: []}
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
+            await until(lambda: connected(streams), what="the source to be up")
             truncated = b"Event-Name: CUSTOM\nEvent-Subclass: callcenter%3A%3Ainfo\nCC-Action: member-queue-st"
             good_body = plain(event("member-queue-start", Queue=Q, Member_UUID="lost")).split(b"\n\n", 1)[1]
             huge_body = b"X-Junk: " + b"a" * 10_000_000 + b"\n\n"
@@ -733,8 +722,8 @@ async def test_malformed_input_is_counted_skipped_and_the_link_survives(streams:
                 {"Event-Name": "HEARTBEAT", "Event-Info": "System Ready"},  # not ours: ignored
                 event("member-queue-start", Queue=Q, Member_UUID="after"),
             )
-            events = await until(waiting_for(streams, lambda ev: len(ev) > 0), "the event after the garbage")
-            h = await until(lambda: health_with(streams, errors=8), "eight rejections")
+            events = await until(waiting_for(streams, lambda ev: len(ev) > 0), what="the event after the garbage")
+            h = await until(lambda: health_with(streams, errors=8), what="eight rejections")
     assert [(type(e).__name__, getattr(e, "call_id", "")) for e in events] == [("CallQueued", "after")]
     assert h["connected"] is True and fs.subscriptions == 1  # never reconnected
     assert "Content-Length 'ten'" in h["last_error"]
@@ -750,15 +739,13 @@ async def test_keepalive_without_reply_drops_and_rebuilds_the_link(streams: Stre
         fs.answer_status = False
         config = fs_config(fs.port, keepalive_s=0.2, timeout_s=0.3)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the source to be up")
+            await until(lambda: connected(streams), what="the source to be up")
             await fs.wait_subscribed(2)  # the first link was given up
             h = await health(streams)
             assert "no reply to keep-alive 'api status' within 0.3 s" in h["last_error"]
             fs.answer_status = True
             links, pings = fs.subscriptions, fs.commands.count("api status")
-            await until(
-                lambda: asyncio.sleep(0, result=fs.commands.count("api status") >= pings + 5), "five more keep-alives"
-            )
+            await until(lambda: fs.commands.count("api status") >= pings + 5, what="five more keep-alives")
             # a link whose keep-alive went out before the fix may be replaced once; then they are answered
             assert fs.subscriptions <= links + 1
             assert (await health(streams))["connected"] is True
@@ -770,14 +757,14 @@ async def test_restart_counts_a_waiting_call_once(streams: Streams) -> None:
         fs.queues = {Q: [member(Q, "r1", now - 30)]}
         config = fs_config(fs.port)
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the first collector")
+            await until(lambda: connected(streams), what="the first collector")
             await fs.push(event("member-queue-start", Queue=Q, Member_UUID="r2"))
-            await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), "two waiting calls")
+            await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), what="two waiting calls")
         # the collector is gone; r2 hangs up meanwhile, r1 keeps waiting
         await streams.redis.hdel(streams.sources_key, "fs")
         async with collecting(config, streams):
-            await until(lambda: connected(streams), "the second collector")
-            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), "r2 lost")
+            await until(lambda: connected(streams), what="the second collector")
+            events = await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), what="r2 lost")
     r1 = [e for e in of(events, CallQueued) if e.call_id == "r1"]
     assert len(r1) == 2 and r1[0].id == r1[1].id
     assert [e.call_id for e in of(events, CallLost)] == ["r2"]  # known from the first run's saved cursor
