@@ -94,38 +94,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from wallboard.collectors.asterisk_ami.options import Options
 from wallboard.collectors.asterisk_ami.session import Session
 from wallboard.collectors.asterisk_ami.translator import AmiTranslator
 from wallboard.collectors.common.linked import keep_linked
 
+__all__ = ["Options", "run"]
+
 if TYPE_CHECKING:
     from wallboard.collectors.runtime import CollectorContext
-
-
-class Options(BaseModel):
-    """``options:`` of an ``asterisk_ami`` collector."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=5038, ge=1, le=65535)
-    username: str = Field(min_length=1)
-    #: Write ``${AMI_SECRET}`` in config.yaml: the secret comes from the environment.
-    secret: str = Field(repr=False)
-    ping_s: float = Field(default=20.0, gt=0, le=3600)
-    timeout_s: float = Field(default=10.0, gt=0, le=600)
-    connect_timeout_s: float = Field(default=5.0, gt=0, le=600)
-    #: How long an unanswered leave waits for the evidence that decides its outcome.
-    outcome_grace_s: float = Field(default=3.0, ge=0, le=60)
-
-    @field_validator("username", "secret")
-    @classmethod
-    def _one_line(cls, value: str) -> str:
-        if "\r" in value or "\n" in value:
-            raise ValueError("must not contain line breaks")
-        return value
 
 
 async def run(ctx: CollectorContext[Options]) -> None:

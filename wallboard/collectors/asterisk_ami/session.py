@@ -26,7 +26,7 @@ from wallboard.collectors.common.lines import LineReader, ProtocolError
 from wallboard.events import Event
 
 if TYPE_CHECKING:
-    from wallboard.collectors.asterisk_ami import Options
+    from wallboard.collectors.asterisk_ami.options import Options
     from wallboard.collectors.runtime import CollectorContext
 
 _BATCH = 500  # messages handled (and emitted) together at most

@@ -77,26 +77,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from wallboard.collectors.common.linked import keep_linked
+from wallboard.collectors.freeswitch.options import Options
 from wallboard.collectors.freeswitch.session import Collector
+
+__all__ = ["Options", "run"]
 
 if TYPE_CHECKING:
     from wallboard.collectors.runtime import CollectorContext
-
-
-class Options(BaseModel):
-    """``options:`` of a ``freeswitch`` collector."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    host: str = "127.0.0.1"
-    port: int = Field(default=8021, ge=1, le=65535)
-    password: str = Field(min_length=1, repr=False)  # from the environment: ${FS_PASSWORD}
-    keepalive_s: float = Field(default=20, gt=0)
-    timeout_s: float = Field(default=10, gt=0)
-    connect_timeout_s: float = Field(default=5, gt=0)
 
 
 async def run(ctx: CollectorContext[Options]) -> None:

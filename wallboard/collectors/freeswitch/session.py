@@ -35,7 +35,7 @@ from wallboard.collectors.freeswitch.translator import CallcenterTranslator
 from wallboard.events import Event
 
 if TYPE_CHECKING:
-    from wallboard.collectors.freeswitch import Options
+    from wallboard.collectors.freeswitch.options import Options
     from wallboard.collectors.runtime import CollectorContext
 
 SUBSCRIBE = "event plain CUSTOM callcenter::info"
