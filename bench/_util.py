@@ -1,19 +1,14 @@
-"""Small helpers shared by the benchmark scripts."""
+"""Small helpers shared by the benchmark scripts (which put the checkout on ``sys.path`` first)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import Coroutine
 from typing import Any
 
+from tests.helpers import free_port
 
-def free_port() -> int:
-    """A TCP port free on loopback right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+__all__ = ["cpu_seconds", "free_port", "rss_mb", "run_fast"]
 
 
 def cpu_seconds(pid: int) -> float:

@@ -117,7 +117,6 @@ import os
 import platform
 import random
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -138,6 +137,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _util import cpu_seconds, rss_mb, run_fast
 from fanout import SCREEN, SUBSCRIBE, Run, q
 
+from tests import stack as harness
+from tests.stack import CHROMIUM_ARGS
 from wallboard.events import CallAbandoned, CallAnswered, CallQueued, Event
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.wire import encode
@@ -145,15 +146,6 @@ from wallboard.wire import encode
 QUEUE = "ventas"
 TARGET_P99_MS = 250.0
 TARGET_MS_PER_UPDATE = 4.0
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
 WALL = tuple(f"wall {k}" for k in METRICS)  # the same in wall-clock time (stretched by CPU contention)
 LOAD_HOSTS = ("127.0.0.20", "127.0.0.21")
@@ -201,7 +193,7 @@ async def load(port: int, screens: int, local_host: str) -> None:
 
 
 def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = harness.chromium()
     if not path:
         sys.exit("no Chromium: apt-get install chromium (or set CHROMIUM=/path/to/chrome)")
     return path
@@ -271,16 +263,6 @@ class CpuWindow:
         return {"window_s": window, "cpu_s": used, "core_pct": {k: 100 * v / window for k, v in used.items()}}
 
 
-def stop_process(p: subprocess.Popen[Any]) -> None:
-    if p.poll() is None:
-        p.send_signal(signal.SIGTERM)
-        try:
-            p.wait(30)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(10)
-
-
 def healthz(port: int) -> dict[str, Any]:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
@@ -324,8 +306,7 @@ class Stack:
             if p.poll() is None and p not in (self.agg, self.web):
                 p.kill()
                 p.wait(10)
-        stop_process(self.web)
-        stop_process(self.agg)
+        self.run.stop_servers()
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"

@@ -43,14 +43,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from _util import cpu_seconds, free_port, rss_mb, run_fast
+from _util import cpu_seconds, rss_mb, run_fast
 
+from tests import stack as harness
+from tests.helpers import eventually
 from wallboard.events import CallQueued
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.wire import encode
@@ -217,57 +217,68 @@ class Run:
     def __init__(self, system: str, screens: int, args: argparse.Namespace, redis_url: str, tmp: Path, n: int) -> None:
         self.system, self.screens, self.args = system, screens, args
         self.redis_url, self.prefix = redis_url, f"fan{n}:"
-        self.port = free_port()
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        raw["redis"] = {"url": redis_url, "prefix": self.prefix}
-        raw["collectors"] = []
-        # Thousands of screens from each load generator's one address: lift the per-client cap
-        # and the connection limit (the web process still keeps a tenth of its open files spare).
-        raw["web"] = {"port": self.port, "max_connections": 1_000_000, "max_connections_per_client": 1_000_000}
-        raw["screens"] = [{"id": SCREEN, "queues": ["ventas"]}]
-        self.config = tmp / f"fan{n}.yaml"
-        self.config.write_text(yaml.safe_dump(raw, allow_unicode=True))
+        self.tree = Path(args.tree).resolve()
+
+        def adjust(raw: dict[str, Any]) -> None:
+            raw["collectors"] = []
+            # Thousands of screens from each load generator's one address: lift the per-client cap
+            # and the connection limit (the web process still keeps a tenth of its open files spare).
+            raw["web"].update(max_connections=1_000_000, max_connections_per_client=1_000_000)
+            raw["screens"] = [{"id": SCREEN, "queues": ["ventas"]}]
+
+        # the wallboard processes of --tree: its code first on the path
+        self.stack = harness.Stack(
+            tmp / f"fan{n}",
+            redis_url=redis_url,
+            prefix=self.prefix,
+            adjust=adjust,
+            env={"PYTHONPATH": str(self.tree)},
+            log_level="WARNING",
+        )
+        self.port, self.config = self.stack.port, self.stack.config
+        self.peer: subprocess.Popen[bytes] | None = None
 
     def start_servers(self) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
-        tree = Path(self.args.tree).resolve()
-        env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-        env["PYTHONPATH"] = str(tree)
-        wb = [sys.executable, "-m", "wallboard"]
-        agg = subprocess.Popen(
-            wb + ["aggregate", "--config", str(self.config), "--log-level", "WARNING"], env=env, cwd=tree
-        )
+        """``wallboard aggregate`` and the system's web process (``wallboard web`` or a peer)."""
+        agg = self.stack.start("aggregate")
         if self.system == "wallboard":
-            cmd = wb + ["web", "--config", str(self.config), "--log-level", "WARNING"]
-        else:
-            cmd = [
-                sys.executable,
-                str(ROOT / "bench" / "peers.py"),
-                "serve",
-                self.system,
-                "--redis-url",
-                self.redis_url,
-                "--prefix",
-                self.prefix,
-                "--port",
-                str(self.port),
-                "--screen",
-                SCREEN,
-                "--interval",
-                str(self.args.poll_s),
-            ]
-        web = subprocess.Popen(cmd, env=env, cwd=tree)
-        return agg, web
+            return agg, self.stack.start("web")
+        cmd = [
+            sys.executable,
+            str(ROOT / "bench" / "peers.py"),
+            "serve",
+            self.system,
+            "--redis-url",
+            self.redis_url,
+            "--prefix",
+            self.prefix,
+            "--port",
+            str(self.port),
+            "--screen",
+            SCREEN,
+            "--interval",
+            str(self.args.poll_s),
+        ]
+        self.peer = subprocess.Popen(cmd, env=harness.clean_env({"PYTHONPATH": str(self.tree)}), cwd=self.tree)
+        return agg, self.peer
+
+    def stop_servers(self) -> None:
+        """SIGTERM to the web process and the aggregator, each killed if not gone within 30 s."""
+        if self.peer is not None:
+            harness.stop_process(self.peer, signal.SIGTERM, 30)
+        self.stack.close(signal.SIGTERM, timeout=30)
 
     def wait_up(self) -> None:
-        deadline = time.time() + 60
-        while True:
+        """Until the web process serves its home page (every system has one; only ours has /healthz)."""
+
+        def serving() -> bool:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=2).read()
-                return
+                urllib.request.urlopen(self.stack.url("/"), timeout=2).read()
             except OSError:
-                if time.time() > deadline:
-                    raise
-                time.sleep(0.2)
+                return False
+            return True
+
+        eventually(serving, 60, f"{self.system} serving /", poll=0.2)
 
     def measure(self, redis_pid: int) -> dict[str, Any]:
         agg, web = self.start_servers()
@@ -328,12 +339,7 @@ class Run:
             for g in gens:
                 if g.poll() is None:
                     g.kill()
-            for p in (web, agg):
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(30)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+            self.stop_servers()
         return self.summarise(results, appended, cpu, window, rss0, rss, connect_s, health)
 
     async def append_events(self) -> dict[int, float]:

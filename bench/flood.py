@@ -29,9 +29,8 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import resource
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -39,12 +38,11 @@ from pathlib import Path
 from typing import Any
 
 import websockets
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench._util import free_port
+from tests.stack import Stack
 from wallboard.redis_server import EmbeddedRedis
 from wallboard.streams import Streams, connect
 
@@ -173,17 +171,14 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="flood-"))
     redis = EmbeddedRedis(tmp / "redis", persist=False)
     redis.start()
-    port = free_port()
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-    raw["redis"] = {"url": redis.url, "prefix": PREFIX}
-    raw["collectors"] = []
-    raw["web"] = {"port": port, "handshake_timeout_s": 300}
-    cfg = tmp / "config.yaml"
-    cfg.write_text(yaml.safe_dump(raw, allow_unicode=True))
-    env = {k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}
-    web = subprocess.Popen(
-        [sys.executable, "-m", "wallboard", "web", "--config", str(cfg), "--log-level", "WARNING"], env=env
-    )
+
+    def web_only(raw: dict[str, Any]) -> None:
+        raw["collectors"] = []
+        raw["web"]["handshake_timeout_s"] = 300
+
+    stack = Stack(tmp / "stack", redis_url=redis.url, prefix=PREFIX, adjust=web_only, log_level="WARNING")
+    port = stack.port
+    stack.start("web")
     client = connect(redis.url)
     streams = Streams(client, PREFIX)
     stop = asyncio.Event()
@@ -193,11 +188,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     tasks: list[asyncio.Task[None]] = []
     try:
         tasks.append(asyncio.create_task(keep_fresh(streams, stop)))
-        for _ in range(300):
-            with contextlib.suppress(OSError, IndexError, ValueError, TimeoutError):
-                if (await healthz(port))[0] == 200:
-                    break
-            await asyncio.sleep(0.1)
+        await asyncio.to_thread(stack.wait_healthy, 30)  # a 200 once keep_fresh published
         tasks.append(asyncio.create_task(time_healthz(port, samples, phase, stop)))
         await asyncio.sleep(2)
         deadline = time.monotonic() + args.seconds
@@ -231,8 +222,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         for c in held:
             c.close()
         await asyncio.gather(*tasks, *(c.task for c in held), return_exceptions=True)
-        web.terminate()
-        web.wait(30)
+        stack.close(signal.SIGTERM, timeout=30)
         await client.aclose()
         redis.stop()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -16,7 +15,7 @@ from playwright.sync_api import sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.stack import CHROMIUM_ARGS, Stack  # noqa: E402 - the checkout is on sys.path from here on
+from tests.stack import CHROMIUM_ARGS, Stack, chromium  # noqa: E402 - the checkout is on sys.path from here on
 
 SHOTS = [
     ("/wall/sala", "wall.png", 1920, 1080),
@@ -34,9 +33,7 @@ def main() -> None:
         stack.wait_healthy(60)
         stack.cli("ticker", TICKER).check_returncode()
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = p.chromium.launch(executable_path=chromium() or "/usr/bin/chromium", args=CHROMIUM_ARGS)
             for path, name, width, height in SHOTS:
                 page = browser.new_page(viewport={"width": width, "height": height})
                 page.goto(stack.url(path))

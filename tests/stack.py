@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -45,6 +46,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+def chromium() -> str | None:
+    """The Chromium to drive: $CHROMIUM, else Debian's on the PATH (never a downloaded browser)."""
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -99,6 +105,18 @@ def children(parent: int) -> dict[str, tuple[int, float]]:
     return out
 
 
+def stop_process(proc: subprocess.Popen[Any], sig: int = signal.SIGINT, timeout: float = 60) -> int:
+    """Signal a process and wait for it; killed if it has not stopped within ``timeout``. Its exit status."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class Stack:
     """Wallboard processes started for real in ``tmp`` on one generated config.
 
@@ -118,6 +136,7 @@ class Stack:
         log_level: str | None = None,
     ) -> None:
         raw = demo_config()
+        tmp.mkdir(parents=True, exist_ok=True)
         self.dir = tmp
         self.redis_dir = tmp / "redis"
         if redis_url is None:
@@ -155,17 +174,8 @@ class Stack:
         return self.procs[command]
 
     def stop(self, command: str = "run", sig: int = signal.SIGINT, timeout: float = 60) -> int:
-        """Signal one part (Ctrl-C by default, as a person would) and wait for it; killed if it has not
-        stopped within ``timeout``. Its exit status."""
-        proc = self.procs.pop(command)
-        if proc.poll() is None:
-            proc.send_signal(sig)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        return proc.returncode
+        """Signal one part (Ctrl-C by default, as a person would) and wait for it (see :func:`stop_process`)."""
+        return stop_process(self.procs.pop(command), sig, timeout)
 
     def kill(self, command: str = "run") -> int:
         """kill -9 of one part (for ``run``: the supervisor itself, not its children)."""
@@ -190,11 +200,11 @@ class Stack:
         path = self.log_path(command)
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def close(self, sig: int = signal.SIGINT, *, forget: bool = False) -> None:
+    def close(self, sig: int = signal.SIGINT, *, timeout: float = 60, forget: bool = False) -> None:
         """Stop every part still running, the last started first, and let go of the Redis client;
         with ``forget``, delete every key under the stack's prefix first (a shared Redis left as found)."""
         for command in reversed(list(self.procs)):
-            self.stop(command, sig)
+            self.stop(command, sig, timeout)
         if forget:
             client = self.redis()
             keys = list(client.scan_iter(match=self.prefix + "*"))

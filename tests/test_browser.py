@@ -4,7 +4,6 @@ team isolation, reconnect after a web restart, stale data greyed out, no console
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.stack import CHROMIUM_ARGS, Stack
+from tests.stack import chromium as find_chromium
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
@@ -23,7 +23,7 @@ from wallboard.events import CallQueued, Event
 
 
 def chromium() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    path = find_chromium()
     if path:
         return path
     if os.environ.get("CI"):
