@@ -33,7 +33,7 @@ _DEVICE_STATES: dict[int, tuple[AgentState, str]] = {
 }
 #: Device states of a busy device (in use, busy, ring-in-use, on hold).
 BUSY_DEVICES = (2, 3, 7, 8)
-Shown = tuple[str, str, str]  # (state, reason, direction)
+Shown = tuple[AgentState, str, str]  # (state, reason, direction)
 _LOGGED_OUT: Shown = (AgentState.LOGGED_OUT, "", "")
 _AVAILABLE: Shown = (AgentState.AVAILABLE, "", "")
 RingKey = tuple[str, str]  # (queue, caller Uniqueid)
@@ -137,8 +137,9 @@ class Agents:
         if derived == a.shown:
             return
         a.shown = derived
-        if derived != _LOGGED_OUT:  # logging out is said by AgentLogout
-            out.append(AgentStateChanged(self._next_id(), self.source, ts, agent_id, *derived))
+        state, reason, direction = derived
+        if state is not AgentState.LOGGED_OUT:  # logging out is said by AgentLogout
+            out.append(AgentStateChanged(self._next_id(), self.source, ts, agent_id, state.value, reason, direction))
 
     def join_queue(self, agent_id: str, a: Agent, queue: str, ts: float, out: list[Event]) -> Membership:
         """The agent's membership of ``queue``, logging it in there first if it was not a member."""
