@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import holds, until
 from wallboard.collectors import configure
 from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
 from wallboard.collectors.runtime import run_collector
@@ -73,18 +74,30 @@ class Collector:
     def start(self) -> None:
         self.task = asyncio.create_task(run_collector(self.config, configure(self.config)[0], self.streams))
 
+    @property
+    def log(self) -> Path:
+        return Path(self.config.collectors[0].options["path"])
+
+    async def stored(self) -> dict[str, Any]:
+        """The stored cursor: where each followed file stands."""
+        return await self.streams.load_cursor("pbx")
+
+    async def all_stored(self) -> bool:
+        """The position of everything in the file is stored."""
+        pos = (await self.stored()).get("position", {})
+        st = self.log.stat()
+        return (pos.get("inode"), pos.get("offset")) == (st.st_ino, st.st_size)
+
+    async def follows_new_and_old(self) -> bool:
+        """After a rename: the stored cursor is in the new file at the path, and in the old one."""
+        cursor = await self.stored()
+        return cursor.get("position", {}).get("inode") == self.log.stat().st_ino and "previous" in cursor
+
     async def stop(self) -> None:
         """Stop once the position of everything sent is stored (a crash before that re-sends,
         which the ids make harmless, but these tests count sends)."""
         assert self.task is not None
-        log = Path(self.config.collectors[0].options["path"])
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            pos = (await self.streams.load_cursor("pbx")).get("position", {})
-            st = log.stat()
-            if (pos.get("inode"), pos.get("offset")) == (st.st_ino, st.st_size):
-                break
-            await asyncio.sleep(0.02)
+        await until(self.all_stored, 10, "the position of the whole file stored")
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
 
@@ -93,16 +106,27 @@ class Collector:
         return [decode(fields) for _, fields in entries]
 
     async def wait_for(self, check: Callable[[list[AnyEvent]], bool], timeout: float = 10.0) -> list[AnyEvent]:
-        deadline = time.monotonic() + timeout
-        while True:
+        async def met() -> list[list[AnyEvent]]:
             events = await self.events()
-            if check(events):
-                return events
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"timed out; {len(events)} events: {[(e.KIND, getattr(e, 'call_id', '')) for e in events]}"
-                )
-            await asyncio.sleep(0.02)
+            return [events] if check(events) else []
+
+        try:
+            return (await until(met, timeout, "the events looked for"))[0]
+        except AssertionError:
+            events = await self.events()
+            raise AssertionError(
+                f"timed out; {len(events)} events: {[(e.KIND, getattr(e, 'call_id', '')) for e in events]}"
+            ) from None
+
+    async def quiet(self, seconds: float = 0.2) -> list[AnyEvent]:
+        """The events, once no more have come for ``seconds``."""
+        n = await self.streams.redis.xlen(self.streams.events_key)
+
+        async def no_more() -> bool:
+            return bool(await self.streams.redis.xlen(self.streams.events_key) == n)
+
+        await holds(no_more, seconds, "no more events")
+        return await self.events()
 
     async def health(self) -> dict[str, Any]:
         return (await self.streams.source_health()).get("pbx", {})
@@ -134,6 +158,18 @@ def view(config: Config, events: list[AnyEvent]) -> dict[str, Any]:
     state = CentreState()
     apply_all(state, settings, events)
     return build_view(state, config, settings, NOW + 60)
+
+
+def open_here(*paths: Path) -> set[Path]:
+    """Which of ``paths`` this process (where the collector runs as a task) has open now."""
+    fds = Path("/proc/self/fd")
+    targets = set()
+    for fd in fds.iterdir():
+        try:
+            targets.add(Path(os.readlink(fd)))
+        except OSError:  # closed meanwhile (the listing's own descriptor)
+            continue
+    return {p for p in paths if p.resolve() in targets}
 
 
 def assert_once(got: list[AnyEvent], want: list[AnyEvent]) -> None:
@@ -170,8 +206,11 @@ async def test_only_whole_lines_are_read_and_today_loads_on_first_start(
     with open(log, "a", encoding="utf-8") as f:
         f.write(f"{NOW - 200}|1.3|ventas|PJSIP/202|CONN")
         f.flush()
-        await asyncio.sleep(0.3)
-        assert not any(e.KIND == "call.answered" and e.call_id == "1.3" for e in await c.events())
+
+        async def not_answered() -> bool:
+            return not any(e.KIND == "call.answered" and e.call_id == "1.3" for e in await c.events())
+
+        await holds(not_answered, 0.3, "the half-written CONNECT unread")
         f.write("ECT|100|1.3.1|1\n")
     events = await c.wait_for(lambda ev: any(e.KIND == "call.answered" and e.call_id == "1.3" for e in ev))
     answered = [e for e in events if e.KIND == "call.answered" and e.call_id == "1.3"]
@@ -222,8 +261,7 @@ async def test_restart_neither_loses_nor_repeats_a_line(collector: Callable[...,
     again.start()
     want = expected(c.config, first + later)
     events = await again.wait_for(lambda ev: len(ev) >= len(want))
-    await asyncio.sleep(0.2)  # nothing more comes
-    assert_once(await again.events(), want)
+    assert_once(await again.quiet(), want)  # and nothing more comes
     v = view(c.config, events)
     assert v["queues"]["ventas"]["today"]["answered"] == 3 and v["agents"]["ana"]["state"] == "available"
 
@@ -237,14 +275,13 @@ async def test_logrotate_rename_live(collector: Callable[..., Collector], tmp_pa
     await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
     os.rename(log, tmp_path / "queue_log.1")
     write(log, [], mode="x")  # logrotate's `create`, before its postrotate reloads Asterisk's logger
-    await asyncio.sleep(0.2)  # the collector is following the new, empty file by now
+    await until(c.follows_new_and_old, 10, "the collector following the new, empty file (and the old)")
     write(tmp_path / "queue_log.1", b)  # Asterisk writes to the old file until its logger reloads
-    await asyncio.sleep(0.1)
+    await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a + b)))
     write(log, c_lines)
     want = expected(c.config, a + b + c_lines)
     await c.wait_for(lambda ev: len(ev) >= len(want))
-    await asyncio.sleep(0.2)
-    assert_once(await c.events(), want)
+    assert_once(await c.quiet(), want)
 
 
 async def test_logrotate_rename_while_stopped(collector: Callable[..., Collector], tmp_path: Path) -> None:
@@ -262,8 +299,7 @@ async def test_logrotate_rename_while_stopped(collector: Callable[..., Collector
     again.start()
     want = expected(c.config, a + b + c_lines)
     await again.wait_for(lambda ev: len(ev) >= len(want))
-    await asyncio.sleep(0.2)
-    assert_once(await again.events(), want)
+    assert_once(await again.quiet(), want)
 
 
 async def test_restarted_after_a_rename_the_old_file_is_still_followed(
@@ -277,18 +313,22 @@ async def test_restarted_after_a_rename_the_old_file_is_still_followed(
     await c.wait_for(lambda ev: len(ev) == len(expected(c.config, a)))
     os.rename(log, tmp_path / "queue_log.1")
     write(log, [], mode="x")  # logrotate's `create`
-    await asyncio.sleep(0.3)  # the collector follows the new file, and the old one for the grace
+    await until(c.follows_new_and_old, 10, "the collector following the new file, and the old one for the grace")
     await c.stop()  # and then stops (a restart, a crash) inside that grace
+    assert open_here(log, tmp_path / "queue_log.1") == set()
     again = collector()
     again.start()
-    await asyncio.sleep(0.5)  # it has taken up both files again
+    await until(
+        lambda: open_here(log, tmp_path / "queue_log.1") == {log, tmp_path / "queue_log.1"},
+        10,
+        "the restarted collector following both files again",
+    )
     write(tmp_path / "queue_log.1", b)  # Asterisk writes to the old file until its logger reloads
-    await asyncio.sleep(0.1)
+    await again.wait_for(lambda ev: len(ev) == len(expected(c.config, a + b)))
     write(log, c_lines)
     want = expected(c.config, a + b + c_lines)
     await again.wait_for(lambda ev: len(ev) >= len(want))  # (it lost call 9.2 before: 11 of 16 events)
-    await asyncio.sleep(0.2)
-    assert_once(await again.events(), want)
+    assert_once(await again.quiet(), want)
 
 
 async def test_copytruncate_live_and_while_stopped(collector: Callable[..., Collector], tmp_path: Path) -> None:
@@ -333,8 +373,7 @@ async def test_copytruncate_live_and_while_stopped(collector: Callable[..., Coll
     again.start()
     want = expected(c.config, a + b + c_lines + g + f + e + d)
     await again.wait_for(lambda ev: len(ev) >= len(want))
-    await asyncio.sleep(0.2)
-    assert_once(await again.events(), want)
+    assert_once(await again.quiet(), want)
 
 
 async def test_bad_input_is_counted_and_skipped(collector: Callable[..., Collector], tmp_path: Path) -> None:
@@ -352,9 +391,11 @@ async def test_bad_input_is_counted_and_skipped(collector: Callable[..., Collect
     write(log, call(NOW - 700, "7.3", 7, 60))
     events = await c.wait_for(lambda ev: any(e.KIND == "call.ended" and e.call_id == "7.3" for e in ev))
     assert [e.call_id for e in events if e.KIND.startswith("call.")] == ["7.1"] * 3 + ["7.3"] * 3
-    deadline = time.monotonic() + 5
-    while (await c.health()).get("errors_total") != 4 and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+
+    async def four_errors() -> bool:
+        return bool((await c.health()).get("errors_total") == 4)
+
+    await until(four_errors, 5, "4 errors counted in the health")
     health = await c.health()
     assert health["errors_total"] == 4 and health["connected"] is True
     assert "truncated" not in health["last_error"]  # reasons name the line
@@ -367,16 +408,20 @@ async def test_a_missing_file_is_reported_and_followed_once_it_appears(
     log = tmp_path / "queue_log"
     c = collector()
     c.start()
-    deadline = time.monotonic() + 5
-    while "no such file" not in (await c.health()).get("last_error", "") and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+
+    async def reported() -> bool:
+        return "no such file" in (await c.health()).get("last_error", "")
+
+    await until(reported, 5, "the missing file reported")
     health = await c.health()
     assert health["connected"] is False and "no such file" in health["last_error"]
     write(log, call(NOW - 100, "8.1", 5, 60), mode="x")
     await c.wait_for(lambda ev: any(e.KIND == "call.ended" for e in ev))
-    deadline = time.monotonic() + 5
-    while not (await c.health()).get("connected") and time.monotonic() < deadline:
-        await asyncio.sleep(0.05)
+
+    async def connected() -> bool:
+        return (await c.health()).get("connected") is True
+
+    await until(connected, 5, "the source connected")
     assert (await c.health())["connected"] is True
 
 
@@ -390,7 +435,9 @@ def test_yesterday_is_before_today() -> None:
     assert datetime.fromtimestamp(start, UTC) <= datetime.fromtimestamp(NOW, UTC) - timedelta(minutes=10)
 
 
-async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(streams: Streams, tmp_path: Path) -> None:
+async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(
+    streams: Streams, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Over 4 MiB of yesterday, then today: stopped mid-load, resumed; then a short line after a restart."""
     yesterday = [
         f"{NOW - 6 * 3600}|NONE|ventas|PJSIP/201|ADDMEMBER|",
@@ -422,13 +469,16 @@ async def test_a_big_first_load_interrupted_and_resumed_sends_today_once(streams
 
     interrupted = run("int", "int:")
     interrupted.start()
-    deadline = time.monotonic() + 30
-    while True:  # stop it once a position inside yesterday's lines is stored
-        cursor = await interrupted.streams.load_cursor("pbx")
-        if cursor.get("position", {}).get("offset", 0) > 0:
-            break
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.002)
+
+    async def mid_load() -> dict[str, Any]:
+        cursor = await interrupted.stored()
+        return cursor if cursor.get("position", {}).get("offset", 0) > 0 else {}
+
+    # stop it once a position inside yesterday's lines is stored: looked for every 2 ms, as the
+    # whole load takes a fraction of a second
+    monkeypatch.setattr("tests.helpers.POLL_S", 0.002)
+    cursor = await until(mid_load, 30, "a position inside yesterday's lines stored")
+    monkeypatch.undo()
     assert interrupted.task is not None
     interrupted.task.cancel()
     await asyncio.gather(interrupted.task, return_exceptions=True)

@@ -30,7 +30,7 @@ from wallboard.events import (
 from wallboard.fold import CentreState, FoldSettings, apply_all
 from wallboard.report import build_report
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 EVERY_EVENT = DATA / "queue_log_every_event.txt"
 RAW_CONFIG: dict[str, Any] = {
     "timezone": "Europe/Madrid",
@@ -298,6 +298,21 @@ def test_a_late_relog_does_not_free_the_member_on_the_next_call() -> None:
     assert state.agents["luis"].state == "available" and state.agents["marta"].state == "available"
     handled = {a: sum(c.handled for c in state.agents[a].buckets.values()) for a in ("ana", "luis", "marta")}
     assert handled == {"ana": 1, "luis": 1, "marta": 1}
+
+
+def test_a_login_while_logged_in_keeps_the_state_the_board_shows() -> None:
+    """An AGENTLOGIN for a paused agent changes nothing on the board (a login makes only a logged-out
+    agent available), so the UNPAUSE after it must still say so."""
+    settings = FoldSettings.from_config(CONFIG)
+    state = CentreState()
+    tr = QueueLogTranslator("pbx", CONFIG.agent_aliases(), CONFIG.pause_reason_codes())
+    apply_all(state, settings, tr.feed(f"{T}|NONE|ventas|PJSIP/201|PAUSE|Lunch"))
+    apply_all(state, settings, tr.feed(f"{T + 5}|NONE|NONE|PJSIP/201|AGENTLOGIN|PJSIP/201"))
+    assert (state.agents["ana"].state, state.agents["ana"].reason) == ("not_ready", "lunch")
+    unpause = tr.feed(f"{T + 9}|NONE|ventas|PJSIP/201|UNPAUSE|")
+    assert [(type(e), getattr(e, "state", "")) for e in unpause] == [(AgentStateChanged, "available")]
+    apply_all(state, settings, unpause)
+    assert state.agents["ana"].state == "available"
 
 
 # ------------------------------------------------------ the whole file
