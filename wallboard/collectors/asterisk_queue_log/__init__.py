@@ -14,21 +14,21 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from wallboard.collectors.asterisk_queue_log.follower import Follower
-from wallboard.collectors.asterisk_queue_log.lines import BadLine, QueueLogError, QueueLogStats
+from wallboard.collectors.asterisk_queue_log.lines import QueueLogStats
 from wallboard.collectors.asterisk_queue_log.options import Options
 from wallboard.collectors.asterisk_queue_log.translator import QueueLogTranslator
 
 if TYPE_CHECKING:
     from wallboard.collectors.runtime import CollectorContext
 
-__all__ = ["BadLine", "Options", "QueueLogError", "QueueLogStats", "QueueLogTranslator", "run"]
+__all__ = ["Options", "QueueLogStats", "QueueLogTranslator", "run"]
 
 
 async def run(ctx: CollectorContext[Options]) -> None:
     """Follow the queue_log file: resume from the stored position, emit new lines as they land."""
     options = ctx.options
     path = options.path if options.path.is_absolute() else ctx.config.base_dir / options.path
-    follower = Follower(ctx, options, path)
+    follower = Follower(ctx, path)
     try:
         await follower.start()
         while True:

@@ -38,7 +38,8 @@ class Follower:
     exactly where the last stored batch ended.
     """
 
-    def __init__(self, ctx: CollectorContext[Options], options: Options, path: Path) -> None:
+    def __init__(self, ctx: CollectorContext[Options], path: Path) -> None:
+        options = ctx.options
         self.ctx = ctx
         self.options = options
         self.path = path
@@ -51,11 +52,14 @@ class Follower:
         self._malformed = 0
 
     def close(self) -> None:
+        """Let go of the files (the stored cursor says where to go on)."""
         self.tail.close()
         if self.previous is not None:
             self.previous.close()
 
     async def start(self) -> None:
+        """Wait for the file, then take up where the stored cursor says: resume in the same file,
+        finish the one rotated away while stopped, or (a first start) load today or skip to the end."""
         ctx, tail = self.ctx, self.tail
         while not tail.open():
             ctx.set_connected(False, f"{self.path}: no such file (waiting for it)")
@@ -149,6 +153,7 @@ class Follower:
         tail.problems.clear()
 
     async def _drain(self, tail: Tail, *, save: bool = True) -> None:
+        """Send everything ``tail`` has up to the end of its file."""
         while await self._step(tail, save=save):
             pass
 

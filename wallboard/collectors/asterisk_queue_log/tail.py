@@ -36,10 +36,12 @@ class Position:
     lineno: int
 
     def as_dict(self) -> dict[str, Any]:
+        """The position as JSON-ready values, for the stored cursor."""
         return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Position | None:
+        """A position read back from the stored cursor, or None if it is not one."""
         try:
             return cls(
                 int(data["dev"]), int(data["inode"]), str(data["head"]), int(data["offset"]), int(data["lineno"])
@@ -74,6 +76,7 @@ class Tail:
 
     @property
     def is_open(self) -> bool:
+        """A file is open (False before the first open, and after a rotation took it away)."""
         return self._file is not None
 
     def open(self, offset: int = 0, lineno: int = 0) -> bool:
@@ -93,16 +96,19 @@ class Tail:
         return True
 
     def close(self) -> None:
+        """Close the file (a closed tail can be opened again)."""
         if self._file is not None:
             self._file.close()
             self._file = None
 
     def position(self) -> Position:
+        """Where the tail stands now, to be stored (the first line's hash is taken once there is one)."""
         if not self.head and self._file is not None:
             self.head = first_line_hash(self._file)
         return Position(self.dev, self.inode, self.head, self.offset, self.lineno)
 
     def size(self) -> int:
+        """The open file's size now."""
         assert self._file is not None
         return os.fstat(self._file.fileno()).st_size
 
