@@ -22,8 +22,8 @@ from typing import Any, TypeAlias
 
 from wallboard.events import AGENT_STATES, CALL_DIRECTIONS, EVENT_TYPES, EXIT_REASONS, AnyEvent, Event
 
-# Plausible epoch range: 2000-01-01 .. 2100-01-01.
-_TS_MIN, _TS_MAX = 946_684_800.0, 4_102_444_800.0
+#: The plausible range of an epoch time: 2000-01-01 .. 2100-01-01.
+TS_MIN, TS_MAX = 946_684_800.0, 4_102_444_800.0
 #: The longest duration and the longest text an event may carry (sources check against these).
 MAX_DURATION_S = 30 * 86_400.0
 MAX_TEXT = 256
@@ -97,10 +97,10 @@ def _digits(value: int) -> int:
 
 
 def _timestamp(name: str, value: Any) -> float:
-    if type(value) is float and _TS_MIN <= value < _TS_MAX:
+    if type(value) is float and TS_MIN <= value < TS_MAX:
         return value
     ts = _number(name, value)
-    if not _TS_MIN <= ts < _TS_MAX:
+    if not TS_MIN <= ts < TS_MAX:
         raise EventError(name, "must be POSIX seconds between 2000 and 2100", value)
     return ts
 
@@ -267,8 +267,8 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             return {
                 "type": "number",
                 "description": "POSIX seconds (UTC)",
-                "minimum": _TS_MIN,
-                "exclusiveMaximum": _TS_MAX,
+                "minimum": TS_MIN,
+                "exclusiveMaximum": TS_MAX,
             }
         if name.endswith("_s"):
             return {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S, "description": "seconds"}

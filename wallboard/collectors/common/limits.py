@@ -7,9 +7,11 @@ and of what a translator remembers.
 
 from __future__ import annotations
 
+from wallboard import wire
+
 #: The longest line read off a link: a longer one is skipped and counted, never buffered whole.
 MAX_LINE = 64 * 1024
 #: The most calls (or call entries) a translator tracks; past it the oldest tenth is forgotten.
 MAX_TRACKED = 100_000
-#: The plausible range of an epoch time a source sends: 2000-01-01 .. 2100-01-01 (as events are checked).
-TS_MIN, TS_MAX = 946_684_800.0, 4_102_444_800.0
+#: The plausible range of an epoch time a source sends (the one events are checked against).
+TS_MIN, TS_MAX = wire.TS_MIN, wire.TS_MAX
