@@ -67,8 +67,12 @@ class Ingest:
     """The ingest endpoint for the ``http`` sources of ``contexts`` (each reports its own health)."""
 
     def __init__(self, contexts: Sequence[CollectorContext[Options]]) -> None:
-        self.contexts = tuple(contexts)
         self.sources = [_Source.of(ctx) for ctx in contexts]
+
+    @property
+    def contexts(self) -> list[CollectorContext[Options]]:
+        """Each source's context (whoever serves the endpoint reports their health)."""
+        return [s.ctx for s in self.sources]
 
     @classmethod
     def for_web(cls, config: Config, collectors: Sequence[Configured], streams: Streams) -> Ingest:
