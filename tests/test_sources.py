@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from tests.collectors.ami_server import AmiServer
-from tests.collectors.esl_server import EslServer, agent, member
+from tests.collectors.asterisk_ami.ami_server import AmiServer
+from tests.collectors.freeswitch.esl_server import EslServer, agent, member
 from tests.helpers import until, wait_for_port
 from tests.stack import Stack
 from wallboard.streams import Streams
