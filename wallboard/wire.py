@@ -267,11 +267,11 @@ def event_schemas() -> dict[str, dict[str, Any]]:
             return {
                 "type": "number",
                 "description": "POSIX seconds (UTC)",
-                "minimum": TS_MIN,
-                "exclusiveMaximum": TS_MAX,
+                "minimum": int(TS_MIN),
+                "exclusiveMaximum": int(TS_MAX),
             }
         if name.endswith("_s"):
-            return {"type": "number", "minimum": 0, "maximum": MAX_DURATION_S, "description": "seconds"}
+            return {"type": "number", "minimum": 0, "maximum": int(MAX_DURATION_S), "description": "seconds"}
         choices = _choices(kind, name)
         if choices is not None:
             return {"enum": list(choices)}

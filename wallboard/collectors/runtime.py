@@ -20,18 +20,15 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard import collectors, retry
 from wallboard.collectors import Configured
 from wallboard.config import CollectorConfig, Config
 from wallboard.events import Event
-from wallboard.streams import Streams, redis_full
+from wallboard.streams import UNREACHABLE, Streams, redis_full
 
 HEARTBEAT_S = 1.0
-_REDIS_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass
@@ -97,7 +94,7 @@ class CollectorContext(Generic[OptionsT]):
             try:
                 await operation()
                 break
-            except (*_REDIS_ERRORS, ResponseError) as exc:
+            except (*UNREACHABLE, ResponseError) as exc:
                 full = redis_full(exc)
                 if not full and isinstance(exc, ResponseError):
                     raise
@@ -156,7 +153,7 @@ class CollectorContext(Generic[OptionsT]):
         self._last_heartbeat = now
         try:
             await self.streams.set_source_health(self.source, self.health.as_dict(self.collector.kind))
-        except (*_REDIS_ERRORS, ResponseError) as exc:
+        except (*UNREACHABLE, ResponseError) as exc:
             # emit() reports Redis trouble (a full one refuses this write too: the heartbeat
             # task must not die of it); health is refreshed on the next beat
             if isinstance(exc, ResponseError) and not redis_full(exc):
