@@ -1,5 +1,5 @@
 /* wallboard: clientside renderers, one per view, in the dash_clientside.wallboard namespace.
- * The team and manager renderers take the view (see wallboard/messages.py) and the page config
+ * The team and manager renderers take the view (see wallboard/views.py) and the page config
  * and return Dash components as JSON; the wall TV's renderer writes its DOM directly. Times that tick carry data-since (epoch s);
  * assets/wallboard.js updates them every second.
  */

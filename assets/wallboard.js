@@ -42,7 +42,7 @@
 
   function isObject(v) { return v !== null && typeof v === "object" && !Array.isArray(v); }
 
-  function merge(base, changes) {  // mirrors wallboard/messages.py apply_patch
+  function merge(base, changes) {  // mirrors wallboard/views.py apply_patch
     var out = {}, k;
     for (k in base) { out[k] = base[k]; }
     for (k in changes) {

@@ -107,6 +107,11 @@ async def collector_running(
         yield task
     finally:
         task.cancel()
+        done, _ = await asyncio.wait([task], timeout=5)
+        if not done:  # fail clearly rather than hang (and ask again, so nothing is left running)
+            task.cancel()
+            await asyncio.wait([task], timeout=5)
+            raise AssertionError("the collector did not stop when cancelled")
         with contextlib.suppress(asyncio.CancelledError):
             await task
 

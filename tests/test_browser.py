@@ -110,8 +110,13 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     assert number(page, "#wb-title") == "Sala de operaciones"
     assert number(page, "#wb-sl").endswith("%") and "SL 80/20" in number(page, "#wb-sl-caption")
     page.wait_for_function("document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
-    arc = page.evaluate("document.querySelector('.wb-gauge-value').getAttribute('stroke-dasharray')")
-    shown = float(number(page, "#wb-sl").rstrip("%").strip().replace("\u202f", "").replace(",", "."))
+    # Both read in one go: an update between two reads (the aggregator may still be folding the day)
+    # would compare two different snapshots.
+    arc, text = page.evaluate(
+        "[document.querySelector('.wb-gauge-value').getAttribute('stroke-dasharray'),"
+        " document.querySelector('#wb-sl').innerText]"
+    )
+    shown = float(text.rstrip("%").strip().replace("\u202f", "").replace(",", "."))
     assert abs(float(arc.split()[0]) - shown) <= 0.05  # the gauge's arc is the service level on the page
     page.screenshot(path=str(tmp_path / "wall.png"))
 

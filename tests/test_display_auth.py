@@ -7,37 +7,35 @@ import http.client
 import json
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import websockets
-import yaml
 from websockets.exceptions import InvalidStatus
 
-from tests.helpers import free_port, wait_for_port
-from tests.test_browser import CHROMIUM_ARGS, chromium
+from tests.helpers import wait_for_port
+from tests.stack import CHROMIUM_ARGS, Stack, chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 GOOD = "k3y-for-the-sala-tv-0123456789"
 
 
 class Web:
+    """`wallboard web` with display keys on (through the one harness, tests.stack)."""
+
     def __init__(self, tmp: Path, redis_url: str, keys: list[dict[str, str]]) -> None:
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        self.port = free_port()
-        raw["redis"] = {"url": redis_url, "prefix": f"auth{os.getpid()}:"}
-        raw["collectors"] = []
-        raw["web"] = {"port": self.port, "heartbeat_s": 1, "display_keys": keys}
-        path = tmp / f"c{self.port}.yaml"
-        path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        env = {**{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"}, "WB_TV_KEY": GOOD}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wallboard", "web", "--config", str(path), "--log-level", "WARNING"], env=env
+        def adjust(raw: dict[str, Any]) -> None:
+            raw["collectors"] = []
+            raw["web"].update(heartbeat_s=1, display_keys=keys)
+
+        tmp = tmp / f"web{len(list(tmp.glob('web*')))}"
+        self.stack = Stack(
+            tmp, redis_url=redis_url, prefix=f"auth{os.getpid()}:", adjust=adjust, env={"WB_TV_KEY": GOOD}
         )
+        self.port = self.stack.port
+        self.stack.start("web")
         wait_for_port(self.port, 30, "web process")
 
     def get(self, path: str, cookie: str | None = None) -> http.client.HTTPResponse:
@@ -51,8 +49,7 @@ class Web:
             conn.close()
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
+        self.stack.stop("web", signal.SIGTERM, 30)
 
 
 @pytest.fixture

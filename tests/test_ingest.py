@@ -19,6 +19,7 @@ import redis
 import yaml
 
 from tests.helpers import eventually, free_port, wait_for_port
+from tests.stack import Stack
 from wallboard.collectors import configure
 from wallboard.collectors.runtime import run_collector
 from wallboard.config import parse_config
@@ -39,31 +40,28 @@ class Web:
     """`wallboard web` with two ingest sources and display keys on (the API must not need them)."""
 
     def __init__(self, tmp: Path, redis_url: str) -> None:
-        raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-        self.port = free_port()
-        self.prefix = f"ingest{os.getpid()}-{self.port}:"
-        raw["redis"] = {"url": redis_url, "prefix": self.prefix}
-        raw["collectors"] = [
-            {
-                "kind": "http",
-                "name": "crm",
-                "options": {"tokens": ["${CRM_TOKEN}"], "max_batch": 50, "max_body_bytes": 20_000},
-            },
-            {"kind": "http", "name": "dialer", "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1, "burst": 5}},
-            {"kind": "http", "name": "tiny", "options": {"tokens": ["${TINY_TOKEN}"], "dedup_max_ids": 1000}},
-        ]
-        raw["web"] = {"port": self.port, "display_keys": [{"name": "tv", "key": "a-display-key-0123456789"}]}
-        path = tmp / f"c{self.port}.yaml"
-        path.write_text(yaml.safe_dump(raw, allow_unicode=True))
-        env = {
-            **{k: v for k, v in os.environ.items() if k != "WALLBOARD_REDIS_URL"},
-            "CRM_TOKEN": TOKEN,
-            "DIALER_TOKEN": SLOW_TOKEN,
-            "TINY_TOKEN": TINY_TOKEN,
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "wallboard", "web", "--config", str(path), "--log-level", "WARNING"], env=env
+        def adjust(raw: dict[str, Any]) -> None:
+            raw["collectors"] = [
+                {
+                    "kind": "http",
+                    "name": "crm",
+                    "options": {"tokens": ["${CRM_TOKEN}"], "max_batch": 50, "max_body_bytes": 20_000},
+                },
+                {
+                    "kind": "http",
+                    "name": "dialer",
+                    "options": {"tokens": ["${DIALER_TOKEN}"], "rate_per_s": 1, "burst": 5},
+                },
+                {"kind": "http", "name": "tiny", "options": {"tokens": ["${TINY_TOKEN}"], "dedup_max_ids": 1000}},
+            ]
+            raw["web"]["display_keys"] = [{"name": "tv", "key": "a-display-key-0123456789"}]
+
+        secrets = {"CRM_TOKEN": TOKEN, "DIALER_TOKEN": SLOW_TOKEN, "TINY_TOKEN": TINY_TOKEN}
+        self.stack = Stack(
+            tmp, redis_url=redis_url, prefix=f"ingest{os.getpid()}-{tmp.name}:", adjust=adjust, env=secrets
         )
+        self.port, self.prefix = self.stack.port, self.stack.prefix
+        self.stack.start("web")
         self.redis = redis.Redis.from_url(redis_url, decode_responses=True)
         wait_for_port(self.port, 30, "web process")
 
@@ -96,8 +94,7 @@ class Web:
         return json.loads(self.redis.hget(self.prefix + "sources", source) or "{}")  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(30)
+        self.stack.stop("web", signal.SIGTERM, 30)
         self.redis.close()
 
 
@@ -230,7 +227,7 @@ def test_malformed_requests_get_the_status_that_fits(web: Web) -> None:
     status, _, body = web.post({"events": [call(1, queue="x" * 200)] * 200})
     assert status == 413 and "20000 bytes" in body["error"]
     assert web.request("GET", "/api/v1/events")[0] == 405
-    assert web.proc.poll() is None  # still serving
+    assert web.stack.procs["web"].poll() is None  # still serving
 
 
 def test_what_the_stream_takes_but_the_api_does_not(web: Web) -> None:
@@ -240,7 +237,7 @@ def test_what_the_stream_takes_but_the_api_does_not(web: Web) -> None:
     assert status == 422 and body["errors"][0]["field"] == "kind"
     status, _, body = web.post(None, raw=b"[" * 9_000 + b"]" * 9_000)  # nested too deeply for a parser
     assert (status, body["error"]) == (400, "body is not valid JSON: nested too deeply")
-    assert len(web.events()) == before and web.proc.poll() is None
+    assert len(web.events()) == before and web.stack.procs["web"].poll() is None
 
 
 def test_text_that_is_not_unicode_is_a_422_naming_the_field(web: Web) -> None:
@@ -268,7 +265,7 @@ def test_text_that_is_not_unicode_is_a_422_naming_the_field(web: Web) -> None:
                 "reason": "is not valid Unicode text (a lone surrogate such as \\ud800)",
             }
         ]
-    assert len(web.events()) == before and web.proc.poll() is None
+    assert len(web.events()) == before and web.stack.procs["web"].poll() is None
     eventually(lambda: web.health("crm").get("errors_total", 0) >= errors_before + 3, 5, "3 more errors reported")
     assert "not valid Unicode" in web.health("crm")["last_error"]
 

@@ -8,7 +8,9 @@ import pytest
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
 from wallboard.events import AgentStateChanged, CallQueued
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
+from wallboard.state import CentreState
 from wallboard.wire import decode, encode
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -24,8 +24,10 @@ from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
 from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import AnyEvent
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 from wallboard.streams import Streams
 from wallboard.wire import decode
 

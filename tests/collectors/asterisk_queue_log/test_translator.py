@@ -27,8 +27,10 @@ from wallboard.events import (
     CallTransferred,
     SourceReset,
 )
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.report import build_report
+from wallboard.state import CentreState
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 EVERY_EVENT = DATA / "queue_log_every_event.txt"

@@ -6,10 +6,8 @@ Expected numbers are worked out by hand from the CC-*-Time headers the scripts s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar, cast
 
 import pytest
@@ -24,14 +22,12 @@ from tests.collectors.freeswitch.esl_server import (
     member,
     plain,
 )
-from tests.helpers import until
-from wallboard.collectors import configure
+from tests.helpers import collector_running, until
 from wallboard.collectors.common.lines import ProtocolError
 from wallboard.collectors.freeswitch import Options
 from wallboard.collectors.freeswitch.fields import CallcenterError
 from wallboard.collectors.freeswitch.protocol import parse_event, parse_table
 from wallboard.collectors.freeswitch.translator import CallcenterTranslator
-from wallboard.collectors.runtime import run_collector
 from wallboard.config import Config, parse_config
 from wallboard.events import (
     AgentLogin,
@@ -46,8 +42,10 @@ from wallboard.events import (
     CallQueued,
     Event,
 )
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
+from wallboard.state import CentreState
 from wallboard.streams import Streams
 from wallboard.wire import decode
 
@@ -70,22 +68,6 @@ def fast_reconnect(monkeypatch: pytest.MonkeyPatch) -> None:
 def fs_config(port: int, **options: Any) -> Config:
     opts = {"port": port, "password": "ClueCon", "keepalive_s": 5, "timeout_s": 2, "connect_timeout_s": 2} | options
     return parse_config(RAW | {"collectors": [{"kind": "freeswitch", "name": "fs", "options": opts}]}, env={})
-
-
-@contextlib.asynccontextmanager
-async def collecting(config: Config, streams: Streams) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
-    try:
-        yield task
-    finally:
-        task.cancel()
-        done, _ = await asyncio.wait([task], timeout=5)
-        if not done:  # fail clearly rather than hang (and ask again, so nothing is left running)
-            task.cancel()
-            await asyncio.wait([task], timeout=5)
-            raise AssertionError("the collector did not stop when cancelled")
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
 
 
 async def stream(streams: Streams) -> list[AnyEvent]:
@@ -481,7 +463,7 @@ async def test_auth_resync_aliases_and_events_during_resync(streams: Streams) ->
             plain(event("agent-status-change", Agent="1001@default", Agent_Status="On Break")),  # older than it
         ]
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             h = await until(lambda: connected(streams), what="the source to be up")
             events = await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), what="two queued calls")
         assert fs.commands[:6] == [
@@ -514,7 +496,7 @@ async def test_a_full_call_is_answered_ended_and_the_agent_follows(streams: Stre
         fs.queues = {Q: []}
         fs.agents = [agent("1001@default", wrap_up_time=1)]
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             t = int(time.time())
             script = call_script("c1", joined=t - 12, answered=t, ended=t + 95)
@@ -538,7 +520,7 @@ async def test_abandon_and_exits_with_their_waits(streams: Streams) -> None:
     async with EslServer() as fs:
         fs.queues = {Q: [], "soporte@default": []}
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             t = int(time.time())
             calls = [
@@ -583,7 +565,7 @@ async def test_agent_on_break_with_its_reason_and_back(streams: Streams) -> None
     async with EslServer() as fs:
         fs.agents = [agent("1001@default")]
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             a = {"Agent": "1001@default"}
             await fs.push(event("agent-status-change", **a, Agent_Status="On Break"))
@@ -611,7 +593,7 @@ async def test_agent_on_break_with_its_reason_and_back(streams: Streams) -> None
 async def test_wrong_password_is_refused_retried_and_then_recovers(streams: Streams) -> None:
     async with EslServer(password="secret") as fs:
         config = fs_config(fs.port, password="guess")
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: fs.auth_attempts >= 3, what="three refused attempts")
             h = await until(lambda: health(streams), what="health")
             assert h["connected"] is False and h["status"] == "down"
@@ -625,7 +607,7 @@ async def test_wrong_password_is_refused_retried_and_then_recovers(streams: Stre
 async def test_a_greeting_other_than_auth_request_is_named(streams: Streams) -> None:
     async with EslServer() as fs:
         fs.greeting = RUDE_REJECTION
-        async with collecting(fs_config(fs.port), streams):
+        async with collector_running(fs_config(fs.port), streams):
             h = await until(lambda: health_with_error(streams, "rude-rejection"), what="the refusal in the health")
             assert h["connected"] is False
             assert "got 'text/rude-rejection' 'Access Denied, go away.\\n'" in h["last_error"]
@@ -644,7 +626,7 @@ async def test_disconnect_mid_body_then_resync_loses_what_it_cannot_know(streams
         fs.queues = {Q: [member(Q, "w1", now - 50), member(Q, "w2", now - 20), member(Q, "w3", now - 25)]}
         fs.agents = [agent("1001@default")]
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 3), what="three waiting calls")
             # While the link is down: w1 was answered and its call is over (gone), w2 still waits,
@@ -698,7 +680,7 @@ async def test_malformed_input_is_counted_skipped_and_the_link_survives(streams:
     async with EslServer() as fs:
         fs.queues = {Q: []}
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             truncated = b"Event-Name: CUSTOM\nEvent-Subclass: callcenter%3A%3Ainfo\nCC-Action: member-queue-st"
             good_body = plain(event("member-queue-start", Queue=Q, Member_UUID="lost")).split(b"\n\n", 1)[1]
@@ -738,7 +720,7 @@ async def test_keepalive_without_reply_drops_and_rebuilds_the_link(streams: Stre
     async with EslServer() as fs:
         fs.answer_status = False
         config = fs_config(fs.port, keepalive_s=0.2, timeout_s=0.3)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the source to be up")
             await fs.wait_subscribed(2)  # the first link was given up
             h = await health(streams)
@@ -756,13 +738,13 @@ async def test_restart_counts_a_waiting_call_once(streams: Streams) -> None:
     async with EslServer() as fs:
         fs.queues = {Q: [member(Q, "r1", now - 30)]}
         config = fs_config(fs.port)
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the first collector")
             await fs.push(event("member-queue-start", Queue=Q, Member_UUID="r2"))
             await until(waiting_for(streams, lambda ev: len(of(ev, CallQueued)) == 2), what="two waiting calls")
         # the collector is gone; r2 hangs up meanwhile, r1 keeps waiting
         await streams.redis.hdel(streams.sources_key, "fs")
-        async with collecting(config, streams):
+        async with collector_running(config, streams):
             await until(lambda: connected(streams), what="the second collector")
             events = await until(waiting_for(streams, lambda ev: len(of(ev, CallLost)) == 1), what="r2 lost")
     r1 = [e for e in of(events, CallQueued) if e.call_id == "r1"]
