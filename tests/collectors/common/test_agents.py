@@ -8,7 +8,9 @@ import random
 from wallboard.collectors.common.agents import AgentStates
 from wallboard.config import parse_config
 from wallboard.events import AgentLogin, AgentLogout, AgentState, AgentStateChanged, Event
-from wallboard.fold import CentreState, FoldSettings, apply_all
+from wallboard.fold import apply_all
+from wallboard.fold_settings import FoldSettings
+from wallboard.state import CentreState
 
 T = 1773129600.0
 CONFIG = parse_config(
@@ -129,3 +131,51 @@ def test_what_it_believes_is_what_the_fold_shows() -> None:
     assert {a: s[:3] for a, s in board(carried).items() if s[0] != "logged_out"} == {
         a: s[:3] for a, s in board(sent).items() if s[0] != "logged_out"
     }
+
+
+def test_a_forgotten_agent_is_sent_its_next_state_whatever_it_is() -> None:
+    """After a restart the board may show anything: a login leaves it unknown, the next state is sent."""
+    states = AgentStates("pbx")
+    states.forget("ana")
+    states.login("e1", T, "ana", "ventas")
+    assert not states["ana"].known
+    sent = states.show(lambda: "e2", T + 1, "ana", AgentState.AVAILABLE)  # the board may show ana anyhow
+    assert sent == AgentStateChanged("e2", "pbx", T + 1, "ana", "available", "", "")
+    assert states["ana"].known
+    assert states.show(lambda: "e3", T + 2, "ana", AgentState.AVAILABLE) is None  # known again: not twice
+
+
+def test_forget_takes_back_memberships_and_a_logout_from_the_last_logs_out() -> None:
+    states = AgentStates("pbx")
+    states.forget("ana", ["ventas", "soporte"])
+    assert states["ana"].queues == {"ventas", "soporte"} and not states["ana"].known
+    states.logout("e1", T, "ana", "ventas")
+    assert not states["ana"].known  # still in soporte: the state is still unknown
+    states.logout("e2", T + 1, "ana", "soporte")
+    assert (states["ana"].state, states["ana"].known) == (AgentState.LOGGED_OUT, True)
+    states.login("e3", T + 2, "ana", "ventas")
+    assert states.show(lambda: "e4", T + 3, "ana", AgentState.AVAILABLE) is None  # the login made it available
+
+
+def test_forget_keeps_the_state_this_source_has_shown() -> None:
+    states = AgentStates("pbx")
+    states.login("e1", T, "ana", "ventas")
+    states.show(lambda: "e2", T + 1, "ana", AgentState.NOT_READY, "lunch")
+    states.forget("ana", ["soporte"])  # what it sent last is the newest the board has
+    assert states["ana"].known and states["ana"].queues == {"ventas", "soporte"}
+    assert states.show(lambda: "e3", T + 2, "ana", AgentState.NOT_READY, "lunch") is None
+
+
+def test_an_agent_of_unknown_state_carries_over_only_its_logins() -> None:
+    states = AgentStates("pbx")
+    states.forget("ana", ["ventas"])
+    assert [e.id for e in states.carry_over("pbx:carry", T)] == ["pbx:carry:ana:ventas"]
+
+
+def test_assume_logged_out_sends_nothing_and_a_login_then_makes_the_agent_available() -> None:
+    states = AgentStates("pbx")
+    states.forget("ana")
+    states.assume_logged_out("ana")
+    assert (states["ana"].state, states["ana"].known) == (AgentState.LOGGED_OUT, True)
+    states.login("e1", T, "ana", "ventas")
+    assert states.show(lambda: "e2", T + 1, "ana", AgentState.AVAILABLE) is None

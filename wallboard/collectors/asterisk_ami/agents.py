@@ -3,9 +3,13 @@
 An agent is a member of queues (``QueueMember*`` events), each membership
 paused or not and in a queue call or not, and has one device whose state
 Asterisk reports. The state shown is derived from all of them together (the
-precedence is in the package docstring) and emitted only when it changes. An
-agent logs in to each queue separately (``AgentLogin`` per queue), and is
-logged out when it is a member of none.
+precedence is in the package docstring) and goes out through
+:class:`~wallboard.collectors.common.agents.AgentStates`, which sends only what
+moves the board. An agent logs in to each queue separately (``AgentLogin`` per
+queue), and is logged out when it is a member of none (``AgentLogout`` says so,
+never a state). What the board shows of an agent this run has not shown yet is
+unknown (an earlier run may have said anything): its first derived state is
+sent whatever it is.
 """
 
 from __future__ import annotations
@@ -16,9 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from wallboard.collectors.asterisk_ami.protocol import AmiError, Message, device, flag, seconds
+from wallboard.collectors.common.agents import AgentStates
 from wallboard.collectors.common.fields import stored_text
 from wallboard.collectors.common.names import alias, pause_code
-from wallboard.events import AgentLogin, AgentLogout, AgentState, AgentStateChanged, Event
+from wallboard.events import AgentState, Event
 from wallboard.wire import MAX_TEXT
 
 _RING_LIMIT_S = 300.0  # a ring nobody ended (events lost) stops counting after this
@@ -33,9 +38,7 @@ _DEVICE_STATES: dict[int, tuple[AgentState, str]] = {
 }
 #: Device states of a busy device (in use, busy, ring-in-use, on hold).
 BUSY_DEVICES = (2, 3, 7, 8)
-Shown = tuple[AgentState, str, str]  # (state, reason, direction)
-_LOGGED_OUT: Shown = (AgentState.LOGGED_OUT, "", "")
-_AVAILABLE: Shown = (AgentState.AVAILABLE, "", "")
+Derived = tuple[AgentState, str, str]  # (state, reason, direction)
 RingKey = tuple[str, str]  # (queue, caller Uniqueid)
 
 
@@ -55,23 +58,22 @@ class Agent:
     ringing: dict[RingKey, float] = field(default_factory=dict)  # (queue, uid) → give-up time
     wrap_until: float | None = None  # event time the wrap-up ends
     wrap_due: float | None = None  # wall-clock time to end it
-    shown: Shown | None = None  # last emitted (state, reason, direction); None: unknown
 
 
 MemberFields = tuple[int | None, bool | None, str, bool | None, float | None]
 
 
 class Agents:
-    """The agents of one source and what has been emitted about each."""
+    """The agents of one source: their memberships and devices, and the events that show them."""
 
     def __init__(self, source: str, aliases: Mapping[str, str], pause_codes: Mapping[str, str]) -> None:
-        self.source = source
         #: True when the memberships changed since the translator last saved them.
         self.dirty = False
         self._aliases = aliases
         self._pause_codes = pause_codes
         self.by_id: dict[str, Agent] = {}
         self._ringing: dict[str, set[str]] = {}  # caller uid → agents being rung for it
+        self._states = AgentStates(source)
         self._run = f"{source}:{int(time.time() * 1000)}"
         self._seq = itertools.count(1)
 
@@ -79,9 +81,11 @@ class Agents:
         return f"{self._run}:{next(self._seq)}"
 
     def agent(self, agent_id: str) -> Agent:
+        """The agent (created if new: what the board shows of it is not known yet)."""
         a = self.by_id.get(agent_id)
         if a is None:
             a = self.by_id[agent_id] = Agent()
+            self._states.forget(agent_id)
         return a
 
     def agent_id(self, m: Message) -> str:
@@ -114,9 +118,8 @@ class Agents:
     # ------------------------------------------------------------ state
 
     @staticmethod
-    def _derive(a: Agent) -> Shown:
-        if not a.queues:
-            return _LOGGED_OUT
+    def _derive(a: Agent) -> Derived:
+        """The state of an agent that is a member of some queue."""
         memberships = a.queues.values()
         if any(ms.in_call for ms in memberships):
             return (AgentState.ON_HOLD if a.device == 8 else AgentState.ON_CALL, "", "inbound")
@@ -129,40 +132,37 @@ class Agents:
             return (state, reason, "")
         if a.wrap_until is not None:
             return (AgentState.WRAP_UP, "", "")
-        return _AVAILABLE
+        return (AgentState.AVAILABLE, "", "")
 
     def show(self, agent_id: str, a: Agent, ts: float, out: list[Event]) -> None:
-        """Emit the agent's derived state if it changed."""
-        derived = self._derive(a)
-        if derived == a.shown:
+        """Emit the agent's derived state if the board shows something else."""
+        if not a.queues:  # logged out: said by the AgentLogout from its last queue, if by anything
+            self._states.assume_logged_out(agent_id)
             return
-        a.shown = derived
-        state, reason, direction = derived
-        if state is not AgentState.LOGGED_OUT:  # logging out is said by AgentLogout
-            out.append(AgentStateChanged(self._next_id(), self.source, ts, agent_id, state.value, reason, direction))
+        event = self._states.show(self._next_id, ts, agent_id, *self._derive(a))
+        if event is not None:
+            out.append(event)
 
     def join_queue(self, agent_id: str, a: Agent, queue: str, ts: float, out: list[Event]) -> Membership:
         """The agent's membership of ``queue``, logging it in there first if it was not a member."""
         ms = a.queues.get(queue)
         if ms is None:
-            if not a.queues and a.shown == _LOGGED_OUT:
-                a.shown = _AVAILABLE  # the fold makes an agent that logs in available
             ms = a.queues[queue] = Membership()
-            out.append(AgentLogin(self._next_id(), self.source, ts, agent_id, queue))
+            out.append(self._states.login(self._next_id(), ts, agent_id, queue))
             self.dirty = True
         return ms
 
     def leave_queue(
         self, agent_id: str, a: Agent, queue: str, ts: float, out: list[Event], *, show: bool = True
     ) -> None:
+        """The agent is no member of ``queue`` any more (logged out if that was its last)."""
         a.queues.pop(queue, None)
-        out.append(AgentLogout(self._next_id(), self.source, ts, agent_id, queue))
+        out.append(self._states.logout(self._next_id(), ts, agent_id, queue))
         self.dirty = True
         if not a.queues:
             for key in list(a.ringing):
                 self.stop_ringing(agent_id, a, key)
             a.wrap_until = a.wrap_due = None
-            a.shown = _LOGGED_OUT
         elif show:
             self.show(agent_id, a, ts, out)
 
@@ -239,13 +239,16 @@ class Agents:
             self.show(agent_id, a, now, out)
 
     def restore(self, members: object) -> None:
-        """Take back :meth:`members` from the cursor (anything malformed is skipped)."""
+        """Take back :meth:`members` from the cursor (anything malformed is skipped); the board has these
+        memberships from the events sent before, but what state it shows is not known."""
         for agent_id, queues in members.items() if isinstance(members, dict) else []:
             if stored_text(agent_id) and isinstance(queues, list):
                 a = self.agent(agent_id)
-                for queue in queues:
-                    if stored_text(queue):
-                        a.queues.setdefault(queue, Membership())
+                kept = [queue for queue in queues if stored_text(queue)]
+                for queue in kept:
+                    a.queues.setdefault(queue, Membership())
+                if kept:
+                    self._states.forget(agent_id, kept)
 
     # ------------------------------------------------------------ handlers
 

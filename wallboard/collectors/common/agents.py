@@ -22,11 +22,18 @@ what stands in a fold that never saw the earlier ones (a board that starts
 reading at the day start). It is pure: no I/O, and the ids are the caller's.
 Which agent a source-side name is, and which reason code a pause text means,
 is :mod:`wallboard.collectors.common.names`.
+
+A source may not know what the fold shows of an agent: an earlier run of it
+may have said anything, and after a restart a cursor brings back the
+memberships but not the state. :meth:`AgentStates.forget` says so; until the
+source shows a state, a login leaves the state unknown, the next
+:meth:`~AgentStates.show` sends whatever it is given, and a logout from the
+last queue makes the agent logged out as ever.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from wallboard.events import AgentLogin, AgentLogout, AgentState, AgentStateChanged, Event
@@ -40,10 +47,15 @@ class Shown:
     reason: str = ""
     direction: str = ""
     queues: set[str] = field(default_factory=set)
+    known: bool = True  # False: the fold may show any state (see AgentStates.forget)
 
     @property
     def logged_in(self) -> bool:
         return self.state is not AgentState.LOGGED_OUT
+
+    def become(self, state: AgentState, reason: str = "", direction: str = "", *, known: bool = True) -> None:
+        """The fold shows this now (``known`` False: it may show anything)."""
+        self.state, self.reason, self.direction, self.known = state, reason, direction, known
 
 
 class AgentStates:
@@ -69,8 +81,8 @@ class AgentStates:
         shown = self[agent]
         if queue:
             shown.queues.add(queue)
-        if shown.state is AgentState.LOGGED_OUT:
-            shown.state, shown.reason, shown.direction = AgentState.AVAILABLE, "", ""
+        if shown.known and shown.state is AgentState.LOGGED_OUT:
+            shown.become(AgentState.AVAILABLE)
         return AgentLogin(event_id, self.source, ts, agent, queue)
 
     def logout(self, event_id: str, ts: float, agent: str, queue: str = "") -> AgentLogout:
@@ -81,7 +93,7 @@ class AgentStates:
         else:
             shown.queues.clear()
         if not shown.queues:
-            shown.state, shown.reason, shown.direction = AgentState.LOGGED_OUT, "", ""
+            shown.become(AgentState.LOGGED_OUT)
         return AgentLogout(event_id, self.source, ts, agent, queue)
 
     def show(
@@ -98,19 +110,35 @@ class AgentStates:
         ``new_id`` is called only when an event is made (a source that numbers its
         events uses no number for nothing)."""
         shown = self[agent]
-        if shown.state is state and shown.reason == reason and shown.direction == direction:
+        if shown.known and shown.state is state and shown.reason == reason and shown.direction == direction:
             return None
-        shown.state, shown.reason, shown.direction = state, reason, direction
+        shown.become(state, reason, direction)
         return AgentStateChanged(new_id(), self.source, ts, agent, state.value, reason, direction)
+
+    def forget(self, agent: str, queues: Iterable[str] = ()) -> None:
+        """The fold may show ``agent`` in a state this source did not send (an earlier run's), and in
+        ``queues`` (memberships a cursor brought back): the next :meth:`show` sends whatever it is given.
+
+        An agent this source has shown logged in keeps its state: what it sent last is the newest the
+        fold has. Nothing is sent."""
+        shown = self[agent]
+        shown.queues.update(queues)
+        if not shown.logged_in:
+            shown.become(AgentState.LOGGED_OUT, known=False)
+
+    def assume_logged_out(self, agent: str) -> None:
+        """Take ``agent`` as logged out, sending nothing: for a source that says a logout only by
+        ``agent.logout`` from the last queue, of an agent it knows in none (even one it never logged out)."""
+        self[agent].become(AgentState.LOGGED_OUT)
 
     def carry_over(self, base: str, ts: float) -> list[Event]:
         """What stands, as events at ``ts`` for a fold that saw none of the earlier ones: each agent's
-        logins to its queues, then its state (ids ``{base}:{agent}:{queue}`` and ``{base}:{agent}``)."""
+        logins to its queues, then its state if known (ids ``{base}:{agent}:{queue}`` and ``{base}:{agent}``)."""
         out: list[Event] = []
         for agent, shown in self:
             for queue in sorted(shown.queues):
                 out.append(AgentLogin(f"{base}:{agent}:{queue}", self.source, ts, agent, queue))
-            if shown.logged_in or shown.queues:  # (logged out while in queues: only a state event says so)
+            if shown.known and (shown.logged_in or shown.queues):  # (logged out in queues: only a state says so)
                 out.append(
                     AgentStateChanged(
                         f"{base}:{agent}", self.source, ts, agent, shown.state.value, shown.reason, shown.direction
