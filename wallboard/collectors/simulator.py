@@ -23,14 +23,14 @@ import random
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from wallboard.clock import LocalIntervals, day_start_at
-from wallboard.collectors.common.agents import AgentStates
+from wallboard.collectors.common.agents import AgentStates, Shown
 from wallboard.config import Config
 from wallboard.events import (
     AgentState,
@@ -112,6 +112,8 @@ class _Agent:
     shift_start: float
     call: _Call | None = None
     pending_pause: tuple[str, float] | None = None  # (reason or "logout", seconds)
+    #: What the board shows of this agent: the emitter's own record, read at every dispatch.
+    shown: Shown = field(default_factory=Shown)
 
 
 class Simulation:
@@ -138,6 +140,8 @@ class Simulation:
             self._waiting[qid] = deque()
             self._schedule_arrival(qid, start)
         self._agents = self._make_agents(queue_ids, start)
+        for agent in self._agents.values():
+            agent.shown = self._states[agent.id]
 
     # --------------------------------------------------------------- setup
 
@@ -236,8 +240,9 @@ class Simulation:
 
     def _dispatch(self) -> None:
         """Give waiting calls to available agents, oldest call first within each agent's skills."""
+        available = AgentState.AVAILABLE  # (an enum member read once: this loop runs for every agent at every event)
         for agent in sorted(self._agents.values(), key=lambda a: a.id):
-            if self._state(agent) is not AgentState.AVAILABLE:
+            if agent.shown.state is not available:
                 continue
             best: _Call | None = None
             for qid in agent.skills:
@@ -314,7 +319,7 @@ class Simulation:
     # ------------------------------------------------------------- agents
 
     def _state(self, agent: _Agent) -> AgentState:
-        return self._states[agent.id].state
+        return agent.shown.state
 
     def _set_state(self, agent: _Agent, state: AgentState, reason: str = "", direction: str = "") -> None:
         # Every transition takes a number, sent or not (the same state again is not): call ids
