@@ -2,7 +2,6 @@
 
 PAGE = "wb-page"  # static page config (selector, language, labels, thresholds) as data-* and a Store
 STORE = "wb-store"  # the view's seq (team, manager pages), written by assets/wallboard.js with set_props
-CONTENT = "wb-content"
 GAUGE = "wb-gauge"
 SORT = "wb-sort"
 FILTER = "wb-filter"

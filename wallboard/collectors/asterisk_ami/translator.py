@@ -28,8 +28,6 @@ _MAX_ERRORS_KEPT = 50
 class AmiStats:
     """What the translator has seen."""
 
-    events_in: int = 0
-    events_out: int = 0
     malformed: int = 0
     late_connects: int = 0
     by_event: Counter[str] = field(default_factory=Counter)
@@ -80,7 +78,6 @@ class AmiTranslator:
         """Events of one AMI event message (``[]`` for an ignored or malformed one)."""
         received = time.time() if received is None else received
         name = m.get("event", "")
-        self.stats.events_in += 1
         handler = _HANDLERS.get(name.lower())
         if handler is None:
             if name:
@@ -94,7 +91,6 @@ class AmiTranslator:
         except (AmiError, ValueError) as exc:  # ValueError: a field no check foresaw; counted, never fatal
             self._reject(f"{name}: {exc}")
             return []
-        self.stats.events_out += len(events)
         return events
 
     def resync(self, items: Iterable[Message], now: float, settled: Collection[str] = ()) -> list[Event]:
@@ -136,14 +132,12 @@ class AmiTranslator:
         self._agents.resync(rows, devices, reasons, now, out)
         out.extend(self._calls.resync(entries, present, settled, now))
         self.dirty = True
-        self.stats.events_out += len(out)
         return out
 
     def expire(self, now: float) -> list[Event]:
         """Events that fall due by wall-clock time ``now``: undecided leaves, ends of wrap-up."""
         out = self._calls.expire(now)
         out.extend(self._agents.expire(now))
-        self.stats.events_out += len(out)
         return out
 
     def next_due(self) -> float | None:
