@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
+from tests.helpers import holds, until
 from wallboard import collectors
 from wallboard.collectors import configure
 from wallboard.collectors.runtime import CollectorContext, run_collector
@@ -38,8 +39,7 @@ async def test_emit_holds_events_while_redis_is_down(tmp_path: Path) -> None:
         await ctx.emit([CallQueued("a", "sim", TS, "q", "c1")])
         first.stop()
         emitting = asyncio.create_task(ctx.emit([CallQueued("b", "sim", TS + 1, "q", "c2")]))
-        await asyncio.sleep(1.0)
-        assert not emitting.done()  # still holding the event, not dropping it
+        await holds(lambda: not emitting.done(), 1.0, "holding the event, not dropping it")
         second.port = first.port
         second.start()
         await asyncio.wait_for(emitting, 30)
@@ -76,12 +76,12 @@ async def test_health_and_crash_restart(streams: Streams, monkeypatch: pytest.Mo
     config = parse_config({"collectors": [{"kind": "fake", "name": "f1"}]}, env={})
     task = asyncio.create_task(run_collector(config, configure(config)[0], streams))
     try:
-        for _ in range(200):
-            health: dict[str, Any] = await streams.source_health()
-            if health.get("f1", {}).get("events_total") == 1:
-                break
-            await asyncio.sleep(0.05)
-        h = health["f1"]
+
+        async def reported() -> dict[str, Any] | None:
+            found: dict[str, Any] = (await streams.source_health()).get("f1", {})
+            return found if found.get("events_total") == 1 else None
+
+        h = await until(reported, 10, "the restarted collector's health with its event")
         assert len(runs) == 2
         assert (h["kind"], h["status"], h["connected"], h["errors_total"]) == ("fake", "ok", True, 1)
         assert h["last_error"] == "line 3: not a queue_log line"
@@ -104,8 +104,7 @@ async def test_loading_the_cursor_waits_for_redis_instead_of_crashing(tmp_path: 
         port = server.port
         server.stop()  # (a restarted Redis answers LOADING, then nothing, while it reads its file)
         loading = asyncio.create_task(ctx.load_cursor())
-        await asyncio.sleep(1.0)
-        assert not loading.done()  # waiting, not raised
+        await holds(lambda: not loading.done(), 1.0, "waiting for Redis, not raising")
         server.port = port
         server.start()
         assert await asyncio.wait_for(loading, 30) == {"at": 7}
