@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from wallboard.collectors import configure
 from wallboard.config import ENV_REDIS_URL, Config, ConfigError, config_path, load_config
 
 log = logging.getLogger("wallboard")
@@ -75,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     path = config_path(getattr(args, "config", None))
     try:
         config = load_config(path)
-        from wallboard.collectors import configure
-
         args.collectors = configure(config, str(path))  # options validated once, here, into typed objects
     except ConfigError as exc:
         print(f"wallboard: bad configuration\n{exc}", file=sys.stderr)
