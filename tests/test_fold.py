@@ -144,7 +144,8 @@ def test_a_scenario_by_hand(config: Config) -> None:
     assert t["abandon_rate_excl_short_pct"] == 25.0  # 1 / 4
     sl = t["service_level_pct"]
     assert sl["answered"] == 50.0  # 1 / 2
-    assert sl["asterisk_sl2"] == 50.0  # (1 + 1) / (2 + 2)
+    assert sl["asterisk_sl2"] == 40.0  # (1 + 1 + 0) / (2 + 2 + 1): the timeout (300 s > T) counts as an abandon
+    assert sl["sl2_hangups"] == 50.0  # (1 + 1) / (2 + 2)
     assert sl["offered"] == 25.0  # 1 / 4
     assert sl["excl_short_abandons"] == pytest.approx(33.33)  # 1 / (4 - 1)
     assert sl["abandons_after_T"] == pytest.approx(33.33)  # 1 / (2 + 1)

@@ -4,10 +4,17 @@ The aggregator saves this with the last stream id folded into it, so a restart
 continues exactly where it stopped. The format is compact lists where there are
 many of a thing: interval counters are their values in field order, a window
 record is ``[tag, ts, …]`` with its values in field order (``["a", ts, wait,
-within_sl]``, ``["e", ts, talk, hold, wrap, call_id, transferred]``, …), a
-waiting call ``[since, source]`` and an agent's last call ``[queue, call_id,
-interval start]``. Version 2 (before the clock and the refusal counts) is still
-read: what it lacks starts empty.
+within_sl]``, ``["x", ts, wait, reason, within_sl]``, ``["e", ts, talk, hold,
+wrap, call_id, transferred]``, …), a waiting call ``[since, source]`` and an
+agent's last call ``[queue, call_id, interval start]``.
+
+Older versions are still read, what they lack starting from what can be known.
+Version 2 had no clock and no refusal counts: they start empty. Versions 2 and 3
+did not flag other exits (timeouts, …) within the service level: given the fold
+settings, an exit record is flagged against its queue's threshold now, and the
+interval it fell in counts it, so every interval the rolling-window records
+cover is exact and older ones count none (a lower bound); without settings none
+is flagged.
 """
 
 from __future__ import annotations
@@ -19,10 +26,22 @@ from operator import attrgetter
 from typing import Any
 
 from wallboard.counters import AgentCounters, QueueCounters
-from wallboard.state import RECORD_TYPES, AgentEntry, CentreState, LastCall, QueueState, Waiting, WindowRecord
+from wallboard.fold_settings import FoldSettings
+from wallboard.state import (
+    RECORD_TYPES,
+    AgentEntry,
+    CentreState,
+    Exited,
+    LastCall,
+    QueueState,
+    Waiting,
+    WindowRecord,
+)
 
-STATE_VERSION = 3
-_READABLE_VERSIONS = (2, 3)
+STATE_VERSION = 4
+_READABLE_VERSIONS = (2, 3, 4)
+#: The first version whose other exits carry their within-SL flag.
+_EXITS_FLAGGED = 4
 
 #: Each record type's values in field order (a record is written as its tag and these).
 _RECORD_VALUES: dict[type[WindowRecord], Callable[[Any], tuple[Any, ...]]] = {
@@ -35,7 +54,23 @@ def _record_to_list(rec: WindowRecord) -> list[Any]:
 
 
 def _record_from_list(values: list[Any]) -> WindowRecord:
+    if values[0] == Exited.TAG and len(values) == 4:  # (before version 4: flagged by _flag_exits)
+        ts, wait, reason = values[1:]
+        return Exited(ts, wait, reason, within_sl=False)
     return RECORD_TYPES[values[0]](*values[1:])
+
+
+def _flag_exits(q: QueueState, queue_id: str, settings: FoldSettings | None) -> None:
+    """Flag the exit records of a state before version 4 by the queue's threshold; count them in their interval."""
+    if settings is None:
+        return
+    threshold = settings.rules_for(queue_id).sl_threshold_s
+    for rec in q.recent:
+        if type(rec) is Exited and rec.wait <= threshold:
+            rec.within_sl = True
+            bucket = q.buckets.get(settings.intervals.floor(rec.ts))
+            if bucket is not None:
+                bucket.exits_within_sl[rec.reason] = bucket.exits_within_sl.get(rec.reason, 0) + 1
 
 
 def to_dict(state: CentreState) -> dict[str, Any]:
@@ -81,10 +116,14 @@ def to_dict(state: CentreState) -> dict[str, Any]:
     }
 
 
-def from_dict(data: Mapping[str, Any]) -> CentreState:
-    """Rebuild a state saved by :func:`to_dict` (or by the version before it)."""
-    if data.get("version") not in _READABLE_VERSIONS:
-        raise ValueError(f"checkpoint version {data.get('version')!r} is not {STATE_VERSION}")
+def from_dict(data: Mapping[str, Any], settings: FoldSettings | None = None) -> CentreState:
+    """Rebuild a state saved by :func:`to_dict` (or by an earlier version: see the module's docstring).
+
+    ``settings`` (the fold's) are needed only to flag the other exits of a checkpoint older than version 4.
+    """
+    version = data.get("version")
+    if version not in _READABLE_VERSIONS:
+        raise ValueError(f"checkpoint version {version!r} is not one of {_READABLE_VERSIONS}")
     state = CentreState(
         seen=set(data["seen"]),
         seen_old=set(data["seen_old"]),
@@ -110,6 +149,8 @@ def from_dict(data: Mapping[str, Any]) -> CentreState:
             buckets={int(k): QueueCounters.from_list(v) for k, v in q["buckets"].items()},
             recent=deque(_record_from_list(r) for r in q["recent"]),
         )
+        if version < _EXITS_FLAGGED:
+            _flag_exits(state.queues[qid], qid, settings)
     for aid, a in data["agents"].items():
         last_call = a["last_call"]
         state.agents[aid] = AgentEntry(

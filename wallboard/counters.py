@@ -2,7 +2,8 @@
 
 Every KPI is derived from these (see :mod:`wallboard.kpi`), so every variant
 can be shown for any window by merging counters. Within-SL flags are decided at
-fold time against the queue's threshold in force then.
+fold time against the queue's threshold in force then: for answers, abandons and
+(by reason) the other exits, which Asterisk's SL2 counts as abandons.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ class QueueCounters:
     talk_sum: float = 0.0
     hold_sum: float = 0.0
     wrap_sum: float = 0.0
+    #: Other exits with wait ≤ T, by reason (last: counters saved before it existed still load).
+    exits_within_sl: dict[str, int] = field(default_factory=dict)
 
     @property
     def offered(self) -> int:
@@ -58,9 +61,11 @@ class QueueCounters:
         if wait > self.max_wait:
             self.max_wait = wait
 
-    def add_exited(self, wait: float, reason: str) -> None:
+    def add_exited(self, wait: float, reason: str, within_sl: bool) -> None:
         self.other_exits += 1
         self.exits[reason] = self.exits.get(reason, 0) + 1
+        if within_sl:
+            self.exits_within_sl[reason] = self.exits_within_sl.get(reason, 0) + 1
         if wait > self.max_wait:
             self.max_wait = wait
 
@@ -77,6 +82,8 @@ class QueueCounters:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for reason, n in other.exits.items():
             self.exits[reason] = self.exits.get(reason, 0) + n
+        for reason, n in other.exits_within_sl.items():
+            self.exits_within_sl[reason] = self.exits_within_sl.get(reason, 0) + n
         if other.max_wait > self.max_wait:
             self.max_wait = other.max_wait
 
@@ -85,10 +92,13 @@ class QueueCounters:
 
     @classmethod
     def from_list(cls, values: list[Any]) -> QueueCounters:
+        """Counters from their values in field order; a list saved without the newest fields leaves them empty."""
         return cls(*values)
 
 
-_SUMMED_QUEUE_FIELDS = tuple(f.name for f in fields(QueueCounters) if f.name not in ("exits", "max_wait"))
+_SUMMED_QUEUE_FIELDS = tuple(
+    f.name for f in fields(QueueCounters) if f.name not in ("exits", "exits_within_sl", "max_wait")
+)
 _QUEUE_VALUES = attrgetter(*(f.name for f in fields(QueueCounters)))
 
 

@@ -187,11 +187,12 @@ def _abandoned(state: CentreState, settings: FoldSettings, e: CallAbandoned) -> 
 
 def _exited(state: CentreState, settings: FoldSettings, e: CallExited) -> None:
     q = state.queues.get(e.queue) or state.queue(e.queue)
-    q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason)
+    within = e.wait_s <= settings.rules_for(e.queue).sl_threshold_s
+    q.bucket(settings.intervals.floor(e.ts)).add_exited(e.wait_s, e.reason, within)
     if settings.live:
         _leave(q, e.call_id, e.ts)
         if e.ts >= state.now - settings.recent_s - _PRUNE_EVERY_S:
-            q.recent.append(Exited(e.ts, e.wait_s, e.reason))
+            q.recent.append(Exited(e.ts, e.wait_s, e.reason, within))
 
 
 def _lost(state: CentreState, settings: FoldSettings, e: CallLost) -> None:

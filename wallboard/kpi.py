@@ -1,9 +1,10 @@
-"""KPI formulas over raw counters: service level (five variants), abandon rates, ASA, AHT, occupancy.
+"""KPI formulas over raw counters: service level (six variants), abandon rates, ASA, AHT, occupancy.
 
 Notation: T = service-level threshold, Ts = short-abandon threshold, A =
-answered, A≤T = answered with wait ≤ T, Ab = abandoned, Off = offered. Every
-function returns ``None`` where its denominator is empty: screens show "—",
-never 0 % or 100 %.
+answered, A≤T = answered with wait ≤ T, Ab = abandoned (the caller hung up),
+U = what Asterisk's app_queue counts as abandoned (Ab and the exits in
+:data:`ASTERISK_ABANDON_EXITS`), Off = offered. Every function returns ``None``
+where its denominator is empty: screens show "—", never 0 % or 100 %.
 """
 
 from __future__ import annotations
@@ -14,19 +15,35 @@ from wallboard.counters import AgentCounters, QueueCounters
 from wallboard.events import AgentState
 
 #: The service-level formulas (see :func:`service_level`); a queue's ``sl_formula`` names one.
-SLFormula = Literal["answered", "asterisk_sl2", "offered", "excl_short_abandons", "abandons_after_T"]
+SLFormula = Literal["answered", "asterisk_sl2", "sl2_hangups", "offered", "excl_short_abandons", "abandons_after_T"]
 SL_FORMULAS: tuple[str, ...] = get_args(SLFormula)
+
+#: Exit reasons app_queue counts as abandoned besides hang-ups: it calls ``record_abandoned()``
+#: on a timeout, a leave-when-empty and a withdraw, never on an exit with a key. ``other`` is
+#: here too: from Asterisk it comes only after a ``QueueCallerAbandon`` (which app_queue sends
+#: from ``record_abandoned()`` alone) when the caller's channel joins a queue again.
+ASTERISK_ABANDON_EXITS: tuple[str, ...] = ("timeout", "empty", "withdraw", "other")
 
 
 def _ratio(numerator: float, denominator: float, scale: float = 1.0) -> float | None:
     return None if denominator <= 0 else scale * numerator / denominator
 
 
+def asterisk_abandoned(c: QueueCounters) -> tuple[int, int]:
+    """(U, U≤T): the calls app_queue counts as abandoned (its ``Abandoned``), and those with wait ≤ T."""
+    u, u_t = c.abandoned, c.abandoned_within_sl
+    for reason in ASTERISK_ABANDON_EXITS:
+        u += c.exits.get(reason, 0)
+        u_t += c.exits_within_sl.get(reason, 0)
+    return u, u_t
+
+
 def service_level(c: QueueCounters, formula: str) -> float | None:
     """Service level in percent by ``formula``.
 
     - ``answered``: A≤T / A (Asterisk ServicelevelPerf, VICIdial)
-    - ``asterisk_sl2``: (A≤T + Ab≤T) / (A + Ab) (Asterisk ServicelevelPerf2)
+    - ``asterisk_sl2``: (A≤T + U≤T) / (A + U) (Asterisk ServicelevelPerf2)
+    - ``sl2_hangups``: (A≤T + Ab≤T) / (A + Ab), hang-ups only (Amazon Connect style)
     - ``offered``: A≤T / (A + Ab) (ICMI formula 3)
     - ``excl_short_abandons``: A≤T / (A + Ab − Ab≤Ts)
     - ``abandons_after_T``: A≤T / (A + Ab>T) (ICMI formula 4)
@@ -35,6 +52,9 @@ def service_level(c: QueueCounters, formula: str) -> float | None:
     if formula == "answered":
         return _ratio(a_t, a, 100.0)
     if formula == "asterisk_sl2":
+        u, u_t = asterisk_abandoned(c)
+        return _ratio(a_t + u_t, a + u, 100.0)
+    if formula == "sl2_hangups":
         return _ratio(a_t + c.abandoned_within_sl, a + ab, 100.0)
     if formula == "offered":
         return _ratio(a_t, a + ab, 100.0)
@@ -46,7 +66,7 @@ def service_level(c: QueueCounters, formula: str) -> float | None:
 
 
 def service_levels(c: QueueCounters) -> dict[str, float | None]:
-    """All five service-level variants at once."""
+    """All six service-level variants at once."""
     return {name: service_level(c, name) for name in SL_FORMULAS}
 
 
@@ -100,6 +120,7 @@ def queue_kpis(c: QueueCounters) -> dict[str, Any]:
         "exits": dict(sorted(c.exits.items())),
         "answered_within_sl": c.answered_within_sl,
         "abandoned_within_sl": c.abandoned_within_sl,
+        "exits_within_sl": dict(sorted(c.exits_within_sl.items())),
         "handled": c.handled,
         "transferred": c.transferred,
         "asa_s": _round(asa(c)),

@@ -52,6 +52,7 @@ def _row(c: QueueCounters) -> dict[str, Any]:
     row["handled"] = k["handled"]
     row["transferred"] = k["transferred"]
     row["exits"] = {reason: c.exits.get(reason, 0) for reason in EXIT_REASONS}
+    row["exits_within_sl"] = {reason: c.exits_within_sl.get(reason, 0) for reason in EXIT_REASONS}
     return row
 
 

@@ -31,7 +31,7 @@ def window_counters(records: Iterable[WindowRecord], since: float, until: float)
         elif isinstance(rec, Abandoned):
             c.add_abandoned(rec.wait, rec.within_sl, rec.short)
         elif isinstance(rec, Exited):
-            c.add_exited(rec.wait, rec.reason)
+            c.add_exited(rec.wait, rec.reason, rec.within_sl)
         else:
             c.add_ended(rec.talk, rec.hold, rec.transferred)
             c.wrap_sum += rec.wrap

@@ -47,12 +47,13 @@ class Abandoned:
 
 @dataclass(slots=True)
 class Exited:
-    """A call that left the queue unanswered for ``reason`` (timeout, exit key, …)."""
+    """A call that left the queue unanswered for ``reason`` (timeout, exit key, …) after ``wait`` seconds."""
 
     TAG: ClassVar[str] = "x"
     ts: float
     wait: float
     reason: str
+    within_sl: bool
 
 
 @dataclass(slots=True)
