@@ -93,6 +93,15 @@ def test_unknown_queue_gets_the_defaults() -> None:
     assert (q.sl_threshold_s, q.sl_formula) == (30, "offered")
 
 
+def test_both_sl2_names_are_accepted() -> None:
+    config = parse_config(
+        {"queues": [{"id": "a", "sl_formula": "asterisk_sl2"}, {"id": "h", "sl_formula": "sl2_hangups"}]}, env={}
+    )
+    assert (config.queue("a").sl_formula, config.queue("h").sl_formula) == ("asterisk_sl2", "sl2_hangups")
+    with pytest.raises(ConfigError, match="'sl2_hangups'"):  # the message lists every name
+        parse_config({"queues": [{"id": "q", "sl_formula": "sl2"}]}, env={})
+
+
 def test_threshold_override_per_queue() -> None:
     config = parse_config(
         {"queues": [{"id": "v", "thresholds": {"asa_s": {"warn": 5, "alert": 9, "direction": "higher_is_worse"}}}]},

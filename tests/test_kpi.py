@@ -16,12 +16,27 @@ def icmi() -> QueueCounters:
 
 
 def test_icmi_check_values() -> None:
-    sl = service_levels(icmi())
-    assert round(sl["answered"], 1) == 86.0
-    assert round(sl["asterisk_sl2"], 1) == 83.0
-    assert round(sl["offered"], 1) == 81.1
-    assert round(sl["abandons_after_T"], 1) == 82.7
-    assert round(sl["excl_short_abandons"], 1) == 81.9
+    # No timeouts: U = Ab, so Asterisk's SL2 and the hang-ups-only one agree.
+    sl = {name: round(value, 1) for name, value in service_levels(icmi()).items() if value is not None}
+    assert sl == {
+        "answered": 86.0,  # 860 / 1000
+        "asterisk_sl2": 83.0,  # (860 + 20) / (1000 + 60)
+        "sl2_hangups": 83.0,  # (860 + 20) / (1000 + 60)
+        "offered": 81.1,  # 860 / 1060
+        "abandons_after_T": 82.7,  # 860 / (1000 + 40)
+        "excl_short_abandons": 81.9,  # 860 / (1060 − 10)
+    }
+
+
+def test_timeouts_move_asterisk_sl2_only() -> None:
+    c = icmi()
+    for wait in (10.0, 30.0, 90.0, 120.0):  # T = 20: one within
+        c.add_exited(wait, "timeout", wait <= 20)
+    c.add_exited(5.0, "exit_key", True)  # not an abandon for app_queue
+    sl = service_levels(c)
+    assert sl["asterisk_sl2"] == pytest.approx(881 / 1064 * 100)  # (860 + 20 + 1) / (1000 + 60 + 4) = 82.80 %
+    assert sl["sl2_hangups"] == pytest.approx(880 / 1060 * 100)  # unchanged
+    assert sl["answered"] == pytest.approx(86.0)  # unchanged
 
 
 def test_empty_denominators_are_none_not_zero() -> None:
@@ -37,7 +52,8 @@ def test_only_abandons_gives_sl_answered_none_but_offered_zero() -> None:
     sl = service_levels(c)
     assert sl["answered"] is None
     assert sl["offered"] == 0.0
-    assert sl["asterisk_sl2"] == pytest.approx(100 / 3)
+    assert sl["asterisk_sl2"] == pytest.approx(100 / 3)  # (0 + 1) / (0 + 3)
+    assert sl["sl2_hangups"] == pytest.approx(100 / 3)
 
 
 def test_abandon_rates() -> None:

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from wallboard.config import parse_config
-from wallboard.report import build_report
+from wallboard.report import build_report, to_csv
 
 DATA = Path(__file__).resolve().parent / "data"
 RELOGGED = DATA / "queue_log_relogged.txt"
@@ -57,6 +57,53 @@ def test_calls_logged_again_count_once() -> None:
         "ABANDON": 1,
         "EXITWITHTIMEOUT": 1,
     }
+
+
+# 09:00 Madrid; T = 20 s, Ts = 5 s. Waits are the log's own (CONNECT holdtime, the exits' waittime).
+EVERY_EXIT = """\
+1773129600|r1|ventas|NONE|ENTERQUEUE||600100001|1
+1773129605|r1|ventas|PJSIP/201|CONNECT|5|r1-agent|2
+1773129610|r2|ventas|NONE|ENTERQUEUE||600100002|1
+1773129640|r2|ventas|PJSIP/202|CONNECT|30|r2-agent|4
+1773129620|r3|ventas|NONE|ENTERQUEUE||600100003|2
+1773129623|r3|ventas|NONE|ABANDON|2|2|3
+1773129630|r4|ventas|NONE|ENTERQUEUE||600100004|2
+1773129650|r4|ventas|NONE|EXITWITHTIMEOUT|1|2|20
+1773129640|r5|ventas|NONE|ENTERQUEUE||600100005|2
+1773129700|r5|ventas|NONE|EXITWITHTIMEOUT|1|2|60
+1773129650|r6|ventas|NONE|ENTERQUEUE||600100006|2
+1773129650|r6|ventas|NONE|EXITEMPTY|2|2|0
+1773129660|r7|ventas|NONE|ENTERQUEUE||600100007|2
+1773129705|r7|ventas|NONE|WITHDRAW|1|2|45|
+1773129670|r8|ventas|NONE|ENTERQUEUE||600100008|3
+1773129678|r8|ventas|NONE|EXITWITHKEY|1|1|3|8
+"""
+
+
+def test_the_report_shows_asterisks_sl2() -> None:
+    config = parse_config(RAW, env={})
+    rep, stats = build_report(iter(EVERY_EXIT.splitlines(keepends=True)), config)
+    assert stats.malformed == 0
+    v = rep["queues"]["ventas"]["total"]
+    # answered r1 5 s (within), r2 30 s; hung up r3 3 s (within, short); timeouts r4 20 s (within: ≤ T), r5 60 s;
+    # left empty r6 0 s (within); withdrawn r7 45 s; exit with key r8 8 s (within, but no abandon for app_queue)
+    assert (v["answered"], v["answered_within_sl"], v["abandoned"], v["abandoned_within_sl"]) == (2, 1, 1, 1)
+    assert v["exits"] == {"timeout": 2, "exit_key": 1, "empty": 1, "withdraw": 1, "other": 0}
+    assert v["exits_within_sl"] == {"timeout": 1, "exit_key": 1, "empty": 1, "withdraw": 0, "other": 0}
+    # U = 1 hang-up + 2 timeouts + empty + withdraw = 5 (Asterisk's Abandoned); U≤T = r3 + r4 + r6 = 3
+    assert v["service_level_pct"] == {
+        "answered": 50.0,  # 1 / 2 (ServicelevelPerf)
+        "asterisk_sl2": 57.14,  # (1 + 3) / (2 + 5) (ServicelevelPerf2)
+        "sl2_hangups": 66.67,  # (1 + 1) / (2 + 1)
+        "offered": 33.33,  # 1 / (2 + 1)
+        "excl_short_abandons": 50.0,  # 1 / (2 + 1 − 1)
+        "abandons_after_T": 50.0,  # 1 / (2 + 0)
+    }
+    csv_total = to_csv(rep).splitlines()
+    header, total = csv_total[0].split(","), csv_total[1].split(",")
+    row = dict(zip(header, total, strict=True))
+    assert (row["service_level_pct.asterisk_sl2"], row["service_level_pct.sl2_hangups"]) == ("57.14", "66.67")
+    assert row["exits_within_sl.timeout"] == "1"
 
 
 # Madrid 2026: spring forward Sunday 29 March 01:00Z, fall back Sunday 25 October 01:00Z.
