@@ -48,6 +48,7 @@ class Call:
     left: float | None = None  # QueueCallerLeave time
     abandoned: tuple[float, float] | None = None  # QueueCallerAbandon (time, wait), reason pending
     due: float | None = None  # wall-clock time a pending outcome is decided without more evidence
+    joined_live: bool = False  # its QueueCallerJoin arrived in the current session
 
     @property
     def waiting(self) -> bool:
@@ -55,9 +56,10 @@ class Call:
 
 
 class Calls:
-    """The calls of one source, with their pending outcomes; ``on_close`` hears of each call that ends."""
+    """The calls of one source, with their pending outcomes; ``on_close`` hears of each call that ends
+    (the call, the event time, its outcome)."""
 
-    def __init__(self, source: str, grace_s: float, on_close: Callable[[Call, float], list[Event]]) -> None:
+    def __init__(self, source: str, grace_s: float, on_close: Callable[[Call, float, str], list[Event]]) -> None:
         self.source = source
         self.grace_s = grace_s
         #: True when the calls believed waiting changed since the translator last saved them.
@@ -97,7 +99,7 @@ class Calls:
             del self.by_uid[call.uid]
         self.closed[(call.queue, call.uid)] = (clock, outcome)
         self.dirty = True
-        return self._on_close(call, ts)
+        return self._on_close(call, ts, outcome)
 
     def settle(self, call: Call, clock: float, *, rejoined: bool) -> list[Event]:
         """Decide a pending outcome with the evidence there is (see the package docstring)."""
@@ -219,6 +221,7 @@ class Calls:
         if previous is not None and not previous.waiting:
             out.extend(self.settle(previous, clock, rejoined=True))  # it left without hanging up
         call = self.start(queue, uid, ts)
+        call.joined_live = True
         out.append(CallQueued(f"{call.key}:join", self.source, ts, queue, uid))
         return out
 

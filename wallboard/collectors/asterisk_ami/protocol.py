@@ -2,7 +2,13 @@
 
 An AMI message is ``Key: Value`` lines ended by an empty line, carrying an
 ``Event`` (something happened) or a ``Response`` (to an action we sent, matched
-by its ``ActionID``). Keys are case-folded here and a repeated key keeps its
+by its ``ActionID``); which of the two it is, is said by its first key, and
+only the empty line ends it. An event may carry a ``Response`` line of its own
+(``OriginateResponse`` does): that is one of its fields, not a new message.
+Asterisk writes every message whole, so the one line taken as the start of
+a message that was cut short (counted, then read on) is one that can never be
+inside a message: an ``Event`` line after the first, or a ``Response`` line in
+anything but an event. Keys are case-folded here and a repeated key keeps its
 first value. A malformed message is counted through ``reject`` and skipped;
 the reason never quotes a line, which may hold a caller's number. The field
 readers check a known event's fields against the limits events are held to
@@ -72,8 +78,10 @@ class Framer:
         """The next message; None (after counting it) if it was malformed."""
         fields: dict[str, str] = {}
         problem = ""
+        first = ""  # the message's first key: event or response says what it is
         if self._carry is not None:
-            fields[self._carry[0]] = self._carry[1]
+            first = self._carry[0]
+            fields[first] = self._carry[1]
             self._carry = None
         while True:
             try:
@@ -91,10 +99,11 @@ class Framer:
                 problem = problem or str(exc)
                 continue
             key = key.lower()
-            if key in ("event", "response") and (fields or problem):
+            if (fields or problem) and _starts_message(key, first):
                 self._carry = (key, value)  # a new message began: the one before was cut short
                 problem = problem or "message not ended by an empty line"
                 break
+            first = first or key
             fields.setdefault(key, value)
         if problem:
             name = fields.get("event") or fields.get("response") or "unnamed"
@@ -105,6 +114,21 @@ class Framer:
             self._reject(f"AMI message with neither Event nor Response skipped ({len(fields)} fields)")
             return None
         return fields
+
+
+def _starts_message(key: str, first: str) -> bool:
+    """Whether a line with ``key``, inside a message whose first key is ``first``, can only begin another."""
+    return key == "event" or (key == "response" and first != "event")
+
+
+def is_event(m: Message) -> bool:
+    """An event (its first key was ``Event``), not a reply to an action, even if it has a ``Response`` field."""
+    return "event" in m
+
+
+def is_reply(m: Message) -> bool:
+    """A reply to an action (its first key was ``Response``)."""
+    return "response" in m and "event" not in m
 
 
 def parse_message(text: str) -> dict[str, str]:
@@ -120,11 +144,13 @@ def parse_message(text: str) -> dict[str, str]:
 # ---------------------------------------------------------------- fields
 
 
-def text(m: Message, key: str) -> str:
-    """A required text field, at most :data:`~wallboard.wire.MAX_TEXT` characters."""
+def text(m: Message, key: str, *, required: bool = True) -> str:
+    """A text field, at most :data:`~wallboard.wire.MAX_TEXT` characters; ``""`` when absent and not required."""
     value = m.get(key.lower(), "")
     if not value:
-        raise AmiError(f"missing {key}")
+        if required:
+            raise AmiError(f"missing {key}")
+        return ""
     if len(value) > MAX_TEXT:
         raise AmiError(f"{key} longer than {MAX_TEXT} characters")
     return value

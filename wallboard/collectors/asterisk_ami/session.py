@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from wallboard.collectors.asterisk_ami.calls import OUTCOME_EVENTS
-from wallboard.collectors.asterisk_ami.protocol import Framer, Item, action, banner
+from wallboard.collectors.asterisk_ami.protocol import Framer, Item, action, banner, is_event, is_reply
 from wallboard.collectors.asterisk_ami.translator import AmiTranslator
 from wallboard.collectors.common.inbox import Inbox, reply
 from wallboard.collectors.common.keepalive import KeepAlive, follow
@@ -39,6 +39,7 @@ class Session:
         self._ctx = ctx
         self._options = ctx.options
         self._translator = translator
+        self._said = ""  # the last warning about missing read classes that was logged
 
     async def __call__(self, lines: LineReader, writer: asyncio.StreamWriter) -> None:
         greeting = await banner(lines, self._options.timeout_s)
@@ -56,14 +57,14 @@ class Session:
             await follow(inbox, keepalive, lambda: link.send("Ping"), handle, self._translator.next_due)
 
     async def _reply(self, link: _Link, action_id: str, what: str, kept: list[Item]) -> dict[str, str]:
-        def is_reply(item: Item) -> bool:
-            return "response" in item[1] and item[1].get("actionid", action_id) == action_id
+        def answers(item: Item) -> bool:
+            return is_reply(item[1]) and item[1].get("actionid", action_id) == action_id
 
         def keep(item: Item) -> None:
-            if "event" in item[1]:
+            if is_event(item[1]):
                 kept.append(item)
 
-        return (await reply(link.inbox, self._options.timeout_s, what, is_reply, keep))[1]
+        return (await reply(link.inbox, self._options.timeout_s, what, answers, keep))[1]
 
     async def _login(self, link: _Link, kept: list[Item]) -> None:
         o = self._options
@@ -71,6 +72,7 @@ class Session:
         answer = await self._reply(link, action_id, "Login", kept)
         if answer["response"].lower() != "success":
             raise ProtocolError(f"login refused for user {o.username!r}: {answer.get('message') or answer['response']}")
+        self._translator.new_session()
 
     async def _queue_status(self, link: _Link, kept: list[Item]) -> tuple[float, list[dict[str, str]]]:
         """When the QueueStatus list began, and its rows; live events that arrive meanwhile go to ``kept``."""
@@ -84,11 +86,11 @@ class Session:
             batch = await link.inbox.batch(remaining)
             for i, (received, message) in enumerate(batch):
                 if message.get("actionid") != action_id:
-                    if "event" in message:
+                    if is_event(message):
                         kept.append((received, message))
                     continue
                 deadline = loop.time() + timeout  # the list is progressing
-                if "response" in message:
+                if is_reply(message):
                     if message["response"].lower() != "success":
                         raise ProtocolError(f"QueueStatus refused: {message.get('message') or message['response']}")
                     listed_at = received
@@ -98,7 +100,7 @@ class Session:
                         self._ctx.log.warning(
                             "QueueStatus announced %s items, %d usable arrived", announced, len(items)
                         )
-                    kept.extend(item for item in batch[i + 1 :] if "event" in item[1])
+                    kept.extend(item for item in batch[i + 1 :] if is_event(item[1]))
                     return listed_at, items
                 else:
                     items.append(message)
@@ -116,6 +118,7 @@ class Session:
         events.extend(tr.expire(time.time()))
         await self._ctx.emit(events)
         self._ctx.set_connected(True)
+        self._judge_classes()
         await self._ctx.heartbeat(force=True)
         await self._save()
         self._ctx.log.info(
@@ -128,7 +131,7 @@ class Session:
         late = tr.stats.late_connects
         events: list[Event] = []
         for received, message in batch:
-            if "response" in message:
+            if is_reply(message):
                 if keepalive.pending is not None and message.get("actionid") == keepalive.pending:
                     keepalive.answered()
                 continue
@@ -141,7 +144,19 @@ class Session:
                 "AgentConnect arrived after its call was counted as an exit with key; raise outcome_grace_s (now %g s)",
                 self._options.outcome_grace_s,
             )
+        self._judge_classes()
         await self._save()
+
+    def _judge_classes(self) -> None:
+        """Say in the log (once) and in the health when the session lacks event classes the collector needs."""
+        verdict = self._translator.classes.verdict()
+        if verdict is None:
+            return
+        text = f"user {self._options.username!r}: {verdict}"
+        self._ctx.health.last_error = text[:300]
+        if text != self._said:
+            self._said = text
+            self._ctx.log.warning("%s", text)
 
     async def _save(self) -> None:
         """Keep the calls believed waiting and the memberships in the durable cursor, after every change."""

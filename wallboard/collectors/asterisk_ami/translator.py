@@ -18,6 +18,8 @@ from typing import Any
 
 from wallboard.collectors.asterisk_ami.agents import BUSY_DEVICES, Agents, Membership
 from wallboard.collectors.asterisk_ami.calls import Call, Calls, Key
+from wallboard.collectors.asterisk_ami.connected import Connected
+from wallboard.collectors.asterisk_ami.permissions import EventClasses
 from wallboard.collectors.asterisk_ami.protocol import AmiError, Message, event_time, seconds, text, wait
 from wallboard.events import CallAnswered, CallEnded, CallTransferred, Event
 
@@ -52,6 +54,9 @@ class AmiTranslator:
         self._on_reject = reject
         self._agents = Agents(source, dict(agent_aliases or {}), dict(pause_codes or {}))
         self._calls = Calls(source, grace_s, self._call_closed)
+        self._connected = Connected()
+        #: The event classes the current session has received (see :mod:`.permissions`).
+        self.classes = EventClasses()
 
     @property
     def dirty(self) -> bool:
@@ -62,7 +67,9 @@ class AmiTranslator:
     def dirty(self, value: bool) -> None:
         self._calls.dirty = self._agents.dirty = value
 
-    def _call_closed(self, call: Call, ts: float) -> list[Event]:
+    def _call_closed(self, call: Call, ts: float, outcome: str) -> list[Event]:
+        if call.joined_live and outcome != "lost":
+            self.classes.call_ended()
         return self._agents.call_ended(call.queue, call.uid, ts)
 
     def _reject(self, reason: str) -> None:
@@ -77,6 +84,7 @@ class AmiTranslator:
     def feed(self, m: Message, received: float | None = None) -> list[Event]:
         """Events of one AMI event message (``[]`` for an ignored or malformed one)."""
         received = time.time() if received is None else received
+        self.classes.note(m)
         name = m.get("event", "")
         handler = _HANDLERS.get(name.lower())
         if handler is None:
@@ -92,6 +100,12 @@ class AmiTranslator:
             self._reject(f"{name}: {exc}")
             return []
         return events
+
+    def new_session(self) -> None:
+        """A new AMI session logged in: what it receives is judged afresh (its user may have other rights)."""
+        self.classes = EventClasses()
+        for call in self._calls.open.values():
+            call.joined_live = False
 
     def resync(self, items: Iterable[Message], now: float, settled: Collection[str] = ()) -> list[Event]:
         """Events that bring the state in line with a ``QueueStatus`` list taken at ``now``.
@@ -195,9 +209,10 @@ class AmiTranslator:
 
     def _connect(self, m: Message, ts: float, clock: float) -> list[Event]:
         queue, uid, agent_id = text(m, "Queue"), text(m, "Uniqueid"), self._agents.agent_id(m)
-        wait_s = wait(m, "HoldTime")
+        wait_s, member_channel = wait(m, "HoldTime"), text(m, "DestUniqueid", required=False)
         out: list[Event] = []
         agents, calls = self._agents, self._calls
+        self._connected.connect(queue, agent_id, uid, member_channel)
         a = agents.agent(agent_id)
         ms = agents.join_queue(agent_id, a, queue, ts, out)
         ms.in_call = True
@@ -217,8 +232,13 @@ class AmiTranslator:
         return out
 
     def _complete(self, m: Message, ts: float, clock: float) -> list[Event]:
-        queue, uid, agent_id = text(m, "Queue"), text(m, "Uniqueid"), self._agents.agent_id(m)
-        talk = wait(m, "TalkTime")
+        queue, agent_id, talk = text(m, "Queue"), self._agents.agent_id(m), wait(m, "TalkTime")
+        uid = text(m, "Uniqueid", required=False)
+        if not uid:  # the caller channel is gone: the call is the one the member was connected to
+            uid = self._connected.find(queue, agent_id, text(m, "DestUniqueid", required=False)) or ""
+            if not uid:
+                raise AmiError("missing Uniqueid, and no single call is known connected to its member in its queue")
+        self._connected.complete(queue, agent_id, uid)
         key = self._calls.key(queue, uid)
         event: Event
         if m.get("reason", "").lower() == "transfer":
