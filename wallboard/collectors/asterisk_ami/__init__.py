@@ -1,9 +1,11 @@
 """Asterisk Manager Interface (AMI): live queue and member events → typed events.
 
 The package: :mod:`.protocol` (framing, message fields), :mod:`.translator`
-(the pure part: AMI messages in, events out, with :mod:`.calls` and
-:mod:`.agents`), :mod:`.session` (log in, resynchronise from ``QueueStatus``,
-keep alive; reconnecting is :func:`~wallboard.collectors.common.linked.keep_linked`'s).
+(the pure part: AMI messages in, events out, with :mod:`.calls`,
+:mod:`.connected` and :mod:`.agents`), :mod:`.permissions` (the event classes
+a session receives, checked), :mod:`.session` (log in, resynchronise from
+``QueueStatus``, keep alive; reconnecting is
+:func:`~wallboard.collectors.common.linked.keep_linked`'s).
 This docstring is the rules the translator follows.
 
 What AMI tells, and the rules used where it does not tell enough
@@ -45,7 +47,13 @@ What AMI tells, and the rules used where it does not tell enough
   whose side a timeout or withdraw was requested beyond the above.
 * **Handled**: ``AgentComplete`` → call ended (talk = ``TalkTime`` s, which
   includes any hold: ``hold_s`` is 0 for this source; ``Reason: transfer`` →
-  call transferred, target unknown). ``AgentDump`` counts nothing.
+  call transferred, target unknown). When the caller channel is already gone
+  Asterisk sends it without the caller's fields (no ``Uniqueid``): it is then
+  the end of the call its member was connected to by ``AgentConnect``, found
+  by the member channel (``DestUniqueid``), else by the member and the queue
+  when that member is connected to one call there; with no such call known
+  (connected before the collector started, or two calls and no member
+  channel to tell them apart) it is rejected, saying so. ``AgentDump`` counts nothing.
   ``AgentRingNoAnswer`` (``RingTime`` in **milliseconds**) counts nothing.
 
 Agent state, per agent (all its queue memberships together), emitted only when
@@ -82,6 +90,12 @@ before a restart and the same call found again by ``QueueStatus`` after it
 have the same id and count once. Numbering re-entries restarts with the
 collector: a channel re-entering a queue it already left before a restart may
 reuse an id. Other events are unique per run.
+
+Read permissions: the collector needs the ``agent``, ``call`` and ``dialplan``
+event classes (``read = agent,call,dialplan``). Once three calls have joined
+and ended within a session, a needed class that no event of the session
+carried in its ``Privilege`` line is missing: the collector says which and what
+it costs, in its log (once) and in its health's ``last_error``.
 
 Bad input never stops the collector: a malformed frame, an oversized line or a
 known event with a missing or mistyped field is counted and logged through
