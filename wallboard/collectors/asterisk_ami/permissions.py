@@ -25,7 +25,7 @@ from wallboard.collectors.asterisk_ami.protocol import Message
 CALLS_BEFORE_VERDICT = 3
 #: The classes the collector needs besides ``agent``, and what goes wrong without each.
 NEEDED = {
-    "call": "a caller hanging up is only counted as abandoned once outcome_grace_s has passed",
+    "call": "a hang-up is counted only after outcome_grace_s",
     "dialplan": "timeouts, leave-empty and withdraw exits are counted as abandons",
 }
 #: The read classes the README's manager user has: exactly the ones the collector reads.
@@ -52,7 +52,7 @@ class EventClasses:
         self.calls += 1
 
     def verdict(self) -> str | None:
-        """Once per session, after enough calls: what is missing and what it costs (None: nothing missing)."""
+        """Once per session, after enough calls: what the user is missing and what it costs (None: nothing)."""
         if self._judged or self.calls < CALLS_BEFORE_VERDICT:
             return None
         self._judged = True
@@ -61,7 +61,6 @@ class EventClasses:
             return None
         costs = "; ".join(NEEDED[name] for name in missing)
         return (
-            f"the manager user receives no {' or '.join(missing)} events "
-            f"({self.calls} queue calls joined and ended in this session): {costs}. "
+            f"receives no {' or '.join(missing)} events in {self.calls} queue calls: {costs}. "
             f"Give it read = {READ_CLASSES} in manager.conf"
         )

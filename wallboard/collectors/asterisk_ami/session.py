@@ -152,7 +152,7 @@ class Session:
         verdict = self._translator.classes.verdict()
         if verdict is None:
             return
-        text = f"user {self._options.username!r}: {verdict}"
+        text = f"manager user {self._options.username[:40]!r} {verdict}"
         self._ctx.health.last_error = text[:300]
         if text != self._said:
             self._said = text
