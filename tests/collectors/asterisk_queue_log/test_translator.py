@@ -71,8 +71,8 @@ CASES = [
     (f"{T}|c1|ventas|NONE|EXITEMPTY|1|1|0", [CallExited]),
     (f"{T}|c1|ventas|NONE|EXITWITHKEY|5|1|1|12", [CallExited]),
     (f"{T}|c1|ventas|NONE|WITHDRAW|1|1|30|info", [CallExited]),
-    (f"{T}|c1|ventas|PJSIP/201|RINGNOANSWER|15000", []),
-    (f"{T}|c1|ventas|PJSIP/201|RINGCANCELED|2500", []),
+    (f"{T}|c1|ventas|PJSIP/201|RINGNOANSWER|15000", [AgentLogin]),  # rung by ventas: a member of it
+    (f"{T}|c1|ventas|PJSIP/201|RINGCANCELED|2500", [AgentLogin]),
     (f"{T}|c1|ventas|PJSIP/201|BLINDTRANSFER|2000|from-internal|10|60|1", [CallTransferred, AgentStateChanged]),
     (f"{T}|c1|ventas|PJSIP/201|ATTENDEDTRANSFER|BRIDGE|SIP/x-1|10|60|1", [CallTransferred, AgentStateChanged]),
     (f"{T}|c1|ventas|PJSIP/201|ATTENDEDTRANSFER|LINK|SIP/x-1|SIP/y-2|10|60|1", [CallTransferred, AgentStateChanged]),
@@ -338,7 +338,10 @@ def test_report_totals_by_hand() -> None:
     assert v["abandon_rate_pct"] == pytest.approx(26.67)
     assert v["service_level_pct"] == {
         "answered": pytest.approx(83.33),  # 5 / 6
-        "asterisk_sl2": 80.0,  # (5 + 3) / (6 + 4)
+        # Asterisk's abandons U: 4 hang-ups (3 within), timeouts c5 300 s and c13 60 s, empty c9 0 s
+        # (within), withdraw c10 30 s; not the exit key: (5 + 3 + 1) / (6 + 4 + 2 + 1 + 1)
+        "asterisk_sl2": pytest.approx(64.29),
+        "sl2_hangups": 80.0,  # (5 + 3) / (6 + 4)
         "offered": 50.0,  # 5 / 10
         "excl_short_abandons": 62.5,  # 5 / (10 − 2)
         "abandons_after_T": pytest.approx(71.43),  # 5 / (6 + 1)
@@ -447,7 +450,8 @@ def test_report_command_json_and_csv(tmp_path: Path) -> None:
         ("ventas", "total"),
         ("ventas", "2026-03-10T09:00:00+01:00"),
     ]
-    assert rows[3]["service_level_pct.asterisk_sl2"] == "80.0"
+    assert rows[3]["service_level_pct.asterisk_sl2"] == "64.29"
+    assert rows[3]["service_level_pct.sl2_hangups"] == "80.0"
     assert rows[1]["service_level_pct.answered"] == "0.0" and rows[2]["asa_s"] == ""  # empty → blank, not 0
 
 

@@ -4,7 +4,8 @@ Every batch of events is emitted before the cursor that says it was sent is
 stored, so a restart re-sends at most the last batch (the ids make a re-sent
 event count once) and never skips one. On a restart the lines up to the stored
 position are read again for the translator's state only (who is paused, which
-calls wait), not sent. logrotate's two ways are both followed: a *renamed*
+calls wait), not sent; only the static members' queues and state are sent
+again (a board that has them is not moved by them). logrotate's two ways are both followed: a *renamed*
 file is read to its end, and on for ``rotate_grace_s`` while Asterisk may
 still write to it; a *truncated* one (``copytruncate``) is finished in the
 copy next to it, then read from its start.
@@ -43,7 +44,12 @@ class Follower:
         self.ctx = ctx
         self.options = options
         self.path = path
-        self.translator = QueueLogTranslator(ctx.source, ctx.config.agent_aliases(), ctx.config.pause_reason_codes())
+        self.translator = QueueLogTranslator(
+            ctx.source,
+            ctx.config.agent_aliases(),
+            ctx.config.pause_reason_codes(),
+            static_members=options.static_members,
+        )
         self.tail = Tail(path, options.max_line_bytes)
         #: After a rename, the old file: Asterisk writes to it until its logger reloads.
         self.previous: Tail | None = None
@@ -81,11 +87,11 @@ class Follower:
         ):
             ctx.log.info("resuming %s at byte %d (line %d)", self.path, saved.offset, saved.lineno)
             await self._replay(tail, saved.offset)
-            await self._send([], tail)
+            await self._send(self._static_standing(), tail)
             return
         if saved is not None:  # rotated while we were away: finish the old file first, and follow it on
             await self._finish_rotated(saved, replay=True, keep=True)
-            await self._send([], tail)  # (the new file, opened above, is read from its start)
+            await self._send(self._static_standing(), tail)  # (the new file, opened above, is read from its start)
             await self._drain(tail)
             return
         if self.options.load_today:
@@ -99,6 +105,12 @@ class Follower:
             carried = self.translator.carry_over(min(self.emit_from, time.time()))
             self.emit_from = None
             await self._send(carried, tail)
+
+    def _static_standing(self) -> list[Event]:
+        """On a restart, the static members as the lines read so far leave them, as of the newest line:
+        a member added to ``static_members`` while the collector was stopped was never sent."""
+        translator = self.translator
+        return translator.static_standing(translator.last_ts or time.time())
 
     async def _finish_rotated(self, pos: Position, *, replay: bool, keep: bool = False) -> None:
         """Send the rest of the file ``pos`` was taken in, found next to the path after a rotation.

@@ -9,7 +9,8 @@ any of them.
 
 Units: CONNECT/ABANDON/EXIT* waits and COMPLETE*/TRANSFER talk times are
 seconds, whole as Asterisk writes them or decimal as tools that rewrite logs
-write them (:func:`seconds`).
+write them (:func:`seconds`); RINGNOANSWER/RINGCANCELED ring times are
+milliseconds (:func:`milliseconds`).
 """
 
 from __future__ import annotations
@@ -111,6 +112,16 @@ def epoch(line: str) -> float:
 
 def seconds(fields: list[str], index: int, name: str) -> float:
     """A duration field: whole seconds as Asterisk writes them, or decimal ("45.0", "12.5")."""
+    return _duration(fields, index, name, "seconds", 1.0)
+
+
+def milliseconds(fields: list[str], index: int, name: str) -> float:
+    """A duration field in milliseconds (RINGNOANSWER, RINGCANCELED), as seconds."""
+    return _duration(fields, index, name, "milliseconds", 1000.0) / 1000.0
+
+
+def _duration(fields: list[str], index: int, name: str, unit: str, per_second: float) -> float:
+    """A duration field in ``unit`` (``per_second`` of them make a second), checked."""
     try:
         text = fields[index]
     except IndexError:
@@ -120,11 +131,11 @@ def seconds(fields: list[str], index: int, name: str) -> float:
     match = _DECIMAL.fullmatch(text)
     # The value is not quoted: a shifted or hand-made line may hold a caller number there.
     if match is None:
-        raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is not a number of seconds")
+        raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is not a number of {unit}")
     if match.group(1):
         raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is negative")
     value = float(text)
-    if value > MAX_DURATION_S:
+    if value > MAX_DURATION_S * per_second:
         raise QueueLogError(f"{fields[4]}: {name} (data field {index - 4}) is over 30 days")
     return value
 
@@ -161,3 +172,8 @@ def agent_of(f: list[str], aliases: Mapping[str, str]) -> str:
     if len(value) > MAX_TEXT:
         raise QueueLogError(f"{f[4]}: member name longer than {MAX_TEXT} characters")
     return value
+
+
+def event_id(base: str, n: int) -> str:
+    """Id of the n-th event made from one line (the line's own id for the first)."""
+    return base if n == 0 else f"{base}.{n}"

@@ -2,9 +2,9 @@
 
 It keeps a little state, so that it can emit agent states and the wait of a
 ``SYSCOMPAT``: when each call entered and which of its facts were logged
-already (:mod:`.calls`), and each member's pause and call, from which the
-shared emitter (:mod:`wallboard.collectors.common.agents`) sends a state only
-when the board would show another one.
+already (:mod:`.calls`), and each member's queues, pauses and call
+(:mod:`.members`, where the rules for the one state the board shows of an
+agent are, with what queue_log cannot know).
 
 Dirty input as real files have it: blank lines are skipped, an entry or an
 outcome of a call logged again (a duplicated line, or a re-log that differs in
@@ -12,16 +12,15 @@ a trailing field) counts once, unknown events (``DID``, ``INFO``, dialplan
 ``QueueLog()``) are kept as opaque counts, and a malformed line is counted
 with its line number and reason, never fatal (:mod:`.lines`).
 
-RINGNOANSWER/RINGCANCELED (milliseconds) do not affect counts. queue_log knows
-no on-hold time: the talk time it reports includes hold, so ``hold_s`` is 0
-for this source.
+RINGNOANSWER/RINGCANCELED (milliseconds) count nothing; they show the member
+ringing after the fact (:mod:`.members`). queue_log knows no on-hold time: the
+talk time it reports includes hold, so ``hold_s`` is 0 for this source.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from wallboard.collectors.asterisk_queue_log.calls import Calls, Step
 from wallboard.collectors.asterisk_queue_log.lines import (
@@ -29,14 +28,15 @@ from wallboard.collectors.asterisk_queue_log.lines import (
     QueueLogStats,
     agent_of,
     callid_of,
+    event_id,
+    milliseconds,
     queue_of,
     seconds,
     split,
 )
-from wallboard.collectors.common.agents import AgentStates
-from wallboard.collectors.common.names import pause_code
+from wallboard.collectors.asterisk_queue_log.members import Members
+from wallboard.collectors.common.names import alias, pause_code
 from wallboard.events import (
-    AgentState,
     CallAbandoned,
     CallAnswered,
     CallEnded,
@@ -47,15 +47,6 @@ from wallboard.events import (
     SourceReset,
 )
 from wallboard.wire import MAX_TEXT
-
-
-@dataclass(slots=True)
-class _Member:
-    """What the lines say one member is doing (what the board shows of it is the emitter's)."""
-
-    paused: bool = False
-    reason: str = ""
-    in_call: bool = False
 
 
 class QueueLogTranslator:
@@ -69,9 +60,12 @@ class QueueLogTranslator:
         *,
         hash_ids: bool = True,
         agent_events: bool = True,
+        static_members: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
         """``hash_ids=False`` uses the line itself as the event id (fastest, for in-process
-        reports); ``agent_events=False`` leaves out agent events (for queue-only reports)."""
+        reports); ``agent_events=False`` leaves out agent events (for queue-only reports);
+        ``static_members`` maps a queue to its members as queues.conf names them (interface or
+        member name, through the agents' aliases): they are in it from the start."""
         self.source = source
         self._hash_ids = hash_ids
         self._handlers = _HANDLERS if agent_events else _CALL_HANDLERS
@@ -79,8 +73,13 @@ class QueueLogTranslator:
         self._aliases = agent_aliases or {}
         self._pause_codes = pause_codes or {}
         self._calls = Calls()
-        self._members: dict[str, _Member] = {}
-        self._states = AgentStates(source)
+        static: dict[str, set[str]] = {}
+        for queue, names in (static_members or {}).items():
+            for name in names:
+                static.setdefault(alias(self._aliases, name) or name, set()).add(queue)
+        self._members = Members(source, static)
+        #: The time of the newest line read.
+        self.last_ts = 0.0
 
     # ------------------------------------------------------------ public
 
@@ -99,6 +98,8 @@ class QueueLogTranslator:
             return []
         try:
             ts, f = split(line)
+            if ts > self.last_ts:
+                self.last_ts = ts
             name = f[4]
             handler = self._handlers.get(name)
             if handler is None:
@@ -129,35 +130,15 @@ class QueueLogTranslator:
         For a board that starts reading at ``ts`` (the day start) without the lines
         before it: an agent who logged in yesterday evening is still logged in today."""
         base = f"{self.source}:carry:{int(ts)}"
-        out = self._states.carry_over(base, ts)
+        out = self._members.carry_over(base, ts)
         for q, call, entered in self._calls.waiting(ts):
             out.append(CallQueued(f"{base}:{q}:{call}", self.source, entered, q, call))
         return out
 
-    # ------------------------------------------------------------ members
-
-    def _member(self, agent: str) -> _Member:
-        m = self._members.get(agent)
-        if m is None:
-            m = self._members[agent] = _Member()
-        return m
-
-    def _show(self, base: str, ts: float, agent: str, m: _Member, out: list[Event]) -> None:
-        """Emit the member's state if the board shows another one."""
-        if m.in_call:
-            state, reason, direction = AgentState.ON_CALL, "", "inbound"
-        elif m.paused:
-            state, reason, direction = AgentState.NOT_READY, m.reason, ""
-        else:
-            state, reason, direction = AgentState.AVAILABLE, "", ""
-        event = self._states.show(lambda: _sub(base, len(out)), ts, agent, state, reason, direction)
-        if event is not None:
-            out.append(event)
-
-    def _join(self, base: str, ts: float, agent: str, q: str, out: list[Event]) -> None:
-        """A member that takes a call of a queue is in it, whether or not its ADDMEMBER was read."""
-        if q not in self._states[agent].queues:
-            out.append(self._states.login(_sub(base, len(out)), ts, agent, q))
+    def static_standing(self, ts: float) -> list[Event]:
+        """The static members' queues and state as the lines so far leave them, as events at ``ts``:
+        for a board that may not have them yet (sent again, they move nothing)."""
+        return self._members.static_standing(f"{self.source}:static:{int(ts)}", ts)
 
     # ---------------------------------------------------------- handlers
     # Each takes the event id base, the time and the line's fields.
@@ -175,11 +156,9 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.ANSWERED):
             return []
         out: list[Event] = []
-        self._join(base, ts, agent, q, out)
-        out.append(CallAnswered(_sub(base, len(out)), self.source, ts, q, call, agent, wait))
-        m = self._member(agent)
-        m.in_call = True
-        self._show(base, ts, agent, m, out)
+        self._members.join(base, ts, agent, q, out)
+        out.append(CallAnswered(event_id(base, len(out)), self.source, ts, q, call, agent, wait))
+        self._members.answered(base, ts, agent, out)
         return out
 
     def _complete(self, base: str, ts: float, f: list[str]) -> list[Event]:
@@ -205,9 +184,7 @@ class QueueLogTranslator:
         else:
             event = CallTransferred(base, self.source, ts, q, call, agent, talk, 0.0, target)
         out: list[Event] = [event]
-        m = self._member(agent)
-        m.in_call = False
-        self._show(base, ts, agent, m, out)
+        self._members.ended(base, ts, agent, out)
         return out
 
     def _abandon(self, base: str, ts: float, f: list[str]) -> list[Event]:
@@ -236,48 +213,51 @@ class QueueLogTranslator:
         return [CallExited(base, self.source, ts, q, call, wait, reason)]
 
     def _addmember(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        agent, q = agent_of(f, self._aliases), queue_of(f)
-        out: list[Event] = [self._states.login(base, ts, agent, q)]
-        m = self._member(agent)
-        if len(f) > 5 and f[5].upper() == "PAUSED":
-            m.paused, m.reason = True, ""
-        self._show(base, ts, agent, m, out)
+        out: list[Event] = []
+        paused = len(f) > 5 and f[5].upper() == "PAUSED"
+        self._members.add(base, ts, agent_of(f, self._aliases), queue_of(f), paused, out)
         return out
 
     def _removemember(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        agent, q = agent_of(f, self._aliases), queue_of(f)
-        return [self._states.logout(base, ts, agent, q)]
+        out: list[Event] = []
+        self._members.remove(base, ts, agent_of(f, self._aliases), queue_of(f), out)
+        return out
 
     def _pause(self, base: str, ts: float, f: list[str]) -> list[Event]:
         agent = agent_of(f, self._aliases)
-        m = self._member(agent)
-        text = f[5] if len(f) > 5 else ""
-        out: list[Event] = []
+        # PAUSE/UNPAUSE name their queue; PAUSEALL/UNPAUSEALL (queue NONE) are about every queue, and
+        # so is a PAUSE without one (Asterisk writes none such; a hand-written line may).
+        q = queue_of(f) if f[4] in ("PAUSE", "UNPAUSE") and f[2] not in ("", "NONE") else ""
+        reason: str | None = None
         if f[4] in ("PAUSE", "PAUSEALL"):
-            m.paused, m.reason = True, pause_code(self._pause_codes, text, default=text[:MAX_TEXT]) if text else ""
-        else:
-            m.paused, m.reason = False, ""
-        if not self._states[agent].logged_in:
-            # Paused before we saw it join (the file starts mid-day): it is logged in.
-            out.append(self._states.login(base, ts, agent))
-        self._show(base, ts, agent, m, out)
+            text = f[5] if len(f) > 5 else ""
+            reason = pause_code(self._pause_codes, text, default=text[:MAX_TEXT]) if text else ""
+        out: list[Event] = []
+        self._members.pause(base, ts, agent, q, reason, out)
         return out
 
     def _agentlogin(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        return [self._states.login(base, ts, agent_of(f, self._aliases))]
+        out: list[Event] = []
+        self._members.login(base, ts, agent_of(f, self._aliases), out)
+        return out
 
     def _agentlogoff(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        agent = agent_of(f, self._aliases)
-        m = self._member(agent)
-        m.in_call = m.paused = False
-        return [self._states.logout(base, ts, agent)]
+        out: list[Event] = []
+        self._members.logoff(base, ts, agent_of(f, self._aliases), out)
+        return out
+
+    def _ring(self, base: str, ts: float, f: list[str]) -> list[Event]:
+        ring = milliseconds(f, 5, "ringtime")
+        out: list[Event] = []
+        self._members.rang(base, ts, agent_of(f, self._aliases), queue_of(f), ring, out)
+        return out
 
     def _queuestart(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        # Asterisk (re)started: calls it had waiting are gone, members are re-added.
+        # Asterisk (re)started: calls it had waiting are gone, no member is in a call.
         self._calls.clear()
-        for m in self._members.values():
-            m.in_call = False
-        return [SourceReset(base, self.source, ts)]
+        out: list[Event] = [SourceReset(base, self.source, ts)]
+        self._members.restart(base, ts, out)
+        return out
 
     def _no_counts(self, base: str, ts: float, f: list[str]) -> list[Event]:
         return []
@@ -309,11 +289,6 @@ class QueueLogTranslator:
 
     def _transfer_call_only(self, base: str, ts: float, f: list[str]) -> list[Event]:
         return self._transfer(base, ts, f)[:1]
-
-
-def _sub(base: str, n: int) -> str:
-    """Id of the n-th event made from one line."""
-    return base if n == 0 else f"{base}.{n}"
 
 
 _EXITS = {
@@ -350,15 +325,22 @@ _HANDLERS: dict[str, _Handler] = {
     "AGENTLOGOFF": _T._agentlogoff,
     "AGENTCALLBACKLOGOFF": _T._agentlogoff,
     "QUEUESTART": _T._queuestart,
-    "RINGNOANSWER": _T._no_counts,
-    "RINGCANCELED": _T._no_counts,
+    "RINGNOANSWER": _T._ring,
+    "RINGCANCELED": _T._ring,
     "AGENTDUMP": _T._no_counts,
     "CONFIGRELOAD": _T._no_counts,
 }
 # Lines whose events are about agents only give none without agent events; those that carry
 # both give their call part.
 _AGENT_ONLY = {"ADDMEMBER", "REMOVEMEMBER", "PAUSE", "UNPAUSE", "PAUSEALL", "UNPAUSEALL"}
-_AGENT_ONLY |= {"AGENTLOGIN", "AGENTCALLBACKLOGIN", "AGENTLOGOFF", "AGENTCALLBACKLOGOFF"}
+_AGENT_ONLY |= {
+    "AGENTLOGIN",
+    "AGENTCALLBACKLOGIN",
+    "AGENTLOGOFF",
+    "AGENTCALLBACKLOGOFF",
+    "RINGNOANSWER",
+    "RINGCANCELED",
+}
 _CALL_PART: dict[str, _Handler] = {
     "CONNECT": _T._connect_call_only,
     "COMPLETEAGENT": _T._complete_call_only,
