@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.collectors.asterisk_queue_log.test_follower import NOW, Collector, make_config, write
 from wallboard.collectors import configure
 from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
 from wallboard.config import ConfigError, parse_config
@@ -14,6 +16,7 @@ from wallboard.events import AgentLogin, AgentLogout, AgentStateChanged, CallAns
 from wallboard.fold import apply_all
 from wallboard.fold_settings import FoldSettings
 from wallboard.state import CentreState
+from wallboard.streams import Streams
 
 T = 1773129600
 RAW: dict[str, Any] = {
@@ -257,3 +260,43 @@ def test_agentlogoff_and_agentlogin_without_queues_keep_the_old_rules() -> None:
     assert board.agent("luis") == ("available", "", set())
     assert [type(e) for e in board.feed(f"{T + 5}|NONE|NONE|PJSIP/202|AGENTLOGOFF|PJSIP/202|5")] == [AgentLogout]
     assert board.agent("luis") == ("logged_out", "", set())
+
+
+# ------------------------------------------------------------ the live collector
+
+
+async def test_the_collector_shows_static_members_from_the_day_start_and_after_a_restart(
+    streams: Streams, tmp_path: Path
+) -> None:
+    log = tmp_path / "queue_log"
+    write(log, [f"{NOW - 600}|NONE|ventas|PJSIP/201|PAUSE|Comida"], mode="x")
+    first = Collector(make_config(log, static_members={"ventas": ["PJSIP/201"]}), streams)
+    first.start()
+    sent = await first.wait_for(lambda ev: any(e.KIND == "agent.state" and e.ts == NOW - 600 for e in ev))
+    await first.stop()
+    # ana is in ventas from the day start (three hours ago), available, then paused
+    assert [(e.KIND, getattr(e, "agent", ""), getattr(e, "state", "")) for e in sent] == [
+        ("agent.login", "ana", ""),
+        ("agent.state", "ana", "available"),
+        ("agent.state", "ana", "not_ready"),
+    ]
+    day_start = sent[0].ts
+    assert NOW - 3 * 3600 - 900 < day_start <= NOW - 3 * 3600 and sent[1].ts == day_start
+    # luis is added to the option while the collector is stopped: the restart sends him, as of the
+    # newest line, and ana again (which moves nothing)
+    second = Collector(make_config(log, static_members={"ventas": ["PJSIP/201", "PJSIP/202"]}), streams)
+    second.start()
+    events = await second.wait_for(lambda ev: any(getattr(e, "agent", "") == "luis" for e in ev))
+    await second.stop()
+    again = events[len(sent) :]
+    assert [(e.KIND, getattr(e, "agent", ""), getattr(e, "state", ""), e.ts) for e in again] == [
+        ("agent.login", "ana", "", NOW - 600),
+        ("agent.state", "ana", "not_ready", NOW - 600),
+        ("agent.login", "luis", "", NOW - 600),
+        ("agent.state", "luis", "available", NOW - 600),
+    ]
+    board = CentreState()
+    apply_all(board, FoldSettings.from_config(CONFIG), events)
+    ana, luis = board.agents["ana"], board.agents["luis"]
+    assert (ana.state, ana.reason, ana.queues, ana.since) == ("not_ready", "lunch", {"ventas"}, NOW - 600)
+    assert (luis.state, luis.queues) == ("available", {"ventas"})
