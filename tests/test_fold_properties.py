@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wallboard.config import Config, parse_config
-from wallboard.events import CallAbandoned, CallAnswered, CallEnded, CallExited, CallQueued, Event
+from wallboard.events import EXIT_REASONS, CallAbandoned, CallAnswered, CallEnded, CallExited, CallQueued, Event
 from wallboard.fold import apply_all
 from wallboard.fold_settings import FoldSettings
 from wallboard.snapshot import build_view
@@ -49,7 +49,8 @@ def life_cycles(calls: list[tuple[str, float, str, int, int]]) -> tuple[list[Eve
         elif outcome == "abandoned":
             events.append(CallAbandoned(f"{cid}b", "pbx", left, queue, cid, float(wait)))
         elif outcome == "exited":
-            events.append(CallExited(f"{cid}x", "pbx", left, queue, cid, float(wait), "timeout"))
+            reason = EXIT_REASONS[i % len(EXIT_REASONS)]
+            events.append(CallExited(f"{cid}x", "pbx", left, queue, cid, float(wait), reason))
         else:
             waiting += 1
     events.sort(key=lambda e: e.ts)
@@ -83,6 +84,7 @@ def test_conservation_and_bounds(calls: list[tuple[str, float, str, int, int]]) 
             assert 0 <= c.answered_within_sl <= c.answered
             assert 0 <= c.abandoned_within_sl <= c.abandoned
             assert 0 <= c.short_abandoned <= c.abandoned
+            assert all(0 < n <= c.exits.get(reason, 0) for reason, n in c.exits_within_sl.items())
     assert waiting_now == waiting
     assert entered == len(calls) == offered + waiting_now
     for today, _ in totals(state).values():
