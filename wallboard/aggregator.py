@@ -100,7 +100,7 @@ class Aggregator:
         checkpoint = await self.streams.load_checkpoint()
         if checkpoint is not None:
             try:
-                self.state = from_dict(checkpoint["state"])
+                self.state = from_dict(checkpoint["state"], self.settings)
             except (ValueError, KeyError, TypeError) as exc:
                 # A checkpoint this version cannot read (an upgrade): rebuild the state
                 # from every event still on the stream instead of failing for ever.
