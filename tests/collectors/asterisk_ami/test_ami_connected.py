@@ -141,9 +141,12 @@ def test_an_end_nothing_identifies_is_rejected_with_the_reason() -> None:
     # No trace left: Ana was still on call until an end with the caller's fields came.
     out = tr.feed(msg(complete(1, talk=30, caller=True)))
     assert [e.call_id for e in of(out, CallEnded)] == ["1773129700.1"] and states(out, "ana") == [("available", "", "")]
+    # Some of the caller's fields but no Uniqueid: malformed (Asterisk leaves all of them out or none).
+    assert tr.feed(msg(complete(1, talk=95).replace("Event: AgentComplete", "Event: AgentComplete\nChannel: X"))) == []
+    assert seen[-1] == "AgentComplete: missing Uniqueid" and tr.stats.malformed == 3
     # Ends with the caller's fields forget the connection too: nothing is left to find.
     assert of(tr.feed(msg(complete(2, talk=30, caller=True))), CallEnded)
-    assert tr.feed(msg(complete(2, talk=30))) == [] and len(seen) == 3 and UNKNOWN in seen[-1]
+    assert tr.feed(msg(complete(2, talk=30))) == [] and len(seen) == 4 and UNKNOWN in seen[-1]
     assert "Ana" not in " ".join(seen) and "600100" not in " ".join(seen)  # no personal data in the reason
 
 

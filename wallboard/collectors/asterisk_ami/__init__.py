@@ -48,7 +48,9 @@ What AMI tells, and the rules used where it does not tell enough
 * **Handled**: ``AgentComplete`` → call ended (talk = ``TalkTime`` s, which
   includes any hold: ``hold_s`` is 0 for this source; ``Reason: transfer`` →
   call transferred, target unknown). When the caller channel is already gone
-  Asterisk sends it without the caller's fields (no ``Uniqueid``): it is then
+  Asterisk sends it without the caller's fields (no ``Uniqueid``, ``Channel``,
+  ``Linkedid`` or ``CallerIDNum``; one of them without ``Uniqueid`` is a
+  malformed event): it is then
   the end of the call its member was connected to by ``AgentConnect``, found
   by the member channel (``DestUniqueid``), else by the member and the queue
   when that member is connected to one call there; with no such call known

@@ -24,6 +24,8 @@ from wallboard.collectors.asterisk_ami.protocol import AmiError, Message, event_
 from wallboard.events import CallAnswered, CallEnded, CallTransferred, Event
 
 _MAX_ERRORS_KEPT = 50
+#: Fields of the caller channel in an agent event: Asterisk leaves them all out when that channel is gone.
+_CALLER_FIELDS = ("uniqueid", "channel", "linkedid", "calleridnum")
 
 
 @dataclass(slots=True)
@@ -233,8 +235,9 @@ class AmiTranslator:
 
     def _complete(self, m: Message, ts: float, clock: float) -> list[Event]:
         queue, agent_id, talk = text(m, "Queue"), self._agents.agent_id(m), wait(m, "TalkTime")
-        uid = text(m, "Uniqueid", required=False)
-        if not uid:  # the caller channel is gone: the call is the one the member was connected to
+        if any(m.get(key) for key in _CALLER_FIELDS):
+            uid = text(m, "Uniqueid")
+        else:  # the caller channel is gone (none of its fields): the call is the one its member was connected to
             uid = self._connected.find(queue, agent_id, text(m, "DestUniqueid", required=False)) or ""
             if not uid:
                 raise AmiError("missing Uniqueid, and no single call is known connected to its member in its queue")
