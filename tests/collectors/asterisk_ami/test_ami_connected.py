@@ -160,3 +160,20 @@ async def test_the_collector_counts_an_end_without_the_caller(
         health = await health_when(streams, lambda h: h["events_total"] == len(events))
     assert [(e.call_id, e.agent, e.talk_s) for e in of(events, CallEnded)] == [("1773129700.3", "ana", 42.0)]
     assert health["errors_total"] == 0
+
+
+def test_a_resync_forgets_the_calls_of_members_no_longer_in_one() -> None:
+    tr = translator()
+    for n in (1, 2):
+        tr.feed(msg(join(n)), 1_000.0 + n)
+        tr.feed(msg(connect(n)), 1_010.0 + n)
+    # The link was down while call 1 ended; call 2 goes on: the list shows Ana in a call, Luis in none.
+    listed = "Event: QueueMember\nQueue: ventas\nName: {name}\nLocation: {iface}\nStatus: 2\nPaused: 0\nInCall: {busy}"
+    tr.resync([msg(listed.format(name="Ana García", iface="PJSIP/201", busy=1))], 1_050.0)
+    out = tr.feed(msg(complete(2, talk=40, member=False)), 1_060.0)  # both still known: which one?
+    assert of(out, CallEnded) == [] and tr.stats.malformed == 1
+    tr.resync([msg(listed.format(name="Ana García", iface="PJSIP/201", busy=0))], 1_070.0)
+    tr.feed(msg(join(3)), 1_071.0)
+    tr.feed(msg(connect(3)), 1_080.0)
+    out = tr.feed(msg(complete(3, talk=20, member=False)), 1_100.0)  # only call 3 is left to be its call
+    assert [(e.call_id, e.talk_s) for e in of(out, CallEnded)] == [("1773129700.3", 20.0)]

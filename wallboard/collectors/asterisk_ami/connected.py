@@ -14,6 +14,8 @@ and the queue when that member is connected to exactly one call there.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from wallboard.collectors.common.tracking import remember
 
 Member = tuple[str, str]  # (queue, agent id)
@@ -56,3 +58,10 @@ class Connected:
             del self._by_member[member]
         if member_channel and self._by_channel.get(member_channel) == (member, uid):
             del self._by_channel[member_channel]
+
+    def keep_only(self, in_call: Collection[Member]) -> None:
+        """After a resync: only members a ``QueueStatus`` lists in a call there stay connected (an end lost
+        while the link was down must not leave its call behind, to be confused with the member's next one)."""
+        for member in [m for m in self._by_member if m not in in_call]:
+            for member_channel in self._by_member.pop(member).values():
+                self._by_channel.pop(member_channel, None)

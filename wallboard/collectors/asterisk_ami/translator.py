@@ -145,6 +145,7 @@ class AmiTranslator:
             except (AmiError, ValueError) as exc:  # ValueError: a field no check foresaw; counted, never fatal
                 self._reject(f"QueueStatus {name[:60]}: {exc}")
         out: list[Event] = []
+        self._connected.keep_only({(q, a) for a, listed in rows.items() for q, ms in listed.items() if ms.in_call})
         self._agents.resync(rows, devices, reasons, now, out)
         out.extend(self._calls.resync(entries, present, settled, now))
         self.dirty = True
