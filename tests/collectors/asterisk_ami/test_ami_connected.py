@@ -33,7 +33,7 @@ from tests.collectors.asterisk_ami.test_asterisk_ami import (
 )
 from wallboard.collectors.asterisk_ami.translator import AmiTranslator
 from wallboard.config import Config
-from wallboard.events import AnyEvent, CallEnded, CallTransferred
+from wallboard.events import AnyEvent, CallAnswered, CallEnded, CallTransferred
 from wallboard.streams import Streams
 
 __all__ = ["ami", "quick"]  # fixtures used here
@@ -177,3 +177,71 @@ def test_a_resync_forgets_the_calls_of_members_no_longer_in_one() -> None:
     tr.feed(msg(connect(3)), 1_080.0)
     out = tr.feed(msg(complete(3, talk=20, member=False)), 1_100.0)  # only call 3 is left to be its call
     assert [(e.call_id, e.talk_s) for e in of(out, CallEnded)] == [("1773129700.3", 20.0)]
+
+
+RECORDED_CONNECT = """
+Event: AgentConnect
+Privilege: agent,all
+Timestamp: 1796135778.519755
+Channel: Local/60010012@caller-00000018;2
+ChannelState: 6
+ChannelStateDesc: Up
+CallerIDNum: 60010012
+CallerIDName: <unknown>
+ConnectedLineNum: 60010012
+ConnectedLineName: <unknown>
+Language: en
+AccountCode:
+Context: caller
+Exten: 60010012
+Priority: 3
+Uniqueid: 1796135772.49
+Linkedid: 1796135772.48
+DestChannel: Local/agent3@agents-0000001d;1
+DestChannelState: 6
+DestChannelStateDesc: Up
+DestCallerIDNum: 60010012
+DestCallerIDName: <unknown>
+DestConnectedLineNum: 60010012
+DestConnectedLineName: <unknown>
+DestLanguage: en
+DestAccountCode:
+DestContext: agents
+DestExten: 60010012
+DestPriority: 1
+DestUniqueid: 1796135777.58
+DestLinkedid: 1796135772.48
+Queue: soporte
+Interface: Local/agent3@agents/n
+MemberName: Agente Tres
+HoldTime: 6
+RingTime: 1
+"""
+RECORDED_COMPLETE = """
+Event: AgentComplete
+Privilege: agent,all
+Timestamp: 1796135783.026858
+Queue: soporte
+Interface: Local/agent3@agents/n
+MemberName: Agente Tres
+HoldTime: 6
+TalkTime: 5
+Reason: agent
+"""
+
+
+def test_the_recorded_end_without_either_channel_is_counted() -> None:
+    """As a real Asterisk sent them (Local-channel member that hung up: neither channel's fields are left)."""
+    tr = translator()
+    answer = of(tr.feed(msg(RECORDED_CONNECT), 1_796_135_778.6), CallAnswered)
+    assert [(e.call_id, e.agent, e.wait_s) for e in answer] == [("1796135772.49", "Agente Tres", 6.0)]
+    (end,) = of(tr.feed(msg(RECORDED_COMPLETE), 1_796_135_783.1), CallEnded)
+    assert (end.id, end.call_id, end.queue, end.agent, end.talk_s, end.ts) == (
+        "pbx:soporte:1796135772.49:end",
+        "1796135772.49",
+        "soporte",
+        "Agente Tres",
+        5.0,
+        1_796_135_783.026858,
+    )
+    assert tr.stats.malformed == 0

@@ -1,17 +1,19 @@
 """AMI framing: a message ends only at its empty line, and its first key says whether it is an event or a reply.
 
-The OriginateResponse below is laid out as Asterisk's main/manager.c writes it
-(``Event``, ``Privilege``, ``Timestamp`` with ``timestampevents = yes``, then
-the fields of ``fast_originate``'s event for an originate to an extension:
-``ActionID``, ``Response``, ``Channel``, ``Context``, ``Exten``, ``Reason``,
-``Uniqueid``, ``CallerIDNum``, ``CallerIDName``), with ``Application`` and
-``Data`` as an originate to an application adds them.
+The OriginateResponse below is one a real Asterisk (13, built from the
+upstream source) sent with ``timestampevents = yes``, byte for byte as
+recorded: main/manager.c writes ``Event``, ``Privilege``, ``Timestamp``, then
+the originate's ``ActionID`` and ``Response``, ``Channel``, ``Context``,
+``Exten`` (``Application`` and ``Data`` instead, for an originate to an
+application), ``Reason``, ``Uniqueid``, ``CallerIDNum``, ``CallerIDName``.
+Recorded sessions in tests/data/asterisk/, when there, are framed whole.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,7 +34,7 @@ from wallboard.collectors.asterisk_ami.protocol import Framer, is_event, is_repl
 from wallboard.collectors.asterisk_ami.translator import AmiTranslator
 from wallboard.collectors.common.lines import LineReader
 from wallboard.config import Config
-from wallboard.events import CallQueued
+from wallboard.events import CallEnded, CallQueued, CallTransferred
 from wallboard.streams import Streams
 
 __all__ = ["ami", "quick"]  # fixtures used here
@@ -40,18 +42,16 @@ __all__ = ["ami", "quick"]  # fixtures used here
 ORIGINATE_RESPONSE = (
     b"Event: OriginateResponse\r\n"
     b"Privilege: call,all\r\n"
-    b"Timestamp: 1773129600.250000\r\n"
-    b"ActionID: dialer-17\r\n"
+    b"Timestamp: 1796135744.512006\r\n"
+    b"ActionID: driver-2\r\n"
     b"Response: Success\r\n"
-    b"Channel: Local/caller17@callers-00000011;1\r\n"
-    b"Context: callers\r\n"
-    b"Exten: 17\r\n"
-    b"Application: Queue\r\n"
-    b"Data: ventas\r\n"
+    b"Channel: Local/60010001@caller-00000000;1\r\n"
+    b"Context: callerside\r\n"
+    b"Exten: s\r\n"
     b"Reason: 4\r\n"
-    b"Uniqueid: 1773129600.171\r\n"
-    b"CallerIDNum: 600100017\r\n"
-    b"CallerIDName: Caller 17\r\n"
+    b"Uniqueid: 1796135744.0\r\n"
+    b"CallerIDNum: 60010001\r\n"
+    b"CallerIDName: <unknown>\r\n"
     b"\r\n"
 )
 LOGIN_OK = b"Response: Success\r\nActionID: wallboard-1\r\nMessage: Authentication accepted\r\n\r\n"
@@ -82,9 +82,9 @@ async def test_an_originate_response_is_one_event_not_a_reply() -> None:
         "OriginateResponse",
         "Success",
         "4",
-        "1773129600.171",
+        "1796135744.0",
     )
-    assert (originate["actionid"], originate["calleridname"], len(originate)) == ("dialer-17", "Caller 17", 14)
+    assert (originate["actionid"], originate["exten"], len(originate)) == ("driver-2", "s", 12)
     assert is_event(originate) and not is_reply(originate)
     assert join["event"] == "QueueCallerJoin" and join["uniqueid"] == "1773129600.172"
     seen: list[str] = []
@@ -107,7 +107,7 @@ async def test_an_originate_response_is_one_event_not_a_reply() -> None:
         ),
         # The limits hold inside an event with a Response line too.
         (
-            ORIGINATE_RESPONSE.replace(b"Data: ventas", b"Data: " + b"x" * 70_000) + JOIN_WIRE,
+            ORIGINATE_RESPONSE.replace(b"Exten: s", b"Exten: " + b"x" * 70_000) + JOIN_WIRE,
             ["QueueCallerJoin"],
             ["(OriginateResponse) skipped: line longer than 65536 bytes skipped"],
         ),
@@ -125,7 +125,7 @@ async def test_messages_end_only_at_their_empty_line(data: bytes, kinds: list[st
     assert [is_reply(m) for m in messages] == [k == "reply" for k in kinds]
     assert len(rejected) == len(reasons)
     for reason, said in zip(reasons, rejected, strict=True):
-        assert reason in said and "600100017" not in said  # never the caller's number
+        assert reason in said and "60010001" not in said  # never the caller's number
 
 
 async def test_the_collector_takes_originate_responses_without_an_error(
@@ -133,8 +133,31 @@ async def test_the_collector_takes_originate_responses_without_an_error(
 ) -> None:
     async with collector(make(make_config, ami.port), streams):
         await stream_when(streams, ready)
-        await ami.push(ORIGINATE_RESPONSE.replace(b"ActionID: dialer-17\r\n", b"") + JOIN_WIRE)
+        await ami.push(ORIGINATE_RESPONSE.replace(b"ActionID: driver-2\r\n", b"") + JOIN_WIRE)
         events = await stream_when(streams, lambda ev: len(of(ev, CallQueued)) == 4)
         health = await health_when(streams, lambda h: h["events_total"] == len(events))
     assert health["errors_total"] == 0 and health["connected"] is True and ami.logins == 1
     assert of(events, CallQueued)[-1].call_id == "1773129600.172"
+
+
+RECORDED = sorted((Path(__file__).resolve().parents[2] / "data" / "asterisk").glob("*/ami-session-*[0-9].txt"))
+
+
+@pytest.mark.skipif(not RECORDED, reason="no recorded Asterisk session in tests/data/asterisk")
+@pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.name}")
+async def test_a_recorded_session_frames_and_translates_without_a_rejection(path: Path) -> None:
+    data = path.read_bytes()
+    banner, _, rest = data.partition(b"\n")
+    assert banner.startswith(b"Asterisk Call Manager/")
+    messages, rejected = await framed(rest)
+    assert rejected == []
+    originates = [m for m in messages if m.get("event") == "OriginateResponse"]
+    assert len(originates) == data.count(b"\nEvent: OriginateResponse\r\n") > 0
+    assert all(is_event(m) and not is_reply(m) for m in originates)
+    seen: list[str] = []
+    tr = AmiTranslator(SOURCE, reject=seen.append)
+    ends = 0
+    for m in messages:
+        if is_event(m) and not m.get("actionid", "").startswith("wallboard-"):  # (QueueStatus rows: the resync's)
+            ends += len([e for e in tr.feed(m, 1_796_135_700.0) if isinstance(e, (CallEnded, CallTransferred))])
+    assert seen == [] and ends == data.count(b"\nEvent: AgentComplete\r\n")  # every end counted
