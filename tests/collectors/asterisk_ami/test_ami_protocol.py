@@ -12,6 +12,7 @@ Recorded sessions in tests/data/asterisk/, when there, are framed whole.
 from __future__ import annotations
 
 import asyncio
+import gzip
 from collections.abc import Callable
 from pathlib import Path
 
@@ -140,13 +141,12 @@ async def test_the_collector_takes_originate_responses_without_an_error(
     assert of(events, CallQueued)[-1].call_id == "1773129600.172"
 
 
-RECORDED = sorted((Path(__file__).resolve().parents[2] / "data" / "asterisk").glob("*/ami-session-*[0-9].txt"))
+RECORDED = sorted((Path(__file__).resolve().parents[2] / "data" / "asterisk").glob("*/ami-session-*[0-9].txt.gz"))
 
 
-@pytest.mark.skipif(not RECORDED, reason="no recorded Asterisk session in tests/data/asterisk")
 @pytest.mark.parametrize("path", RECORDED, ids=lambda p: f"{p.parent.name}/{p.name}")
 async def test_a_recorded_session_frames_and_translates_without_a_rejection(path: Path) -> None:
-    data = path.read_bytes()
+    data = gzip.decompress(path.read_bytes())
     banner, _, rest = data.partition(b"\n")
     assert banner.startswith(b"Asterisk Call Manager/")
     messages, rejected = await framed(rest)
