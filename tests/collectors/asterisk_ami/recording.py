@@ -202,9 +202,10 @@ SECTIONS: dict[str, Any] = {
 }
 
 
-def ami_collector(name: str, port: int) -> dict[str, Any]:
-    """The ``collectors:`` entry of an AMI collector following a :class:`RecordingServer` on ``port``."""
-    options = {
+def ami_collector(name: str, port: int, system: str = "") -> dict[str, Any]:
+    """The ``collectors:`` entry of an AMI collector following a :class:`RecordingServer` on ``port``
+    (``system``: the PBX's name shared with its queue_log collector)."""
+    options: dict[str, Any] = {
         "port": port,
         "username": "wallboard",
         "secret": "s3cret",
@@ -213,6 +214,8 @@ def ami_collector(name: str, port: int) -> dict[str, Any]:
         "connect_timeout_s": 1.0,
         "outcome_grace_s": 0.3,
     }
+    if system:
+        options["system"] = system
     return {"kind": "asterisk_ami", "name": name, "options": options}
 
 

@@ -3,11 +3,11 @@
 Each scenario's recorded queue_log (tests/data/asterisk/<scenario>/) is written
 into a real file while the real collector follows it into a real Redis; the
 day's totals the fold makes of its events are compared per queue with what
-Asterisk counted. Then both sources of one PBX together: the AMI recording
-served by the recording stand-in and the queue_log followed at the same time,
-into one stream, as README.md recommends. Where today's code is known to
-differ, the assertion of Asterisk's value sits in a test of its own marked
-``xfail(strict=True)``: it turns into a failure the day the code is fixed.
+Asterisk counted. Then both sources of one PBX together, as README.md
+recommends: the AMI recording served by the recording stand-in and the
+queue_log followed at the same time, into one stream, with one ``system`` name
+(each call counted once, the AMI outage's calls completed by the queue_log),
+and without it (every call counted twice, which is why the setting exists).
 """
 
 from __future__ import annotations
@@ -63,13 +63,13 @@ def quick(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("wallboard.collectors.runtime.HEARTBEAT_S", 0.1)
 
 
-def log_collector(path: Path) -> dict[str, Any]:
-    """A queue_log collector that starts at the end of ``path`` and sends every line written after."""
-    return {
-        "kind": "asterisk_queue_log",
-        "name": SOURCE,
-        "options": {"path": str(path), "load_today": False, "poll_s": 0.02},
-    }
+def log_collector(path: Path, system: str = "") -> dict[str, Any]:
+    """A queue_log collector that starts at the end of ``path`` and sends every line written after
+    (``system``: the PBX's name shared with its AMI collector)."""
+    options: dict[str, Any] = {"path": str(path), "load_today": False, "poll_s": 0.02}
+    if system:
+        options["system"] = system
+    return {"kind": "asterisk_queue_log", "name": SOURCE, "options": options}
 
 
 @contextlib.asynccontextmanager
@@ -109,13 +109,15 @@ async def follow(scenario: str, streams: Streams, tmp_path: Path) -> dict[str, d
     return _followed[scenario]
 
 
-async def both(scenario: str, streams: Streams, tmp_path: Path) -> dict[str, dict[str, Any]]:
-    """Per-queue totals with the AMI recording and the queue_log of one PBX followed together."""
+async def both(scenario: str, streams: Streams, tmp_path: Path, system: str = "") -> dict[str, dict[str, Any]]:
+    """Per-queue totals with the AMI recording and the queue_log of one PBX followed together
+    (``system``: the name both collectors share, "" for none)."""
     log = tmp_path / "queue_log"
     log.write_bytes(b"")
     server = RecordingServer(load_sessions(RECORDINGS / scenario))
     await server.start()
-    config = parse_config({**SECTIONS, "collectors": [ami_collector("pbx", server.port), log_collector(log)]})
+    collectors = [ami_collector("pbx", server.port, system), log_collector(log, system)]
+    config = parse_config({**SECTIONS, "collectors": collectors})
     try:
         async with collector_running(config, streams, "pbx"), following(config, streams, log):
             await until(lambda: server.served == len(server.sessions), 30, "every recorded session served")
@@ -142,10 +144,16 @@ async def test_queue_log_counts_what_asterisk_counted(scenario: str, streams: St
 # ------------------------------------------------------------------ AMI and queue_log together
 
 
-@pytest.mark.xfail(strict=True, reason="AMI and queue_log of one PBX make their own event ids: every call counts twice")
 @pytest.mark.parametrize("scenario", SCENARIOS)
-async def test_both_sources_count_each_call_once(scenario: str, streams: Streams, tmp_path: Path) -> None:
+async def test_both_sources_of_one_system_count_each_call_once(scenario: str, streams: Streams, tmp_path: Path) -> None:
     """With an AMI outage in the middle too: queue_log completes what AMI missed, nothing doubled."""
-    got = await both(scenario, streams, tmp_path)
+    got = await both(scenario, streams, tmp_path, system="pbx1")
     want = expected(scenario)
     assert {q: differences(got[q], want[q], COMPARED) for q in want} == {q: {} for q in want}
+
+
+async def test_both_sources_without_a_shared_system_count_twice(streams: Streams, tmp_path: Path) -> None:
+    """Why the setting exists: each source then makes its own ids, and every call counts twice."""
+    got = await both("day", streams, tmp_path)
+    want = expected("day")
+    assert {q: got[q]["offered"] for q in want} == {q: 2 * want[q]["offered"] for q in want}

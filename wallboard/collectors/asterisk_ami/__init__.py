@@ -133,6 +133,7 @@ async def run(ctx: CollectorContext[Options]) -> None:
         ctx.config.pause_reason_codes(),
         grace_s=options.outcome_grace_s,
         reject=ctx.reject,
+        system=options.system,
     )
     translator.restore(await ctx.load_cursor())
     await keep_linked(

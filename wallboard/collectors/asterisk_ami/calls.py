@@ -11,12 +11,12 @@ sees the agent's side too.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from wallboard.collectors.asterisk_ami.protocol import Message, text, wait
+from wallboard.collectors.common.callids import call_key
 from wallboard.collectors.common.fields import stored_number, stored_text, stored_time
 from wallboard.collectors.common.limits import MAX_TRACKED
 from wallboard.collectors.common.tracking import remember
@@ -59,8 +59,14 @@ class Calls:
     """The calls of one source, with their pending outcomes; ``on_close`` hears of each call that ends
     (the call, the event time, its outcome)."""
 
-    def __init__(self, source: str, grace_s: float, on_close: Callable[[Call, float, str], list[Event]]) -> None:
+    def __init__(
+        self, source: str, grace_s: float, on_close: Callable[[Call, float, str], list[Event]], system: str = ""
+    ) -> None:
         self.source = source
+        #: The PBX's name shared with its queue_log collector ("": ids of this source's own).
+        self.system = system
+        #: The id slot of an unanswered exit: one ``outcome`` when ids are shared (the first report counts).
+        self.abandon_slot, self.exit_slot = ("outcome", "outcome") if system else ("abandon", "exit")
         self.grace_s = grace_s
         #: True when the calls believed waiting changed since the translator last saved them.
         self.dirty = False
@@ -76,11 +82,7 @@ class Calls:
     def key(self, queue: str, uid: str, n: int | None = None) -> str:
         """The id prefix of the ``n``-th entry of a channel into a queue (the latest if not given)."""
         n = self._entries.get((queue, uid), 1) if n is None else n
-        key = f"{self.source}:{queue}:{uid}" + (f"#{n}" if n > 1 else "")
-        if len(key) > 200:  # event ids are at most 256 characters
-            # surrogatepass: a str with a lone surrogate (never off the wire) must not crash the hash
-            key = f"{self.source}:" + hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=12).hexdigest()
-        return key
+        return call_key(self.system or self.source, queue, uid, n)
 
     def start(self, queue: str, uid: str, joined: float | None) -> Call:
         """A new entry of a channel into a queue."""
@@ -115,12 +117,16 @@ class Calls:
     def _abandon_now(self, call: Call, clock: float) -> list[Event]:
         assert call.abandoned is not None
         ts, wait_s = call.abandoned
-        out: list[Event] = [CallAbandoned(f"{call.key}:abandon", self.source, ts, call.queue, call.uid, wait_s)]
+        out: list[Event] = [
+            CallAbandoned(f"{call.key}:{self.abandon_slot}", self.source, ts, call.queue, call.uid, wait_s)
+        ]
         out.extend(self.close(call, ts, "abandoned", clock))
         return out
 
     def _exit(self, call: Call, ts: float, wait_s: float, reason: str, clock: float) -> list[Event]:
-        out: list[Event] = [CallExited(f"{call.key}:exit", self.source, ts, call.queue, call.uid, wait_s, reason)]
+        out: list[Event] = [
+            CallExited(f"{call.key}:{self.exit_slot}", self.source, ts, call.queue, call.uid, wait_s, reason)
+        ]
         out.extend(self.close(call, ts, reason, clock))
         return out
 

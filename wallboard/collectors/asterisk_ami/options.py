@@ -20,6 +20,9 @@ class Options(BaseModel):
     connect_timeout_s: float = Field(default=5.0, gt=0, le=600)
     #: How long an unanswered leave waits for the evidence that decides its outcome.
     outcome_grace_s: float = Field(default=3.0, ge=0, le=60)
+    #: The PBX's name, the same in its queue_log collector: a call's events then get the same ids
+    #: from both, and each is counted once ("": ids of this source's own).
+    system: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")
 
     @field_validator("username", "secret")
     @classmethod

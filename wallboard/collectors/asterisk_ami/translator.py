@@ -50,12 +50,15 @@ class AmiTranslator:
         *,
         grace_s: float = 3.0,
         reject: Callable[[str], None] | None = None,
+        system: str = "",
     ) -> None:
+        """``system``: the PBX's name shared with its queue_log collector, for one call identity
+        (see :mod:`wallboard.collectors.common.callids`); "" keeps ids of this source's own."""
         self.source = source
         self.stats = AmiStats()
         self._on_reject = reject
         self._agents = Agents(source, dict(agent_aliases or {}), dict(pause_codes or {}))
-        self._calls = Calls(source, grace_s, self._call_closed)
+        self._calls = Calls(source, grace_s, self._call_closed, system)
         self._connected = Connected()
         #: The event classes the current session has received (see :mod:`.permissions`).
         self.classes = EventClasses()
@@ -243,13 +246,14 @@ class AmiTranslator:
             if not uid:
                 raise AmiError("missing Uniqueid, and no single call is known connected to its member in its queue")
         self._connected.complete(queue, agent_id, uid)
+        out: list[Event] = self._answer_missed(m, queue, uid, agent_id, ts - talk, clock)
         key = self._calls.key(queue, uid)
         event: Event
         if m.get("reason", "").lower() == "transfer":
             event = CallTransferred(f"{key}:end", self.source, ts, queue, uid, agent_id, talk)
         else:
             event = CallEnded(f"{key}:end", self.source, ts, queue, uid, agent_id, talk)
-        out: list[Event] = [event]
+        out.append(event)
         a = self._agents.agent(agent_id)
         if a.device in BUSY_DEVICES:
             a.device = 1  # the device was busy with this call; its next state report says otherwise
@@ -259,6 +263,30 @@ class AmiTranslator:
             if ms.wrapuptime > 0:
                 a.wrap_until, a.wrap_due = ts + ms.wrapuptime, clock + ms.wrapuptime
         self._agents.show(agent_id, a, ts, out)
+        return out
+
+    def _answer_missed(
+        self, m: Message, queue: str, uid: str, agent_id: str, answered: float, clock: float
+    ) -> list[Event]:
+        """The answer of a call whose end arrives without this session having seen it answered: it
+        was answered while the link was down (the resync then found it gone: lost) or before the
+        collector could see it. ``AgentComplete`` says it was, by whom and after what wait
+        (``HoldTime``), so the answer is counted, at the end's time less the talk time."""
+        calls = self._calls
+        call = calls.open.get((queue, uid))
+        closed = calls.closed.get((queue, uid))
+        if call is None and closed is not None and closed[1] != "lost":
+            return []  # seen answered (or left unanswered: not for the end to overrule)
+        wait_s = wait(m, "HoldTime")
+        if call is None and closed is not None:  # lost: the same entry, now known answered
+            calls.closed[(queue, uid)] = (clock, "answered")
+            return [
+                CallAnswered(f"{calls.key(queue, uid)}:answer", self.source, answered, queue, uid, agent_id, wait_s)
+            ]
+        if call is None:
+            call = calls.start(queue, uid, answered - wait_s)
+        out: list[Event] = [CallAnswered(f"{call.key}:answer", self.source, answered, queue, uid, agent_id, wait_s)]
+        out.extend(calls.close(call, answered, "answered", clock))
         return out
 
     def _member_update(self, m: Message, ts: float, *, pause_event: bool) -> list[Event]:

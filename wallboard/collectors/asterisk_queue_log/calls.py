@@ -37,6 +37,7 @@ class _Call:
     left: bool = False  # … and left the queue unanswered (abandon, timeout, …)
     open_answers: int = 0  # answers whose end of handling is still to come (of any entry)
     handled_seen: bool = False  # an answer or an end of handling was seen
+    entries: int = 0  # entries into the queue logged so far (the first is 1)
 
 
 class Calls:
@@ -73,6 +74,7 @@ class Calls:
             new = not call.entered or call.answered or call.left
             if new:
                 call.entered, call.answered, call.left = True, False, False
+                call.entries += 1
         elif what is Step.ANSWERED:
             new = not call.answered
             if new:
@@ -87,6 +89,11 @@ class Calls:
                 call.open_answers = max(0, call.open_answers - 1)
                 call.handled_seen = True
         return new
+
+    def entry(self, queue: str, callid: str) -> int:
+        """Which entry of the call into the queue the lines are at (1 if none was logged)."""
+        call = self._calls.get((queue, callid))
+        return call.entries if call is not None and call.entries > 0 else 1
 
     def enter(self, queue: str, callid: str, ts: float) -> None:
         """The call is waiting in the queue since ``ts``."""

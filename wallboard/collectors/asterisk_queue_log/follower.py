@@ -49,6 +49,7 @@ class Follower:
             ctx.config.agent_aliases(),
             ctx.config.pause_reason_codes(),
             static_members=options.static_members,
+            system=options.system,
         )
         self.tail = Tail(path, options.max_line_bytes)
         #: After a rename, the old file: Asterisk writes to it until its logger reloads.

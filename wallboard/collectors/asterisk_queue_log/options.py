@@ -28,6 +28,9 @@ class Options(BaseModel):
     #: join, so without this they show logged out until their first line. Each named as the log
     #: names it (interface or member name; through the agents' aliases).
     static_members: dict[str, tuple[str, ...]] = {}
+    #: The PBX's name, the same in its AMI collector: a call's events then get the same ids from
+    #: both, and each is counted once ("": ids of this source's own, from the lines).
+    system: str = Field(default="", max_length=64, pattern=r"^[A-Za-z0-9_.-]*$")
 
     @field_validator("static_members")
     @classmethod

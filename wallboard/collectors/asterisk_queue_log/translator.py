@@ -35,6 +35,7 @@ from wallboard.collectors.asterisk_queue_log.lines import (
     split,
 )
 from wallboard.collectors.asterisk_queue_log.members import Members
+from wallboard.collectors.common.callids import call_event_id
 from wallboard.collectors.common.names import alias, pause_code
 from wallboard.events import (
     CallAbandoned,
@@ -61,12 +62,16 @@ class QueueLogTranslator:
         hash_ids: bool = True,
         agent_events: bool = True,
         static_members: Mapping[str, Iterable[str]] | None = None,
+        system: str = "",
     ) -> None:
         """``hash_ids=False`` uses the line itself as the event id (fastest, for in-process
         reports); ``agent_events=False`` leaves out agent events (for queue-only reports);
         ``static_members`` maps a queue to its members as queues.conf names them (interface or
-        member name, through the agents' aliases): they are in it from the start."""
+        member name, through the agents' aliases): they are in it from the start. ``system``: the
+        PBX's name shared with its AMI collector: call events then get ids from the call, not the
+        line (see :mod:`wallboard.collectors.common.callids`), so a call reported by both counts once."""
         self.source = source
+        self._system = system
         self._hash_ids = hash_ids
         self._handlers = _HANDLERS if agent_events else _CALL_HANDLERS
         self.stats = QueueLogStats()
@@ -132,7 +137,7 @@ class QueueLogTranslator:
         base = f"{self.source}:carry:{int(ts)}"
         out = self._members.carry_over(base, ts)
         for q, call, entered in self._calls.waiting(ts):
-            out.append(CallQueued(f"{base}:{q}:{call}", self.source, entered, q, call))
+            out.append(CallQueued(self._call_id(f"{base}:{q}:{call}", q, call, "join"), self.source, entered, q, call))
         return out
 
     def static_standing(self, ts: float) -> list[Event]:
@@ -148,7 +153,7 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.ENTERED):
             return []
         self._calls.enter(q, call, ts)
-        return [CallQueued(base, self.source, ts, q, call)]
+        return [CallQueued(self._call_id(base, q, call, "join"), self.source, ts, q, call)]
 
     def _connect(self, base: str, ts: float, f: list[str]) -> list[Event]:
         wait = seconds(f, 5, "holdtime")
@@ -157,7 +162,8 @@ class QueueLogTranslator:
             return []
         out: list[Event] = []
         self._members.join(base, ts, agent, q, out)
-        out.append(CallAnswered(event_id(base, len(out)), self.source, ts, q, call, agent, wait))
+        answer_id = self._call_id(event_id(base, len(out)), q, call, "answer")
+        out.append(CallAnswered(answer_id, self.source, ts, q, call, agent, wait))
         self._members.answered(base, ts, agent, out)
         return out
 
@@ -178,11 +184,12 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.ENDED):
             return []
         self._calls.leave(q, call)
+        end_id = self._call_id(base, q, call, "end")
         event: Event
         if target is None:
-            event = CallEnded(base, self.source, ts, q, call, agent, talk)
+            event = CallEnded(end_id, self.source, ts, q, call, agent, talk)
         else:
-            event = CallTransferred(base, self.source, ts, q, call, agent, talk, 0.0, target)
+            event = CallTransferred(end_id, self.source, ts, q, call, agent, talk, 0.0, target)
         out: list[Event] = [event]
         self._members.ended(base, ts, agent, out)
         return out
@@ -193,7 +200,7 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.LEFT):
             return []
         self._calls.leave(q, call)
-        return [CallAbandoned(base, self.source, ts, q, call, wait)]
+        return [CallAbandoned(self._call_id(base, q, call, "outcome"), self.source, ts, q, call, wait)]
 
     def _syscompat(self, base: str, ts: float, f: list[str]) -> list[Event]:
         q, call = queue_of(f), callid_of(f)
@@ -201,7 +208,7 @@ class QueueLogTranslator:
             return []
         entered = self._calls.leave(q, call)
         wait = max(0.0, ts - entered) if entered is not None else 0.0
-        return [CallAbandoned(base, self.source, ts, q, call, wait)]
+        return [CallAbandoned(self._call_id(base, q, call, "outcome"), self.source, ts, q, call, wait)]
 
     def _exit(self, base: str, ts: float, f: list[str]) -> list[Event]:
         reason, index = _EXITS[f[4]]
@@ -210,7 +217,7 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.LEFT):
             return []
         self._calls.leave(q, call)
-        return [CallExited(base, self.source, ts, q, call, wait, reason)]
+        return [CallExited(self._call_id(base, q, call, "outcome"), self.source, ts, q, call, wait, reason)]
 
     def _addmember(self, base: str, ts: float, f: list[str]) -> list[Event]:
         out: list[Event] = []
@@ -262,6 +269,12 @@ class QueueLogTranslator:
     def _no_counts(self, base: str, ts: float, f: list[str]) -> list[Event]:
         return []
 
+    def _call_id(self, own: str, q: str, call: str, slot: str) -> str:
+        """The id of a call event: ``own`` (the line's), or with a shared system the call's."""
+        if not self._system:
+            return own
+        return call_event_id(self._system, q, call, self._calls.entry(q, call), slot)
+
     def _claim(self, f: list[str], q: str, call: str, what: Step) -> bool:
         """True if this line is the first to log this fact of the call (a repeat is counted, see
         :meth:`Calls.claim <wallboard.collectors.asterisk_queue_log.calls.Calls.claim>`)."""
@@ -277,7 +290,7 @@ class QueueLogTranslator:
         q, call, agent = queue_of(f), callid_of(f), agent_of(f, self._aliases)
         if not self._claim(f, q, call, Step.ANSWERED):
             return []
-        return [CallAnswered(base, self.source, ts, q, call, agent, wait)]
+        return [CallAnswered(self._call_id(base, q, call, "answer"), self.source, ts, q, call, agent, wait)]
 
     def _complete_call_only(self, base: str, ts: float, f: list[str]) -> list[Event]:
         talk = seconds(f, 6, "talktime")
@@ -285,7 +298,7 @@ class QueueLogTranslator:
         if not self._claim(f, q, call, Step.ENDED):
             return []
         self._calls.leave(q, call)  # as _call_done does: the call is over
-        return [CallEnded(base, self.source, ts, q, call, agent, talk)]
+        return [CallEnded(self._call_id(base, q, call, "end"), self.source, ts, q, call, agent, talk)]
 
     def _transfer_call_only(self, base: str, ts: float, f: list[str]) -> list[Event]:
         return self._transfer(base, ts, f)[:1]
