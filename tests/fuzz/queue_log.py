@@ -11,7 +11,7 @@ from typing import Any
 
 from tests.fuzz.garbage import FAKE_NAME, FAKE_NUMBER, VALID, FuzzReport, Garbage, expected, short, signature
 from wallboard.collectors.asterisk_queue_log import QueueLogTranslator
-from wallboard.events import Event
+from wallboard.events import CallLost, Event
 
 SOURCE = "ql"
 Q = f"{VALID}-q"
@@ -248,6 +248,9 @@ def _feed(tr: QueueLogTranslator, report: FuzzReport, text: str, *, expect: str)
             report.miscounts.append(f"valid line rejected ({tr.stats.last_error}): {text!r}")
     elif out:
         report.accepted_garbage += 1
-    if expect != "valid" and any(_is_valid(e) for e in out):
+    # A QUEUESTART is an Asterisk restart whatever else the line holds: it rightly says the valid
+    # stories' waiting calls are lost (their outcome, if one is logged later, still counts).
+    restart = text.rstrip("\r\n").split("|")[4:5] == ["QUEUESTART"]
+    if expect != "valid" and any(_is_valid(e) and not (restart and isinstance(e, CallLost)) for e in out):
         report.mismatches.append(f"garbage gave events of a valid story: {short(text)}")
     return out

@@ -23,6 +23,7 @@ from wallboard.events import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallLost,
     CallQueued,
     CallTransferred,
     SourceReset,
@@ -285,7 +286,10 @@ def test_an_outcome_before_the_file_and_its_relog() -> None:
 def test_an_asterisk_restart_forgets_the_calls() -> None:
     tr = QueueLogTranslator("pbx", CONFIG.agent_aliases())
     tr.feed(f"{T}|c1|ventas|NONE|ENTERQUEUE||600|1")
-    tr.feed(f"{T + 5}|NONE|NONE|NONE|QUEUESTART|")
+    restart = tr.feed(f"{T + 5}|NONE|NONE|NONE|QUEUESTART|")
+    # the call waiting when Asterisk restarted is said lost (no outcome invented), then the reset
+    assert [(type(e), getattr(e, "call_id", "")) for e in restart] == [(CallLost, "c1"), (SourceReset, "")]
+    assert restart[0].ts == T + 5 and len({e.id for e in restart}) == 2
     # the same callid after the restart is another call (uniqueids restart too)
     assert [type(e) for e in tr.feed(f"{T + 9}|c1|ventas|NONE|ENTERQUEUE||600|1")] == [CallQueued]
 

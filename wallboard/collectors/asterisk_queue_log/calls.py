@@ -109,6 +109,10 @@ class Calls:
             if ts - _CARRY_WAITING_S <= entered < ts:  # older: its outcome is in a lost line
                 yield queue, callid, entered
 
+    def all_waiting(self) -> list[tuple[str, str]]:
+        """(queue, call id) of every call the lines leave waiting, however long ago it entered."""
+        return list(self._entered)
+
     def clear(self) -> None:
         """Asterisk restarted: no call it had is waiting or in progress any more."""
         self._calls.clear()

@@ -42,6 +42,7 @@ from wallboard.events import (
     CallAnswered,
     CallEnded,
     CallExited,
+    CallLost,
     CallQueued,
     CallTransferred,
     Event,
@@ -260,9 +261,13 @@ class QueueLogTranslator:
         return out
 
     def _queuestart(self, base: str, ts: float, f: list[str]) -> list[Event]:
-        # Asterisk (re)started: calls it had waiting are gone, no member is in a call.
+        # Asterisk (re)started: calls it had waiting are gone (each said lost: no outcome is
+        # invented, none is dropped unsaid), no member is in a call.
+        out: list[Event] = []
+        for q, call in self._calls.all_waiting():
+            out.append(CallLost(self._call_id(f"{base}:lost:{q}:{call}", q, call, "lost"), self.source, ts, q, call))
         self._calls.clear()
-        out: list[Event] = [SourceReset(base, self.source, ts)]
+        out.append(SourceReset(event_id(base, len(out)), self.source, ts))
         self._members.restart(base, ts, out)
         return out
 
