@@ -1,36 +1,18 @@
-"""A believable live contact centre, for the demo, tests and load tests.
-
-:class:`Simulation` is a discrete-event simulation in simulated time, pure and
-reproducible from its seed: Poisson arrivals per queue thinned by an intraday
-profile (quiet nights, a late-morning and a late-afternoon peak), FIFO queues,
-skills from the teams' queues, ringing before answer, lognormal talk, hold and
-wrap-up, callers with lognormal patience (some abandon, some give up quickly),
-a queue timeout, and agents on staggered shifts who take breaks, lunch and
-training with reason codes. It emits exactly the events real sources emit.
-
-The collector (:func:`run`) paces it against the wall clock times ``speed``.
-With ``backfill`` it starts at the beginning of today and catches up to now at
-once, so the board opens on a believable day; a restart regenerates the same
-day from the same seed and emits only what its durable cursor says is new.
-"""
+"""The simulated centre itself: pure and reproducible from its seed (see the package)."""
 
 from __future__ import annotations
 
-import asyncio
 import heapq
 import math
 import random
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from wallboard.clock import LocalIntervals, day_start_at
+from wallboard.clock import LocalIntervals
 from wallboard.collectors.common.agents import AgentStates, Shown
+from wallboard.collectors.simulator.options import Options
 from wallboard.config import Config
 from wallboard.events import (
     AgentState,
@@ -42,30 +24,6 @@ from wallboard.events import (
     CallTransferred,
     Event,
 )
-
-if TYPE_CHECKING:
-    from wallboard.collectors.runtime import CollectorContext
-
-
-class Options(BaseModel):
-    """``options:`` of a ``simulator`` collector."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    seed: int = 7
-    speed: float = Field(default=1.0, gt=0, le=10_000)
-    backfill: bool = True
-    calls_per_hour: dict[str, float] = {}
-    default_calls_per_hour: float = Field(default=45.0, ge=0)
-    talk_s: float = Field(default=200.0, gt=0)
-    wrap_s: float = Field(default=20.0, ge=0)
-    hold_probability: float = Field(default=0.15, ge=0, le=1)
-    transfer_probability: float = Field(default=0.03, ge=0, le=1)
-    patience_s: float = Field(default=80.0, gt=0)
-    max_wait_s: float = Field(default=420.0, gt=0)
-    shift_hours: float = Field(default=8.0, gt=0, le=24)
-    batch: int = Field(default=2_000, ge=1)
-
 
 # Relative demand by local hour: quiet nights, peaks around 11:00 and 17:00.
 _PROFILE = [
@@ -380,37 +338,3 @@ class Simulation:
         self._emit(self._states.logout(self._id(), self.now, agent.id))
         agent.shift_start += 86_400.0
         self._push(agent.shift_start + self._rng.uniform(0, 120), "login", agent.id)
-
-
-# ------------------------------------------------------------ the collector
-
-
-async def run(ctx: CollectorContext[Options]) -> None:
-    """Emit the simulation live, paced by the wall clock times ``speed``."""
-    options = ctx.options
-    config = ctx.config
-    wall0 = time.time()
-    start = day_start_at(wall0, config.zone, config.day_start_time) if options.backfill else float(int(wall0))
-    sim = Simulation(config, options, start, ctx.source)
-    cursor = await ctx.load_cursor()
-    already = int(cursor.get("n", 0)) if cursor.get("start") == start else 0
-    sent = 0
-    sim_anchor = wall0 if options.backfill else start
-    ctx.log.info(
-        "simulating from %s at speed %g (seed %d), %d events already sent",
-        datetime.fromtimestamp(start, config.zone).isoformat(),
-        options.speed,
-        options.seed,
-        already,
-    )
-    while True:
-        target = sim_anchor + (time.time() - wall0) * options.speed
-        events = sim.advance(target)
-        fresh = events[max(0, already - sent) :] if sent < already else events
-        sent += len(events)
-        for i in range(0, len(fresh), options.batch):
-            await ctx.emit(fresh[i : i + options.batch])
-        if fresh:
-            await ctx.save_cursor({"start": start, "n": sent})
-        await ctx.heartbeat()
-        await asyncio.sleep(0.2)
