@@ -35,7 +35,6 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.views",
         "wallboard.streams",
         "wallboard.redis_server",
-        "wallboard.display_auth",
         "wallboard.push",
         "wallboard.guard",
     ),

@@ -32,10 +32,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from wallboard.collectors import Configured, configure
 from wallboard.collectors.runtime import report_health
 from wallboard.config import Config
-from wallboard.display_auth import DisplayKeyMiddleware
 from wallboard.guard import guard_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
-from wallboard.ingest import PATHS as ingest_paths
 from wallboard.ingest.routes import Ingest
 from wallboard.ingest.routes import routes as ingest_routes
 from wallboard.push import sink_for
@@ -171,9 +169,6 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.guard = guard
-    if config.web.display_keys:
-        # /healthz is for monitors; the ingest API has its own tokens.
-        app.add_middleware(DisplayKeyMiddleware, keys=config.web.display_keys, open_paths=("/healthz", *ingest_paths))
     return app
 
 

@@ -14,12 +14,12 @@ from wallboard.config.loading import (
     load_config,
     parse_config,
 )
+from wallboard.config.security import ROLES, AuthSettings, OidcSettings, PrivacySettings, Role, RoleMapping
 from wallboard.config.model import (
     DEFAULT_THRESHOLDS,
     AgentConfig,
     CollectorConfig,
     Config,
-    DisplayKey,
     EventRules,
     PauseReason,
     QueueConfig,
@@ -33,6 +33,12 @@ from wallboard.config.model import (
 )
 
 __all__ = [
+    "ROLES",
+    "AuthSettings",
+    "OidcSettings",
+    "PrivacySettings",
+    "Role",
+    "RoleMapping",
     "DEFAULT_CONFIG_PATH",
     "DEFAULT_THRESHOLDS",
     "ENV_CONFIG",
@@ -41,7 +47,6 @@ __all__ = [
     "CollectorConfig",
     "Config",
     "ConfigError",
-    "DisplayKey",
     "EventRules",
     "PauseReason",
     "QueueConfig",

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from wallboard.config.security import AuthSettings, PrivacySettings
 from wallboard.kpi import SLFormula
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
@@ -148,20 +149,20 @@ class ScreenConfig(_Frozen):
     dwell_s: int = Field(default=30, ge=5, le=3600)
 
 
-class DisplayKey(_Frozen):
-    """A read-only, non-expiring credential for unattended screens; revoked by removing it."""
-
-    name: str = Field(min_length=1)
-    key: str = Field(min_length=16)
-
-
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=1, le=65535)
     heartbeat_s: float = Field(default=5.0, gt=0, le=60)
     stale_after_s: float = Field(default=5.0, gt=0, le=600)
-    #: Empty: screens open to anyone who can reach the web process (a local demo).
-    display_keys: tuple[DisplayKey, ...] = ()
+    #: The origins browsers reach the screens at (``https://wallboard.example.com``): a page of
+    #: any other origin is refused on ``/ws`` and on every request that changes something.
+    #: Empty: only the origin the request itself names (its Host header).
+    public_origins: tuple[str, ...] = ()
+    #: Addresses of reverse proxies whose X-Forwarded-For/-Proto are believed (cookies are then
+    #: ``Secure`` when the proxy says https). Empty: none.
+    trusted_proxies: tuple[str, ...] = ()
+    #: A bearer token that reads /healthz in full (for monitoring); empty: only signed-in admins do.
+    health_token: str = ""
     #: Open connections the web process holds at most (lowered at start to leave open files spare).
     max_connections: int = Field(default=15_000, ge=16, le=1_000_000)
     #: Open connections from one client address (screens behind one NAT share an address).
@@ -170,6 +171,24 @@ class WebSettings(_Frozen):
     handshake_timeout_s: float = Field(default=10.0, gt=0, le=300)
     #: A ``/ws`` that has not sent its subscribe message by then is closed (code 1008).
     subscribe_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "display_keys" in data:
+            raise ValueError(
+                "display_keys are no longer read from the config: add each with "
+                "`wallboard display-key add NAME --screen ID` (kept hashed in Redis, revocable live)"
+            )
+        return data
+
+    @field_validator("public_origins")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for origin in value:
+            if not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(f"an origin is scheme://host[:port] with no path, got {origin!r}")
+        return tuple(o.lower() for o in value)
 
 
 class EventRules(_Frozen):
@@ -200,6 +219,8 @@ class Config(_Frozen):
     collectors: tuple[CollectorConfig, ...] = ()
     screens: tuple[ScreenConfig, ...] = ()
     web: WebSettings = WebSettings()
+    auth: AuthSettings = AuthSettings()
+    privacy: PrivacySettings = PrivacySettings()
     #: Folder of the config file; relative paths in the config are taken from here.
     base_dir: Path = Path(".")
 
@@ -285,6 +306,15 @@ class Config(_Frozen):
             for other in screen.rotate_with:
                 if other not in screen_ids:
                     raise ValueError(f"screens[{si}].rotate_with: unknown screen {other!r}")
+        for mi, mapping in enumerate(self.auth.oidc.roles):
+            for tid in mapping.teams:
+                if tid not in team_ids:
+                    raise ValueError(f"auth.oidc.roles[{mi}].teams: unknown team {tid!r}")
+            for sid in mapping.screens:
+                if sid not in screen_ids and sid != "all":
+                    raise ValueError(f"auth.oidc.roles[{mi}].screens: unknown screen {sid!r}")
+            if mapping.role == "team_leader" and not mapping.teams:
+                raise ValueError(f"auth.oidc.roles[{mi}]: a team_leader mapping needs its teams")
         names: set[str] = set()
         for ci, collector in enumerate(self.collectors):
             if collector.source in names:
@@ -355,6 +385,26 @@ class Config(_Frozen):
     def redis_data_dir(self) -> Path:
         path = Path(self.redis.data_dir)
         return path if path.is_absolute() else self.base_dir / path
+
+    def users_file(self) -> Path:
+        path = Path(self.auth.users_file)
+        return path if path.is_absolute() else self.base_dir / path
+
+    def screen_queues(self, screen_id: str) -> frozenset[str]:
+        """The queues a wall screen shows, with those of the screens it rotates with
+        (``all``: every queue)."""
+        every = frozenset(q.id for q in self.queues)
+        if screen_id == "all":
+            return every
+        sc = self.screen(screen_id)
+        if sc is None:
+            return frozenset()
+        shown = set(sc.queues or every)
+        for other in sc.rotate_with:
+            other_sc = self.screen(other)
+            if other_sc is not None:
+                shown |= set(other_sc.queues or every)
+        return frozenset(shown)
 
 
 def _check_metric_names(value: dict[str, Threshold]) -> dict[str, Threshold]:
