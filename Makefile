@@ -21,11 +21,18 @@ $(VENV)/.test-deps: pyproject.toml | $(BIN)/python
 run: $(VENV)/.run-deps
 	$(BIN)/wallboard run $(ARGS)
 
+# The test OpenID Connect provider (tests/oidc, Node.js): its node modules exactly as locked.
+OIDC_MODULES := tests/oidc/node_modules/.installed
+
+$(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Browser tests drive Debian's Chromium (never a downloaded browser); install it when
 # missing and this user can (root, as on CI). Without it the browser tests fail under CI=true.
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 
-test: $(VENV)/.test-deps
+test: $(VENV)/.test-deps $(OIDC_MODULES)
 ifeq ($(CHROMIUM),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
