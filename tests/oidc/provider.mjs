@@ -6,7 +6,7 @@
 // Options (each also from the environment): --port (OIDC_PORT, default 0: any free port), --host (OIDC_HOST,
 // default 127.0.0.1), --issuer (OIDC_ISSUER, default http://<host>:<port>), --client (OIDC_CLIENT, JSON),
 // --accounts (OIDC_ACCOUNTS, JSON list). Prints one line "READY <issuer>" on stdout once listening; SIGTERM or
-// SIGINT stop it.
+// SIGINT stop it, and so does the end of the process that started it.
 //
 // The client is confidential: response type code, grant authorization_code, registered with
 // token_endpoint_auth_method client_secret_basic unless the client JSON says otherwise; this version of
@@ -291,8 +291,15 @@ server.listen(wantedPort, host, () => {
   for (const event of ['grant.error', 'authorization.error', 'userinfo.error']) {
     provider.on(event, (_ctx, error) => console.log(`${event}: ${error.message} ${error.error_description ?? ''}`));
   }
-  providerCallback = provider.callback();
-  console.log(`READY ${issuer}`);
+  // A client the provider cannot use fails here, not at the first request.
+  provider.Client.find(String(clientOption.client_id)).then((client) => {
+    if (!client) throw new Error('the client was not loaded');
+    providerCallback = provider.callback();
+    console.log(`READY ${issuer}`);
+  }).catch((error) => {
+    console.error(`provider.mjs: invalid client: ${error.message} ${error.error_description ?? ''}`);
+    process.exit(2);
+  });
 });
 
 server.on('error', (error) => {
@@ -307,3 +314,9 @@ function stop() {
 }
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
+
+// Orphaned (the test process that started it died without stopping it): stop too.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) stop();
+}, 1000).unref();
