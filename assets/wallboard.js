@@ -104,13 +104,32 @@
     metrics.connects += 1;
     socket.onopen = function () {
       attempt = 0;
+      var root = document.querySelector(".wb-root");
+      if (root) { root.classList.remove("wb-denied"); }
+      metrics.denied = 0;
       metrics.opens += 1;
       lastMessageAt = Date.now();
       socket.send(JSON.stringify({subscribe: page.selector}));
     };
     socket.onmessage = onMessage;
-    socket.onclose = function () { if (ws === socket) { ws = null; schedule(); } };
+    socket.onclose = function (event) {
+      if (ws !== socket) { return; }
+      ws = null;
+      if (event.code === 4401 || event.code === 4403) { deny(event.code); } else { schedule(); }
+    };
     socket.onerror = function () { /* onclose follows */ };
+  }
+
+  // The server closed with 4401 (no valid key or session: a key revoked, a session over) or 4403
+  // (not allowed): the screen goes dark at once, says why, and asks again every 30 s.
+  function deny(code) {
+    view = null;
+    metrics.denied = code;
+    var root = document.querySelector(".wb-root"), banner = document.getElementById("wb-stale-banner");
+    if (root) { root.classList.add("wb-denied"); }
+    if (banner) { banner.textContent = code === 4403 ? page.labels.not_allowed : page.labels.revoked; }
+    clearTimeout(timer);
+    timer = setTimeout(connect, 30000);
   }
 
   function schedule() {
@@ -177,7 +196,7 @@
     var clocks = document.querySelectorAll("[data-clock]");
     for (var c = 0; c < clocks.length; c++) { clocks[c].textContent = clockText(now, false); }
     var stale = staleState(), root = document.querySelector(".wb-root"), banner = document.getElementById("wb-stale-banner");
-    if (root && banner) {
+    if (root && banner && !metrics.denied) {
       if (stale) {
         root.classList.add("wb-stale");
         banner.textContent = stale.since ? page.labels.no_data_since + " " + clockText(stale.since, true)

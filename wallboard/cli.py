@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+from wallboard import admin
 from wallboard.collectors import configure
 from wallboard.config import ENV_REDIS_URL, Config, ConfigError, config_path, load_config
 
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="the whole snapshot as JSON (default: a summary)")
     p.add_argument("--watch", action="store_true", help="keep printing each new snapshot")
     sub.add_parser("check-config", parents=[common], help="validate the config file and exit")
+    admin.add_parsers(sub, common)
     return parser
 
 
@@ -89,8 +91,10 @@ def main(argv: list[str] | None = None) -> int:
         "report": cmd_report,
         "snapshot": cmd_snapshot,
         "check-config": cmd_check_config,
-    }[args.command]
+    }.get(args.command)
     try:
+        if handler is None:
+            return admin.HANDLERS[args.command](config, path, args, redis_url)
         return handler(config, path, args)
     except KeyboardInterrupt:
         return 130
@@ -356,6 +360,8 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
         specs.append(ChildSpec("embedded Redis", server.launch, stops_last=True))
         running["embedded Redis"] = server.process
     env = dict(os.environ, **{ENV_REDIS_URL: url})
+    if not config.auth.open:
+        _demo_credentials(config, url)
     for name, command in _child_commands(config, path, args).items():
         # (SIGTERM to each child if `wallboard run` itself is killed, so none is left behind.)
         specs.append(
@@ -374,6 +380,39 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
             server.stop()  # stopped by the supervisor already, last: this forgets its address
     log.info("wallboard stopped")
     return 0
+
+
+def _demo_credentials(config: Config, url: str) -> None:
+    """On a wallboard with no people and no keys yet: an admin and a key for the wall screens, printed
+    once (the demo works in one command; a real floor replaces both)."""
+    import secrets
+
+    from wallboard.display_keys import KeyStore
+    from wallboard.streams import connect
+    from wallboard.users import UserStore
+
+    host = "127.0.0.1" if config.web.host in ("0.0.0.0", "::") else config.web.host
+    base = f"http://{host}:{config.web.port}"
+    store = UserStore(config.users_file())
+    if not store.users(max_age_s=0):
+        password = secrets.token_urlsafe(12)
+        store.add("admin", "admin", password)
+        print(f"\n  First start: made the admin account. Sign in at {base}/login")
+        print(f"    user: admin   password: {password}   (change it: wallboard user passwd admin)\n", flush=True)
+
+    async def key() -> None:
+        client = connect(url)
+        try:
+            keys = KeyStore(client, config.redis.prefix)
+            if not await keys.all() and config.screens:
+                screens = tuple(sc.id for sc in config.screens) + ("all",)
+                _, value = await keys.add("demo-wall", screens)
+                print(f"  and a display key for the wall screens (demo-wall): {base}/wall/{screens[0]}?key={value}")
+                print("    (revoke it: wallboard display-key revoke demo-wall)\n", flush=True)
+        finally:
+            await client.aclose()
+
+    asyncio.run(key())
 
 
 def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dict[str, list[str]]:

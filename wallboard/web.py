@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -29,11 +30,14 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard.access import may_subscribe
 from wallboard.collectors import Configured, configure
 from wallboard.collectors.runtime import report_health
 from wallboard.config import Config
+from wallboard.doors import SCOPE_KEY, Doors, Gate
 from wallboard.guard import guard_for, protocols, raise_open_file_limit
 from wallboard.hub import Hub
+from wallboard.ingest import PATHS as ingest_paths
 from wallboard.ingest.routes import Ingest
 from wallboard.ingest.routes import routes as ingest_routes
 from wallboard.push import sink_for
@@ -59,7 +63,7 @@ _PIPELINE_HEALTH = (
 )
 
 
-def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> Starlette:
+def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> Gate:
     """The ASGI app for ``config``, reading snapshots from ``redis_url``.
 
     ``collectors``: the configured collectors with typed options (validated here if not given).
@@ -72,6 +76,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     screens = {s.id for s in config.screens} | {"all"}
     web = config.web
     guard = guard_for(web)
+    doors = Doors(config, open_paths=tuple(ingest_paths))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -81,8 +86,15 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         app.state.hub = hub
         ingest = app.state.ingest = Ingest.for_web(config, configured, streams)
         tasks = [asyncio.create_task(hub.run(), name="hub"), asyncio.create_task(hub.run_heartbeats(), name="beats")]
+        tasks.append(asyncio.create_task(doors.run(client), name="doors"))
         tasks += [asyncio.create_task(report_health(ctx), name=f"health {ctx.source}") for ctx in ingest.contexts]
-        log.info("web process serving http://%s:%d/ (snapshots from %s)", config.web.host, config.web.port, redis_url)
+        log.info(
+            "web process serving http://%s:%d/ (snapshots from %s)%s",
+            config.web.host,
+            config.web.port,
+            redis_url,
+            " in OPEN mode: no sign-in, every screen open to anyone who can reach it" if config.auth.open else "",
+        )
         try:
             yield
         finally:
@@ -101,6 +113,9 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         if latest.get("now") is not None:
             age = round(time.time() - float(latest["now"]), 3)
         fresh = hub.connected and age is not None and age <= config.web.stale_after_s
+        status = 200 if fresh else 503
+        if not _may_read_health(request):  # the public learns only whether the screens are live
+            return JSONResponse({"status": "ok" if fresh else "stale"}, status_code=status)
         body = {
             "status": "ok" if fresh and not any(s.get("stale") for s in sources.values()) else "degraded",
             "redis": hub.connected,
@@ -117,7 +132,14 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             "messages_replaced": hub.replaced,
             "connections": guard.stats(),
         }
-        return JSONResponse(body, status_code=200 if fresh else 503)
+        return JSONResponse(body, status_code=status)
+
+    def _may_read_health(request: Request) -> bool:
+        who = request.scope.get("state", {}).get(SCOPE_KEY)
+        if who is not None and who.grant.admin:
+            return True
+        token = request.headers.get("authorization", "")
+        return bool(web.health_token) and hmac.compare_digest(token.encode(), f"Bearer {web.health_token}".encode())
 
     def subscription(message: Mapping[str, Any]) -> Selector:
         selector = parse_subscribe(message)
@@ -147,6 +169,14 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             return
         except (WebSocketDisconnect, RuntimeError, OSError):
             return
+        who = doors.principal(websocket)
+        if who is None or not may_subscribe(who.grant, selector):
+            doors.refused(who, websocket, f"/ws {selector.key}", "subscription not in grant")
+            guard.frame_refused(4403, "not allowed")
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await websocket.close(code=4403, reason="not allowed")
+            return
+        doors.opened(websocket, who)
         sink = sink_for(websocket)
         sub = hub.subscribe(selector, sink)
         try:  # the hub writes; the client only talks to subscribe, so read (and drop) until it goes away
@@ -156,10 +186,12 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             pass
         finally:
             hub.unsubscribe(sub)
+            doors.closed(websocket)
 
     page = _DashIndex(dash_app.server)
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
+        *doors.routes(),
         *ingest_routes(),
         WebSocketRoute("/ws", ws_endpoint),
         Route("/wall/{screen}", page),
@@ -167,9 +199,10 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
         Route("/manager", page),
         Mount("/", app=dash_app.server),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.guard = guard
-    return app
+    inner = Starlette(routes=routes, lifespan=lifespan)
+    inner.state.guard = guard
+    inner.state.doors = doors
+    return doors.wrap(inner)
 
 
 def _close_reason(text: str) -> str:

@@ -14,7 +14,6 @@ from wallboard.config.loading import (
     load_config,
     parse_config,
 )
-from wallboard.config.security import ROLES, AuthSettings, OidcSettings, PrivacySettings, Role, RoleMapping
 from wallboard.config.model import (
     DEFAULT_THRESHOLDS,
     AgentConfig,
@@ -31,27 +30,37 @@ from wallboard.config.model import (
     TimeInState,
     WebSettings,
 )
+from wallboard.config.security import (
+    ROLES,
+    AuthSettings,
+    LoginLimits,
+    OidcSettings,
+    PrivacySettings,
+    Role,
+    RoleMapping,
+)
 
 __all__ = [
-    "ROLES",
-    "AuthSettings",
-    "OidcSettings",
-    "PrivacySettings",
-    "Role",
-    "RoleMapping",
     "DEFAULT_CONFIG_PATH",
     "DEFAULT_THRESHOLDS",
     "ENV_CONFIG",
     "ENV_REDIS_URL",
+    "ROLES",
     "AgentConfig",
+    "AuthSettings",
     "CollectorConfig",
     "Config",
     "ConfigError",
     "EventRules",
+    "LoginLimits",
+    "OidcSettings",
     "PauseReason",
+    "PrivacySettings",
     "QueueConfig",
     "QueueDefaults",
     "RedisSettings",
+    "Role",
+    "RoleMapping",
     "ScreenConfig",
     "TeamConfig",
     "Threshold",

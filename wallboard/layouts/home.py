@@ -1,10 +1,12 @@
-"""``/``: the screens, teams and views this wallboard serves."""
+"""``/``: the screens, teams and views this wallboard serves — those the visitor may open."""
 
 from __future__ import annotations
 
 import dash
 from dash import html
 
+from wallboard.access import OPEN, visible_screens, visible_teams
+from wallboard.doors import current
 from wallboard.layouts.i18n import LABELS
 from wallboard.layouts.shell import config
 
@@ -12,21 +14,32 @@ from wallboard.layouts.shell import config
 def layout(**_: str) -> html.Div:
     cfg = config()
     t = LABELS[cfg.language]
-    screens = [html.Li(html.A(sc.title or sc.id, href=f"/wall/{sc.id}")) for sc in cfg.screens]
-    screens += [html.Li(html.A(f"{t['all_queues']} ({t['centre']})", href="/wall/all"))]
-    teams = [html.Li(html.A(tm.name or tm.id, href=f"/team/{tm.id}")) for tm in cfg.teams]
-    return html.Div(
-        [
-            html.H1("wallboard"),
-            html.H2(t["screens"]),
-            html.Ul(screens, id="wb-home-screens"),
-            html.H2(t["teams"]),
-            html.Ul(teams, id="wb-home-teams"),
-            html.H2(t["views"]),
-            html.Ul([html.Li(html.A(t["manager"], href="/manager"))]),
-        ],
-        className="wb-home container py-4",
-    )
+    who = current.get() or OPEN
+    titles = {sc.id: sc.title or sc.id for sc in cfg.screens} | {"all": f"{t['all_queues']} ({t['centre']})"}
+    names = {tm.id: tm.name or tm.id for tm in cfg.teams}
+    screens = [html.Li(html.A(titles[s], href=f"/wall/{s}")) for s in visible_screens(cfg, who.grant)]
+    teams = [html.Li(html.A(names[tm], href=f"/team/{tm}")) for tm in visible_teams(cfg, who.grant)]
+    views = [html.Li(html.A(t["manager"], href="/manager"))] if who.grant.manager else []
+    body: list[object] = [html.H1("wallboard")]
+    if who.kind == "open":
+        body.append(html.P(t["open_mode"], id="wb-open-mode", className="wb-open-mode"))
+    elif who.kind == "person":
+        body.append(
+            html.Form(
+                [html.Span(f"{who.name} · {t['role.' + who.role]}", id="wb-whoami"), html.Button(t["signout"])],
+                method="post",
+                action="/logout",
+                className="wb-whoami",
+            )
+        )
+    for heading, items, ident in (
+        (t["screens"], screens, "wb-home-screens"),
+        (t["teams"], teams, "wb-home-teams"),
+        (t["views"], views, "wb-home-views"),
+    ):
+        if items:
+            body += [html.H2(heading), html.Ul(items, id=ident)]
+    return html.Div(body, className="wb-home container py-4")
 
 
 def register() -> None:

@@ -48,6 +48,11 @@ def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> htm
             dcc.Store(id=ids.STORE),
             dcc.Store(id=ids.PAGE + "-store", data=page),
             html.Div(LABELS[page["lang"]]["connecting"], id="wb-stale-banner", className="wb-stale-banner"),
+            *(
+                [html.Div("OPEN", className="wb-open-badge", title=LABELS[page["lang"]]["open_mode"])]
+                if config().auth.open
+                else []
+            ),
             *children,
         ],
         className=f"wb-root wb-{page['view']} wb-theme-{theme}",

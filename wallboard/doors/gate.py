@@ -1,0 +1,409 @@
+"""The gate in front of every route: who a request comes from, and whether it may pass.
+
+An ASGI middleware. For each request or socket it finds the :class:`Principal`
+(open mode; a display key in ``Authorization: Bearer``; a screen's signed cookie
+whose key still exists; a person's signed session whose account and password are
+unchanged), puts it in the scope, and decides:
+
+- pages (``/wall/…``, ``/team/…``, ``/manager``) by :func:`wallboard.access.may_open`;
+  without a principal, a page redirects to ``/login?next=…`` (a local path only);
+- Dash's page callback (``POST /_dash-update-component``) by the path it would draw:
+  it is the one server callback, and without this check it would draw any page;
+- every other route but the open ones (``/healthz``, the ingest API with its own
+  tokens, ``/login``, ``/auth/oidc/…``, static assets) needs a principal;
+- a ``/ws`` from a page of another origin is refused at the handshake, and so is any
+  state-changing request (POST…) of another origin; the subscription itself is checked
+  by the socket's endpoint against the principal's grant.
+
+``?key=`` on a page sets up a screen: the key is exchanged for a signed cookie
+(never the key itself) and the browser sent back to the same local path without it.
+Every refusal and key use goes to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from contextvars import ContextVar
+from http.cookies import SimpleCookie
+from typing import Any
+from urllib.parse import parse_qsl, urlencode
+
+from wallboard.access import OPEN, Principal, key_grant, may_open, page_of, person_grant
+from wallboard.audit import Audit
+from wallboard.config import Config
+from wallboard.display_keys import KeyRing
+from wallboard.ratelog import RateLimitedLog
+from wallboard.tokens import DISPLAY_COOKIE, SESSION_COOKIE, Signer
+from wallboard.users import UserStore
+
+log = logging.getLogger("wallboard.web")
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Any]]
+Send = Callable[[Any], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+#: The principal of the request being served (Dash's page layouts read it: the home page lists
+#: only what it opens).
+current: ContextVar[Principal | None] = ContextVar("wallboard_principal", default=None)
+SCOPE_KEY = "wallboard.principal"
+
+_TEN_YEARS_S = 10 * 365 * 86_400
+#: A Dash callback request is a few KB; anything larger is not one of ours.
+MAX_CALLBACK_BYTES = 64 * 1024
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+_STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+
+
+def local_path(target: str | None, default: str = "/") -> str:
+    """``target`` if it is a path on this site (``/team/norte?x=1``), else ``default``: never
+    ``//host``, ``/\\host``, a scheme or a control character (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ord(c) < 0x20 or c == "\\" for c in target) or len(target) > 2000:
+        return default
+    return target
+
+
+def cookies(scope: Scope) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))
+            except Exception:  # a malformed cookie header reads as no cookies
+                continue
+            out.update({k: m.value for k, m in jar.items()})
+    return out
+
+
+def header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
+def client_address(scope: Scope) -> str:
+    client = scope.get("client")
+    return str(client[0]) if client else "-"
+
+
+def is_secure(scope: Scope) -> bool:
+    return scope.get("scheme") in ("https", "wss")
+
+
+def cookie_header(name: str, value: str, max_age_s: float, scope: Scope, path: str = "/") -> bytes:
+    secure = "; Secure" if is_secure(scope) else ""
+    return f"{name}={value}; Max-Age={int(max_age_s)}; Path={path}; HttpOnly; SameSite=Lax{secure}".encode()
+
+
+class Gate:
+    """The middleware, with what it checks against (built in the web process's lifespan)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        config: Config,
+        *,
+        open_paths: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.config = config
+        self.open_paths = frozenset(
+            ("/healthz", "/login", "/logout", "/auth/oidc/login", "/auth/oidc/callback", *open_paths)
+        )
+        self.origins = frozenset(config.web.public_origins)
+        self.signer: Signer | None = None
+        self.ring: KeyRing | None = None
+        self.audit: Audit | None = None
+        self.users = UserStore(config.users_file())
+        self.refusals = RateLimitedLog(log)
+        self.state: Any = None  # the wrapped app's state (Doors.wrap)
+
+    def ready(self, signer: Signer, ring: KeyRing, audit: Audit) -> None:
+        self.signer, self.ring, self.audit = signer, ring, audit
+
+    # ---------------------------------------------------------------- who
+
+    def principal(self, scope: Scope) -> Principal | None:
+        """Whoever the request comes from, or ``None`` (not signed in, or a credential gone)."""
+        if self.config.auth.open:
+            return OPEN
+        if self.signer is None or self.ring is None:
+            return None
+        bearer = header(scope, b"authorization")
+        if bearer and bearer.lower().startswith("bearer "):
+            record = self.ring.match(bearer[7:].strip())
+            return self._display(record.name) if record else None
+        jar = cookies(scope)
+        session = self.signer.read_session(jar.get(SESSION_COOKIE))
+        if session is not None:
+            person = self._person(session)
+            if person is not None:
+                return person
+        token = self.signer.read_display(jar.get(DISPLAY_COOKIE))
+        if token is not None and self.ring.valid(*token) is not None:
+            return self._display(token[0])
+        return None
+
+    def _display(self, name: str) -> Principal | None:
+        assert self.ring is not None
+        record = self.ring.records.get(name)
+        if record is None:
+            return None
+        self.ring.used(name)
+        grant = key_grant(self.config, record.screens, record.teams, record.manager)
+        return Principal("display", name, "display", grant, f"key:{name}")
+
+    def _person(self, session: dict[str, Any]) -> Principal | None:
+        name = session.get("u")
+        if not isinstance(name, str):
+            return None
+        if session.get("k") == "user":
+            user = self.users.get(name)
+            if user is None or repr(user.changed) != session.get("c"):
+                return None  # removed, or the password changed since: the session is over
+            grant = person_grant(self.config, user.role, user.teams, user.screens)
+            return Principal("person", name, user.role, grant, f"user:{name}", repr(user.changed))
+        if session.get("k") == "oidc":
+            role, teams, screens = session.get("r"), session.get("t") or [], session.get("s") or []
+            try:
+                grant = person_grant(self.config, str(role), teams, screens)
+            except ValueError:
+                return None
+            return Principal("person", name, str(role), grant, f"oidc:{name}")
+        return None
+
+    def still_valid(self, principal: Principal) -> bool:
+        """Whether a socket opened under ``principal`` may stay open (its key or account still there)."""
+        if principal.kind == "open":
+            return True
+        kind, _, name = principal.credential.partition(":")
+        if kind == "key":
+            return self.ring is not None and name in self.ring.records
+        if kind == "user":
+            user = self.users.get(name)
+            return user is not None and user.role == principal.role and repr(user.changed) == principal.stamp
+        return True  # single sign-on sessions end when their cookie expires
+
+    def origin_ok(self, scope: Scope) -> bool:
+        """The request's Origin (when it has one) is a public origin of this wallboard."""
+        origin = header(scope, b"origin")
+        if origin is None:
+            return True  # not sent by a page (browsers always send it on sockets and POSTs)
+        origin = origin.lower()
+        if self.origins:
+            return origin in self.origins
+        host = (header(scope, b"host") or "").lower()
+        scheme = "https" if is_secure(scope) else "http"
+        return bool(host) and origin == f"{scheme}://{host}"
+
+    # ---------------------------------------------------------------- the middleware
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        address = client_address(scope)
+        if scope["type"] == "websocket":
+            if not self.origin_ok(scope):
+                self._refuse_log("socket from another origin", None, address, path)
+                await receive()  # websocket.connect
+                await send({"type": "websocket.close", "code": 1008})  # before accept: HTTP 403
+                return
+        elif scope["method"] not in _SAFE_METHODS and not self._token_api(path) and not self.origin_ok(scope):
+            self._refuse_log("request from another origin", None, address, path)
+            await _plain(send, 403, "cross-origin request refused")
+            return
+
+        who = self.principal(scope)
+        scope.setdefault("state", {})[SCOPE_KEY] = who
+        token = current.set(who)
+        try:
+            await self._route(scope, receive, send, path, who, address)
+        finally:
+            current.reset(token)
+
+    def _token_api(self, path: str) -> bool:
+        return path in self.open_paths and path not in ("/login", "/logout")
+
+    async def _route(
+        self, scope: Scope, receive: Receive, send: Send, path: str, who: Principal | None, address: str
+    ) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not self.config.auth.open:
+            key = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"))).get("key")
+            if key is not None:
+                await self._set_up_screen(scope, send, key, address)
+                return
+        if path in self.open_paths or path.startswith(_STATIC_PREFIXES) or path in ("/_favicon.ico", "/favicon.ico"):
+            await self.app(scope, receive, send)
+            return
+        if who is None:
+            await self._not_signed_in(scope, receive, send, path, address)
+            return
+        if scope["type"] == "websocket":
+            await self.app(scope, receive, send)  # the endpoint checks the subscription
+            return
+        page = page_of(path)
+        if page is not None and not may_open(who.grant, path):
+            self._refuse(who, address, path, "page not in grant")
+            await _refused_page(send, self.config.language)
+            return
+        if path == "/_dash-update-component":
+            body = await _read_body(receive, MAX_CALLBACK_BYTES)
+            drawn = _pages_callback_path(body)
+            if drawn is None or not may_open(who.grant, drawn):
+                self._refuse(who, address, f"{path} → {drawn}", "callback not in grant")
+                await _plain(send, 403, "not allowed")
+                return
+            await self.app(scope, _replay(body, receive), send)
+            return
+        await self.app(scope, receive, send)
+
+    async def _set_up_screen(self, scope: Scope, send: Send, key: str, address: str) -> None:
+        query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "key"]
+        rest = urlencode(query)
+        target = local_path(scope["path"] + (f"?{rest}" if rest else ""))
+        record = self.ring.match(key) if self.ring is not None else None
+        if record is None or self.signer is None:
+            self._refuse_log("unknown display key", None, address, scope["path"])
+            await _refused_page(send, self.config.language, status=401)
+            return
+        self.ring.used(record.name)  # type: ignore[union-attr]
+        if self.audit is not None:
+            self.audit.record("key.setup", f"key:{record.name}", address, target)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [
+                    (b"location", target.encode()),
+                    (
+                        b"set-cookie",
+                        cookie_header(DISPLAY_COOKIE, self.signer.display(record.name, record.id), _TEN_YEARS_S, scope),
+                    ),
+                    (b"cache-control", b"no-store"),
+                    (b"content-length", b"0"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    async def _not_signed_in(self, scope: Scope, receive: Receive, send: Send, path: str, address: str) -> None:
+        self._refuse_log("not signed in", None, address, path)
+        if scope["type"] == "websocket":
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                # Accepted, then closed with a code the page understands (it shows why and stops).
+                await send({"type": "websocket.accept"})
+                await send({"type": "websocket.close", "code": 4401, "reason": "sign-in or display key required"})
+            return
+        if scope["method"] == "GET" and page_of(path) is not None:
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = local_path(path + (f"?{query}" if query else ""))
+            location = "/login?" + urlencode({"next": target})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 303,
+                    "headers": [
+                        (b"location", location.encode()),
+                        (b"cache-control", b"no-store"),
+                        (b"content-length", b"0"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await _plain(send, 401, "sign-in or display key required")
+
+    def _refuse(self, who: Principal, address: str, where: str, why: str) -> None:
+        if self.audit is not None:
+            self.audit.record("refused", who.label, address, where, why)
+
+    def _refuse_log(self, why: str, who: Principal | None, address: str, where: str) -> None:
+        """A refusal of someone unknown: counted and kept in the audit stream, logged at most once
+        a minute per reason (a flood must not fill the log)."""
+        self.refusals.warning(f"refused: {why}")
+        if self.audit is not None:
+            self.audit.record("refused", who.label if who else "", address, where, why, quiet=True)
+
+
+def _pages_callback_path(body: bytes) -> str | None:
+    """The path Dash's page callback is asked to draw (its ``_pages_location.pathname`` input)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
+        return None
+    for item in data["inputs"]:
+        if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
+            value = item.get("value")
+            return value if isinstance(value, str) else None
+    return None
+
+
+async def _read_body(receive: Receive, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return b""
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            break
+    return b"".join(chunks)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    sent = False
+
+    async def again() -> Any:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return again
+
+
+async def _plain(send: Send, status: int, text: str) -> None:
+    body = json.dumps({"error": text}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _refused_page(send: Send, language: str, status: int = 403) -> None:
+    from wallboard.doors.pages import refused_page
+
+    body = refused_page(language, status).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

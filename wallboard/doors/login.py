@@ -1,0 +1,166 @@
+"""Signing in and out with a local account: the form, its checks, and the limit on failures.
+
+``GET /login`` shows the form (Spanish or English, ``?lang=``) with a CSRF token in
+a cookie and the form (double submit); ``POST /login`` checks the token, the limits
+(failures per user name and per address in a sliding window: 429 with Retry-After
+beyond them, checked before the password so a blocked guess costs nothing), then the
+argon2 hash, and on success sets the signed session cookie and sends the browser to
+``next`` (a local path only). ``POST /logout`` ends the session.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict, deque
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qsl, urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from wallboard.config import Config, LoginLimits
+from wallboard.doors.gate import client_address, cookie_header, local_path
+from wallboard.doors.pages import CSS, TEXT, login_page
+from wallboard.tokens import CSRF_COOKIE, SESSION_COOKIE
+from wallboard.users import verify
+
+if TYPE_CHECKING:
+    from wallboard.doors.gate import Gate
+
+#: A sign-in form is a few hundred bytes.
+MAX_FORM_BYTES = 8192
+
+
+class FailureLimit:
+    """Failures per key (a user name, an address) in a sliding window, for a bounded number of keys."""
+
+    def __init__(self, limit: int, window_s: float, max_keys: int = 10_000) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.max_keys = max_keys
+        self._fails: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        times = self._fails.get(key)
+        if times is None:
+            return deque()
+        while times and now - times[0] >= self.window_s:
+            times.popleft()
+        return times
+
+    def retry_after(self, key: str, now: float) -> float:
+        """Seconds until ``key`` may try again (0: it may now)."""
+        times = self._recent(key, now)
+        if len(times) < self.limit:
+            return 0.0
+        return self.window_s - (now - times[-self.limit])
+
+    def fail(self, key: str, now: float) -> None:
+        times = self._recent(key, now)
+        times.append(now)
+        self._fails[key] = times
+        self._fails.move_to_end(key)
+        while len(self._fails) > self.max_keys:  # the oldest forgotten first: memory stays bounded
+            self._fails.popitem(last=False)
+
+    def clear(self, key: str) -> None:
+        self._fails.pop(key, None)
+
+
+class LoginLimiter:
+    def __init__(self, limits: LoginLimits) -> None:
+        self.users = FailureLimit(limits.per_user, limits.window_s)
+        self.addresses = FailureLimit(limits.per_address, limits.window_s)
+
+    def retry_after(self, user: str, address: str, now: float) -> float:
+        return max(self.users.retry_after(user, now), self.addresses.retry_after(address, now))
+
+    def failed(self, user: str, address: str, now: float) -> None:
+        self.users.fail(user, now)
+        self.addresses.fail(address, now)
+
+    def succeeded(self, user: str) -> None:
+        self.users.clear(user)
+
+
+def _language(config: Config, value: str | None) -> str:
+    return value if value in TEXT else config.language
+
+
+def routes(gate: Gate) -> list[BaseRoute]:
+    config = gate.config
+    limiter = LoginLimiter(config.auth.login_limits)
+    session_s = config.auth.session_hours * 3600
+
+    def form_page(request: Request, lang: str, next_path: str, error: str = "", status: int = 200) -> Response:
+        assert gate.signer is not None
+        csrf = gate.signer.csrf()
+        sso = config.auth.oidc
+        href = "/auth/oidc/login?" + urlencode({"next": next_path}) if sso.enabled else ""
+        html = login_page(lang, csrf, next_path, error, sso.name, href)
+        response = HTMLResponse(html, status_code=status, headers={"cache-control": "no-store"})
+        response.raw_headers.append((b"set-cookie", cookie_header(CSRF_COOKIE, csrf, 3600, request.scope)))
+        return response
+
+    async def login_get(request: Request) -> Response:
+        lang = _language(config, request.query_params.get("lang"))
+        next_path = local_path(request.query_params.get("next"))
+        if config.auth.open:
+            return RedirectResponse(next_path, status_code=303)
+        return form_page(request, lang, next_path)
+
+    async def login_post(request: Request) -> Response:
+        assert gate.signer is not None and gate.audit is not None
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM_BYTES:
+                return PlainTextResponse("form too large", status_code=413)
+        form = dict(parse_qsl(body.decode("utf-8", "replace")))
+        lang = _language(config, form.get("lang"))
+        next_path = local_path(form.get("next"))
+        t = TEXT[lang]
+        if not gate.signer.csrf_ok(request.cookies.get(CSRF_COOKIE), form.get("csrf")):
+            return form_page(request, lang, next_path, t["csrf"], status=403)
+        name = form.get("username", "").strip().lower()[:64]
+        address = client_address(request.scope)
+        now = time.monotonic()
+        wait = limiter.retry_after(name, address, now)
+        if wait > 0:
+            gate.audit.record("signin.limited", name, address, "/login")
+            response = form_page(request, lang, next_path, t["limited"].format(s=math.ceil(wait)), status=429)
+            response.headers["retry-after"] = str(math.ceil(wait))
+            return response
+        user = gate.users.get(name)
+        if not verify(user, form.get("password", "")):
+            limiter.failed(name, address, now)
+            gate.audit.record("signin.fail", name, address, "/login")
+            return form_page(request, lang, next_path, t["bad"], status=401)
+        assert user is not None
+        limiter.succeeded(name)
+        gate.audit.record("signin.ok", f"person:{name}", address, next_path, f"role={user.role}")
+        token = gate.signer.session({"k": "user", "u": name, "c": repr(user.changed)}, session_s)
+        response = RedirectResponse(next_path, status_code=303)
+        response.raw_headers.append((b"set-cookie", cookie_header(SESSION_COOKIE, token, session_s, request.scope)))
+        response.raw_headers.append((b"set-cookie", cookie_header(CSRF_COOKIE, "", 0, request.scope)))
+        return response
+
+    async def logout(request: Request) -> Response:
+        who = request.scope.get("state", {}).get("wallboard.principal")
+        if gate.audit is not None and who is not None:
+            gate.audit.record("signout", who.label, client_address(request.scope), "/logout")
+        response = RedirectResponse("/login", status_code=303)
+        response.raw_headers.append((b"set-cookie", cookie_header(SESSION_COOKIE, "", 0, request.scope)))
+        return response
+
+    async def css(_: Request) -> Response:
+        return Response(CSS, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
+
+    return [
+        Route("/login", login_get, methods=["GET"]),
+        Route("/login", login_post, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/auth/login.css", css, methods=["GET"]),
+    ]
