@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.collectors",
         "wallboard.ingest",
         "wallboard.aggregator",
+        "wallboard.retention",
         "wallboard.hub",
         "wallboard.report",
         "wallboard.supervisor",

@@ -9,7 +9,7 @@ import pytest
 import redis
 
 from tests.helpers import eventually, listening
-from wallboard.redis_server import EmbeddedRedis, EmbeddedRedisError, find_running, server_binary
+from wallboard.redis_server import EmbeddedRedis, EmbeddedRedisError, find_running, read_password, server_binary
 
 
 def test_binary_is_a_real_redis_server() -> None:
@@ -20,7 +20,7 @@ def test_starts_persists_and_stops(tmp_path: Path) -> None:
     server = EmbeddedRedis(tmp_path / "data")
     url = server.start()
     try:
-        assert url.startswith("redis://127.0.0.1:")
+        assert url.startswith(f"redis://:{server.password}@127.0.0.1:")
         assert find_running(tmp_path / "data") == url
         client = redis.Redis.from_url(url)
         client.set("kept", "yes")
@@ -62,7 +62,7 @@ def test_a_killed_parent_leaves_no_redis_behind(tmp_path: Path) -> None:
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     pid, port = (int(x) for x in parent.stdout.readline().split())
-    client = redis.Redis(port=port)
+    client = redis.Redis(port=port, password=read_password(tmp_path))
     assert client.ping()
     client.close()
     parent.kill()  # SIGKILL: no cleanup code runs in the parent

@@ -11,6 +11,9 @@ It checkpoints every second while there is something to acknowledge, and at
 once when a burst of entries has been drained. It publishes a snapshot (``seq``
 monotonic across restarts, ``generated_at``, source freshness) whenever
 something changed, at most every 100 ms, and at least once a second.
+
+Beside the fold, a task of its own applies the retention (``privacy.retention_days``)
+once at the start and then hourly: :func:`wallboard.retention.purge_forever`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from wallboard.config import Config
 from wallboard.fold import apply, cycle_collection_paused
 from wallboard.fold_settings import FoldSettings
 from wallboard.freshness import SOURCE_STALE_S, source_status
+from wallboard.retention import PURGE_EVERY_S, purge_forever
 from wallboard.snapshot import build_view
 from wallboard.state import CentreState
 from wallboard.streams import Entry, Streams, id_tuple, redis_full
@@ -54,6 +58,12 @@ def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
     return "unconfigured_agent: the event names an agent the config does not list"
 
 
+def _report_crash(task: asyncio.Task[None]) -> None:
+    """Say so if the retention task ended by an error (it retries Redis failures itself)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("retention task failed; no more purges until a restart", exc_info=task.exception())
+
+
 class Aggregator:
     """Folds the event stream into state and publishes snapshots."""
 
@@ -70,6 +80,7 @@ class Aggregator:
         publish_max_s: float = 1.0,
         source_stale_s: float = SOURCE_STALE_S,
         clock: Callable[[], float] = time.time,
+        purge_every_s: float | None = PURGE_EVERY_S,
     ) -> None:
         self.config = config
         self.streams = streams
@@ -81,6 +92,7 @@ class Aggregator:
         self.publish_max_s = publish_max_s
         self.source_stale_s = source_stale_s
         self.clock = clock
+        self.purge_every_s = purge_every_s  # None: no retention task (run() only)
         self.settings = FoldSettings.from_config(config)
         self.state = CentreState()
         self.last_id = "0-0"
@@ -301,6 +313,7 @@ class Aggregator:
         log.info("aggregator %r starting, pid %d", self.consumer, os.getpid())
         attempt = 0
         ready = False
+        purger: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 try:
@@ -311,6 +324,14 @@ class Aggregator:
                             await self.streams.ensure_group()  # reconnect: our state is newer
                         await self.recover()
                         ready = True
+                        if purger is None and self.purge_every_s is not None:
+                            # Started once recovered: a group rewound to rebuild the state
+                            # holds back the trimming from the first purge on.
+                            purger = asyncio.create_task(
+                                purge_forever(self.streams, self.config, every_s=self.purge_every_s),
+                                name="retention",
+                            )
+                            purger.add_done_callback(_report_crash)
                         if attempt:
                             log.info("Redis reachable again; aggregating")
                         attempt = 0
@@ -334,6 +355,9 @@ class Aggregator:
                     log.warning("consumer group vanished (Redis restarted without data?); recreating it")
                     ready = False
         finally:
+            if purger is not None:
+                purger.cancel()
+                await asyncio.gather(purger, return_exceptions=True)
             if ready:
                 try:
                     await asyncio.shield(self.commit())

@@ -7,10 +7,20 @@ Keys (under the configured prefix, ``wb:`` by default):
 - ``snapshots``: the latest published snapshots (a short stream: read the last
   one, or block for the next);
 - ``aggregator:checkpoint``: the folded state and the last stream id in it;
+- ``audit``: the audit log (sign-ins, refusals, display-key use), written by ``wallboard.audit``;
 - ``sources``: a hash of collector health, one JSON value per source;
 - ``cursor:<source>``: a collector's durable position (a file offset, a count);
 - ``seen:<store>`` and ``seen:<store>:0..3``: a bounded store of remembered ids
   (the ingest API's idempotency): a clock hash and a ring of four sets.
+
+Personal data (agents' states, refused events, the audit log) is trimmed by age:
+:func:`wallboard.retention.purge`, with :meth:`Streams.trim_before` and, for the
+event stream, never past :meth:`Streams.events_trim_floor` (what the saved
+checkpoint holds). The only history besides is the snapshot stream's older
+entries; the checkpoint, cursors, health and ticker are each one current value.
+
+A URL may carry a password or an ACL user (``redis://user:pass@host:6379/0``,
+``rediss://`` for TLS); :func:`redact_url` is the form to log.
 
 Replies are decoded here and nowhere else; RESP2 and RESP3 shapes differ.
 XREADGROUP replies are taken as the server sent them (``Streams`` sets that on
@@ -24,6 +34,7 @@ import json
 import socket
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -98,8 +109,37 @@ FAILURES = (RedisError, OSError)
 Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
 
 
+def redact_url(url: str) -> str:
+    """``url`` fit for a log: its password, in the user info (``redis://user:***@host:6379/0``)
+    or as a ``password=`` (or ``ssl_password=``) query argument, replaced by ``***``."""
+    if "://" not in url:
+        return "***" if "@" in url or "password" in url.lower() else url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "***"  # not even a URL redis-py could use: nothing of it is safe to show
+    netloc, path = parts.netloc, parts.path
+    userinfo, at, hostinfo = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostinfo}"
+    elif not at and "@" in url:  # a password with an unescaped "/", "?" or "#": all up to its "@" goes
+        return f"{parts.scheme}://***{url[url.rindex('@') :]}"
+    query = "&".join(
+        f"{name}=***" if unquote(name).lower().endswith("password") else f"{name}{eq}{value}"
+        for name, eq, value in (arg.partition("=") for arg in parts.query.split("&"))
+    )
+    return (
+        f"{parts.scheme}://{netloc}{path}"
+        + (f"?{query}" if parts.query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
+
+
 def connect(url: str) -> Redis:
     """An asyncio client that can always be cancelled.
+
+    ``url`` as redis-py reads it: ``redis://[[user]:password@]host:port/db``, ``rediss://``
+    for TLS (``?ssl_ca_certs=/path/ca.pem`` to trust a private CA), ``unix:///path.sock``.
 
     No ``socket_timeout``: with one, redis-py (8.1) wraps every send in
     ``asyncio.wait_for``, which on Python 3.11 swallows a cancellation that lands as
@@ -127,6 +167,17 @@ def connect(url: str) -> Redis:
 def id_tuple(stream_id: str) -> tuple[int, int]:
     ms, _, seq = stream_id.partition("-")
     return int(ms), int(seq or 0)
+
+
+def _id_after(stream_id: str) -> str:
+    """The smallest stream id greater than ``stream_id``."""
+    ms, seq = id_tuple(stream_id)
+    return f"{ms}-{seq + 1}"
+
+
+def earliest_id(*stream_ids: str) -> str:
+    """The smallest of stream ids."""
+    return min(stream_ids, key=id_tuple)
 
 
 def _str(value: bytes | str) -> str:
@@ -180,6 +231,7 @@ class Streams:
         self.snapshots_key = prefix + "snapshots"
         self.checkpoint_key = prefix + "aggregator:checkpoint"
         self.sources_key = prefix + "sources"
+        self.audit_key = prefix + "audit"
         redis.set_response_callback("XREADGROUP", _as_sent)  # see the module's docstring
         self._append = redis.register_script(_APPEND_SCRIPT)
         self._claim = redis.register_script(_CLAIM_SCRIPT)
@@ -279,6 +331,52 @@ class Streams:
                     "last_delivered_id": group.get("last-delivered-id"),
                 }
         return {"pending": 0, "lag": None, "last_delivered_id": None}
+
+    # --------------------------------------------------------- retention
+
+    async def trim_before(self, key: str, min_id: str) -> int:
+        """Remove the entries of stream ``key`` with ids below ``min_id`` (exactly: ``XTRIM MINID``,
+        allowed even when Redis is full); how many went."""
+        return int(await self.redis.xtrim(key, minid=min_id, approximate=False))
+
+    async def events_trim_floor(self) -> str:
+        """The id below which the event stream may be trimmed: only entries folded into the saved
+        checkpoint, delivered to the group and not pending are below it.
+
+        The smallest of: the id after the checkpoint's ``last_id``, the id after the group's
+        last delivered one (a group rewound to rebuild the state has delivered nothing yet), and
+        the oldest pending entry. ``0-0`` (nothing may go) without a checkpoint, a readable
+        ``last_id`` in it, or the group."""
+        raw = await self.redis.get(self.checkpoint_key)
+        try:
+            last_id = str(_json_object(raw)["last_id"]) if raw is not None else None
+            if last_id is not None:
+                id_tuple(last_id)
+        except (ValueError, KeyError, TypeError):
+            last_id = None
+        if last_id is None:
+            return "0-0"
+        try:
+            groups = await self.redis.xinfo_groups(self.events_key)
+        except ResponseError as exc:
+            if "no such key" in str(exc).lower():
+                return "0-0"
+            raise
+        group = next((g for g in groups if _str(g.get("name", "")) == GROUP), None)
+        if group is None:
+            return "0-0"
+        floor = earliest_id(_id_after(last_id), _id_after(_str(group["last-delivered-id"])))
+        if int(group.get("pending", 0)):
+            pending = await self.redis.xpending(self.events_key, GROUP)
+            if pending.get("min"):
+                floor = earliest_id(floor, _str(pending["min"]))
+        return floor
+
+    async def newest_id(self, key: str) -> str | None:
+        """The id of the newest entry of stream ``key`` (None when it has none)."""
+        entries = await self.redis.xrevrange(key, count=1)
+        newest = entries[0][0] if entries else None
+        return None if newest is None else _str(newest)
 
     # --------------------------------------------------------- snapshots
 
