@@ -122,7 +122,8 @@ class Stack:
 
     ``redis_url`` None: the embedded Redis, its data under ``tmp/redis`` (started by ``run`` or ``web``);
     else that server, with ``prefix`` when given. ``adjust`` changes the config's data before it is
-    written; ``env`` adds variables (secrets the config names); ``log_level`` is passed to every part.
+    written; ``env`` adds variables (secrets the config names); ``log_level`` is passed to every part;
+    ``open_access=False`` keeps sign-in and display keys on (the shipped default).
     """
 
     def __init__(
@@ -133,6 +134,7 @@ class Stack:
         prefix: str | None = None,
         adjust: Callable[[dict[str, Any]], None] | None = None,
         env: Mapping[str, str] | None = None,
+        open_access: bool = True,
         log_level: str | None = None,
     ) -> None:
         raw = demo_config()
@@ -146,7 +148,12 @@ class Stack:
         if prefix is not None:
             raw["redis"]["prefix"] = prefix
         self.port = free_port()
-        raw["web"] = {"port": self.port}
+        #: The monitor's token: /healthz in full whatever the sign-in (see healthz()).
+        self.health_token = f"health-{os.getpid()}-{self.port}"
+        raw["web"] = {"port": self.port, "health_token": self.health_token}
+        # Open mode (no sign-in) unless asked: the tests of the screens' numbers need no account;
+        # those of the doors ask for sign-in (tests/test_doors*.py).
+        raw["auth"] = {"open": open_access, "users_file": str(tmp / "users.yaml")}
         if adjust is not None:
             adjust(raw)
         self.raw = raw
@@ -226,8 +233,9 @@ class Stack:
 
     def healthz(self, timeout: float = 5) -> tuple[int, dict[str, Any]]:
         """Status and body of ``/healthz`` (a 503 has its body too: it says why); 0 when nothing answers."""
+        request = urllib.request.Request(self.url("/healthz"), headers={"authorization": f"Bearer {self.health_token}"})
         try:
-            with urllib.request.urlopen(self.url("/healthz"), timeout=timeout) as r:
+            with urllib.request.urlopen(request, timeout=timeout) as r:
                 return r.status, dict(json.loads(r.read()))
         except urllib.error.HTTPError as exc:
             try:

@@ -325,7 +325,9 @@ async def test_a_page_of_another_origin_cannot_open_the_socket(site: Site) -> No
         async with site.socket(headers, origin=site.base) as ws:
             await ws.send(json.dumps({"subscribe": {"view": "manager"}}))
             assert json.loads(await ws.recv())["type"] == "full"
-        r = await c.post("/_dash-update-component", json=_callback("/manager"), headers={"origin": "http://evil.example"})
+        r = await c.post(
+            "/_dash-update-component", json=_callback("/manager"), headers={"origin": "http://evil.example"}
+        )
         assert r.status_code == 403
 
 

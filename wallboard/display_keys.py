@@ -136,9 +136,20 @@ class KeyRing:
         self.generation = -1
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
+        self._refreshed = 0.0
+
+    async def match_fresh(self, key: str, min_interval_s: float = 0.25) -> KeyRecord | None:
+        """:meth:`match`, looking in Redis first when the key is unknown here (a key just added);
+        at most once per ``min_interval_s``, so guessing keys costs Redis nothing more."""
+        found = self.match(key)
+        if found is None and key.startswith(KEY_PREFIX) and time.monotonic() - self._refreshed >= min_interval_s:
+            await self.refresh()
+            found = self.match(key)
+        return found
 
     async def refresh(self) -> set[str]:
         """Re-read the keys if the generation moved; the names of keys that went (or changed id)."""
+        self._refreshed = time.monotonic()
         gen = await self.store.generation()
         if gen == self.generation:
             return set()

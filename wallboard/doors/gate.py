@@ -269,7 +269,7 @@ class Gate:
         query = [(k, v) for k, v in parse_qsl(scope.get("query_string", b"").decode("latin-1")) if k != "key"]
         rest = urlencode(query)
         target = local_path(scope["path"] + (f"?{rest}" if rest else ""))
-        record = self.ring.match(key) if self.ring is not None else None
+        record = await self.ring.match_fresh(key) if self.ring is not None else None
         if record is None or self.signer is None:
             self._refuse_log("unknown display key", None, address, scope["path"])
             await _refused_page(send, self.config.language, status=401)

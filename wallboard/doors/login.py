@@ -109,7 +109,11 @@ def routes(gate: Gate) -> list[BaseRoute]:
         next_path = local_path(request.query_params.get("next"))
         if config.auth.open:
             return RedirectResponse(next_path, status_code=303)
-        return form_page(request, lang, next_path)
+        error = ""
+        why = request.query_params.get("sso_error")
+        if why:
+            error = TEXT[lang]["sso_failed"].format(name=config.auth.oidc.name, why=why[:100])
+        return form_page(request, lang, next_path, error)
 
     async def login_post(request: Request) -> Response:
         assert gate.signer is not None and gate.audit is not None
