@@ -142,7 +142,7 @@ SOCKET = """(selector) => new Promise((resolve) => {
   ws.onopen = () => ws.send(JSON.stringify({subscribe: selector}));
   ws.onmessage = (m) => { first = JSON.parse(m.data); ws.close(); };
   ws.onclose = (e) => resolve({code: e.code, type: first && first.type,
-                                agents: first && first.view && first.view.agents ? Object.keys(first.view.agents) : []});
+    agents: first && first.view && first.view.agents ? Object.keys(first.view.agents) : []});
 })"""
 
 CALLBACK = """(path) => fetch('/_dash-update-component', {method: 'POST', headers: {'content-type': 'application/json'},

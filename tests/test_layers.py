@@ -37,6 +37,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.redis_server",
         "wallboard.push",
         "wallboard.guard",
+        "wallboard.headers",
+        "wallboard.access",
+        "wallboard.users",
+        "wallboard.display_keys",
+        "wallboard.tokens",
+        "wallboard.audit",
     ),
     # the processes' work: sources, the aggregator, the hub, the report, the supervisor
     (
@@ -47,11 +53,12 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.hub",
         "wallboard.report",
         "wallboard.supervisor",
+        "wallboard.doors",
     ),
     # the web process and its pages
     ("wallboard.layouts", "wallboard.web"),
     # the command line
-    ("wallboard.cli", "wallboard.__main__", "wallboard"),
+    ("wallboard.admin", "wallboard.cli", "wallboard.__main__", "wallboard"),
 )
 SHARED_SOURCE_CODE = ("wallboard.collectors.common", "wallboard.collectors.runtime", "wallboard.collectors")
 
