@@ -30,32 +30,37 @@ UrlFor = Callable[[Config], "str | None"]
 def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("user", parents=[common], help="local accounts: add, passwd, remove, list")
     users = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    a = users.add_parser("add", help="add a person (password from a prompt or --password-stdin)")
+    a = users.add_parser("add", parents=[common], help="add a person (password from a prompt or --password-stdin)")
     a.add_argument("name")
     a.add_argument("--role", required=True, choices=ROLES)
     a.add_argument("--team", action="append", default=[], metavar="ID", help="a team they lead or supervise")
     a.add_argument("--screen", action="append", default=[], metavar="ID", help="a supervisor's floor screen")
     a.add_argument("--password-stdin", action="store_true", help="read the password from one line of stdin")
-    a = users.add_parser("passwd", help="change a person's password (their sessions end)")
+    a = users.add_parser("passwd", parents=[common], help="change a person's password (their sessions end)")
     a.add_argument("name")
     a.add_argument("--password-stdin", action="store_true")
-    a = users.add_parser("remove", help="remove a person (their sessions and sockets end)")
+    a = users.add_parser("remove", parents=[common], help="remove a person (their sessions and sockets end)")
     a.add_argument("name")
-    users.add_parser("list", help="every person, their role and teams")
+    users.add_parser("list", parents=[common], help="every person, their role and teams")
 
     p = sub.add_parser("display-key", parents=[common], help="keys for unattended screens: add, list, revoke")
     keys = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    a = keys.add_parser("add", help="make a key for the screens, teams or views it opens (shown once)")
+    a = keys.add_parser(
+        "add", parents=[common], help="make a key for the screens, teams or views it opens (shown once)"
+    )
     a.add_argument("name")
     a.add_argument("--screen", action="append", default=[], metavar="ID", help="a wall screen id, or all")
     a.add_argument("--team", action="append", default=[], metavar="ID", help="a team's page (agents' names!)")
     a.add_argument("--manager", action="store_true", help="the manager view")
-    keys.add_parser("list", help="every key: what it opens, when made, when last used")
-    a = keys.add_parser("revoke", help="end a key now: its screens go dark within seconds")
+    keys.add_parser("list", parents=[common], help="every key: what it opens, when made, when last used")
+    a = keys.add_parser("revoke", parents=[common], help="end a key now: its screens go dark within seconds")
     a.add_argument("name")
 
     p = sub.add_parser("audit", parents=[common], help="the newest audit entries (sign-ins, refusals, keys)")
     p.add_argument("--count", type=int, default=50)
+
+    p = sub.add_parser("purge", parents=[common], help="trim personal data older than privacy.retention_days now")
+    p.add_argument("--older-than-days", type=float, metavar="DAYS", help="another age than the configured one")
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -190,4 +195,31 @@ def cmd_audit(config: Config, path: Path, args: argparse.Namespace, url_for: Url
     return 0
 
 
-HANDLERS = {"user": cmd_user, "display-key": cmd_display_key, "audit": cmd_audit}
+def cmd_purge(config: Config, path: Path, args: argparse.Namespace, url_for: UrlFor) -> int:
+    from wallboard.retention import purge
+    from wallboard.streams import Streams, connect
+
+    url = url_for(config)
+    if not url:
+        print("wallboard: no wallboard is running; start `wallboard run` or set redis.url", file=sys.stderr)
+        return 1
+    days = args.older_than_days
+    if days is not None and days < 1:
+        print("wallboard: --older-than-days must be at least 1 (today's numbers need today's events)", file=sys.stderr)
+        return 1
+
+    async def main() -> dict[str, int]:
+        client = connect(url)
+        try:
+            streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+            return await purge(streams, config, time.time(), older_than_days=days)
+        finally:
+            await client.aclose()
+
+    trimmed = asyncio.run(main())
+    kept = config.privacy.retention_days if days is None else days
+    print(f"purged entries older than {kept:g} days: " + ", ".join(f"{k} {n}" for k, n in sorted(trimmed.items())))
+    return 0
+
+
+HANDLERS = {"user": cmd_user, "display-key": cmd_display_key, "audit": cmd_audit, "purge": cmd_purge}

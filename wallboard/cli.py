@@ -20,6 +20,7 @@ from typing import Any
 from wallboard import admin
 from wallboard.collectors import configure
 from wallboard.config import ENV_REDIS_URL, Config, ConfigError, config_path, load_config
+from wallboard.streams import redact_url
 
 log = logging.getLogger("wallboard")
 
@@ -116,7 +117,7 @@ def _redis_for(config: Config) -> Iterator[str]:
     """A Redis URL for a command: the configured one, a running embedded one, or a new embedded one."""
     url = redis_url(config)
     if url:
-        log.info("using Redis at %s", url)
+        log.info("using Redis at %s", redact_url(url))
         yield url
         return
     from wallboard.redis_server import EmbeddedRedis
@@ -351,7 +352,7 @@ def cmd_run(config: Config, path: Path, args: argparse.Namespace) -> int:
     specs: list[ChildSpec] = []
     running: dict[str, subprocess.Popen[bytes]] = {}
     if url:
-        log.info("using Redis at %s", url)
+        log.info("using Redis at %s", redact_url(url))
     else:
         # Started here, before the others, so they get its port; restarted on that port.
         server = EmbeddedRedis(config.redis_data_dir(), maxmemory=config.redis.maxmemory)

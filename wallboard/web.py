@@ -41,7 +41,7 @@ from wallboard.ingest import PATHS as ingest_paths
 from wallboard.ingest.routes import Ingest
 from wallboard.ingest.routes import routes as ingest_routes
 from wallboard.push import sink_for
-from wallboard.streams import Streams, connect
+from wallboard.streams import Streams, connect, redact_url
 from wallboard.views import MAX_SUBSCRIBE_BYTES, Selector, SubscribeError, parse_subscribe
 
 if TYPE_CHECKING:
@@ -92,7 +92,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             "web process serving http://%s:%d/ (snapshots from %s)%s",
             config.web.host,
             config.web.port,
-            redis_url,
+            redact_url(redis_url),
             " in OPEN mode: no sign-in, every screen open to anyone who can reach it" if config.auth.open else "",
         )
         try:
@@ -240,7 +240,12 @@ def server_config(config: Config, redis_url: str, collectors: Sequence[Configure
         ws_max_size=MAX_SUBSCRIBE_BYTES,  # a screen only ever sends its subscribe message
         ws_per_message_deflate=False,  # one shared frame per change; compressing per client costs CPU
         ws_ping_interval=None,  # our own heartbeat carries data the page uses
-        timeout_graceful_shutdown=5,  # screens reconnect by themselves: never hang on one
+        timeout_graceful_shutdown=5,
+        # Behind a reverse proxy: believe its X-Forwarded-For/-Proto (the client's address for the
+        # limits and the audit log; https for Secure cookies) only from the configured addresses.
+        proxy_headers=bool(config.web.trusted_proxies),
+        forwarded_allow_ips=list(config.web.trusted_proxies)
+        or None,  # screens reconnect by themselves: never hang on one
         lifespan="on",
     )
 
