@@ -3,7 +3,6 @@ run as real processes on a real Redis and a real users file."""
 
 from __future__ import annotations
 
-import os
 import stat
 import subprocess
 import sys
