@@ -75,7 +75,7 @@ def serve(
     @contextlib.asynccontextmanager
     async def start(**web: Any) -> AsyncIterator[Web]:
         port = free_port()
-        config = make_config(redis={"url": redis_url, "prefix": prefix}, web={"port": port, **web})
+        config = make_config(redis={"url": redis_url, "prefix": prefix}, web={"port": port, **web}, auth={"open": True})
         uv = server_config(config, redis_url)
         await streams.publish_snapshot(
             1, json.dumps({"seq": 1, "now": time.time(), "sources": {}, "generated_at": "2026-12-01T10:00:00Z"})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dash
 from dash import html
 
@@ -20,7 +22,7 @@ def layout(**_: str) -> html.Div:
     screens = [html.Li(html.A(titles[s], href=f"/wall/{s}")) for s in visible_screens(cfg, who.grant)]
     teams = [html.Li(html.A(names[tm], href=f"/team/{tm}")) for tm in visible_teams(cfg, who.grant)]
     views = [html.Li(html.A(t["manager"], href="/manager"))] if who.grant.manager else []
-    body: list[object] = [html.H1("wallboard")]
+    body: list[Any] = [html.H1("wallboard")]
     if who.kind == "open":
         body.append(html.P(t["open_mode"], id="wb-open-mode", className="wb-open-mode"))
     elif who.kind == "person":
