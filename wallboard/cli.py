@@ -197,7 +197,7 @@ def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> None:
         with _redis_for(config) as url:
             async with _streams(url, config) as streams:
-                log.info("aggregating events from %s", url)
+                log.info("aggregating events from %s", redact_url(url))
                 await Aggregator(config, streams).run(stop)
 
     return _run_until_signal(main)
