@@ -326,13 +326,15 @@ async def test_cookies_are_secure_when_a_trusted_proxy_says_https(
     tmp_path: Path, redis_url: str, prefix: str, streams: Streams
 ) -> None:
     async with serving(tmp_path, redis_url, prefix, streams, trusted_proxies=["127.0.0.1"]) as proxied:
-        async with proxied.client() as c:
+        c = proxied.client()
+        async with c:
             plain = await c.get("/login")
             assert "Secure" not in plain.headers["set-cookie"]
             tls = await c.get("/login", headers={"x-forwarded-proto": "https"})
             assert tls.headers["set-cookie"].endswith("; Secure")
     async with serving(tmp_path / "direct", redis_url, prefix + "x:", streams) as direct:  # no proxy trusted
-        async with direct.client() as c:
+        c = direct.client()
+        async with c:
             spoofed = await c.get("/login", headers={"x-forwarded-proto": "https"})
             assert "Secure" not in spoofed.headers["set-cookie"]
 
