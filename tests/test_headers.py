@@ -243,6 +243,11 @@ async def test_a_header_the_app_set_is_kept_and_not_repeated() -> None:
     assert response.headers.get_list("content-security-policy") == ["default-src 'none'"]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert "strict-transport-security" not in response.headers  # hsts=False
+    assert wrapped.state is None  # a plain ASGI app has none; a Starlette app's is passed through
+
+
+def test_the_wrapped_apps_state_is_seen_through(served: Served) -> None:
+    assert served.app.state.guard is not None  # server_config's users (and the tests) read app.state.guard
     policy = content_security_policy([], ["https://idp.example.com"], "t")
     assert policy.endswith("; form-action 'self' https://idp.example.com")
 

@@ -38,7 +38,7 @@ import asyncio
 import re
 import threading
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,15 +129,18 @@ class SecurityHeaders:
     """ASGI middleware adding the security headers (module docstring) to every http response of ``app``.
 
     ``script_hashes``: the hashes of the inline scripts the pages carry, :func:`dash_script_hashes`
-    (each ``'sha256-…'``, quoted as CSP writes it; anything else is refused with ``ValueError``); ``extra_form_action``: origins besides this one a
-    form may submit to (or be redirected to after a submission), e.g. ``https://idp.example.com``;
-    ``hsts``: send ``Strict-Transport-Security`` on https requests.
+    (each ``'sha256-…'``, quoted as CSP writes it; anything else is refused with ``ValueError``);
+    ``extra_form_action``: origins besides this one a form may submit to (or be redirected to after
+    a submission), e.g. ``https://idp.example.com``; ``hsts``: send ``Strict-Transport-Security``
+    on https requests. ``state`` is the wrapped app's (a Starlette app's ``app.state``), so what
+    reads ``app.state`` of the web process still finds it.
     """
 
     def __init__(
         self, app: ASGIApp, *, script_hashes: Sequence[str], extra_form_action: Sequence[str] = (), hsts: bool = True
     ) -> None:
         self.app = app
+        self.state: Any = getattr(app, "state", None)
         self._before, self._after = _policy_parts(
             _checked(script_hashes, _HASH, "script hash"), _checked(extra_form_action, _SOURCE)
         )
