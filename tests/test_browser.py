@@ -106,10 +106,10 @@ def number(pg: Any, selector: str) -> str:
 
 def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Path) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_function("document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
+    page.wait_for_function("() => document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
     assert number(page, "#wb-title") == "Sala de operaciones"
     assert number(page, "#wb-sl").endswith("%") and "SL 80/20" in number(page, "#wb-sl-caption")
-    page.wait_for_function("document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
+    page.wait_for_function("() => document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
     # Both read in one go: an update between two reads (the aggregator may still be folding the day)
     # would compare two different snapshots.
     arc, text = page.evaluate(
@@ -128,7 +128,7 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     page.goto(stack.url("/manager"))
     page.wait_for_selector("#wb-queue-table tbody tr")
     assert page.locator("#wb-queue-table tbody tr").count() == 6  # five queues and the centre
-    page.wait_for_function("document.querySelectorAll('.wb-trend .bars path, .wb-trend .trace.bars').length > 0")
+    page.wait_for_function("() => document.querySelectorAll('.wb-trend .bars path, .wb-trend .trace.bars').length > 0")
 
     page.goto(stack.url("/"))
     page.wait_for_selector("#wb-home-screens a")
@@ -150,7 +150,7 @@ def test_a_tv_number_changes_within_a_second_of_an_event(stack: Screens, page: A
                 window.__changedAt = Date.now(); obs.disconnect(); } });
             obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
         appended = stack.queue_calls("ventas")
-        page.wait_for_function("window.__changedAt !== null", timeout=10_000)
+        page.wait_for_function("() => window.__changedAt !== null", timeout=10_000)
         delays.append(page.evaluate("window.__changedAt") / 1000.0 - appended)
     print(f"event → pixel delays (s): {[round(d, 3) for d in delays]}")
     assert max(delays) < 1.0, delays
@@ -166,7 +166,7 @@ def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
     assert shown == team
     one = sorted(team)[0]
     page.fill("#wb-filter", one.lower())
-    page.wait_for_function("document.querySelectorAll('#wb-agent-grid tbody tr').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#wb-agent-grid tbody tr').length === 1")
     assert page.locator("#wb-agent-grid .wb-agent-name").all_inner_texts() == [one]
     assert not (set(page.locator("body").inner_text().split("\n")) & others)
 
@@ -175,16 +175,16 @@ def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: An
     page.goto(stack.url("/wall/ventas"))
     page.wait_for_selector("#wb-waiting")
     stack.kill("web")
-    page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
     stack.start("web")
     stack.wait_healthy()
     # connects counts attempts (those made while the web process was down fail); opens counts sockets
     # that opened. The backoff between attempts is capped at 30 s, jittered.
-    page.wait_for_function("window.wallboardMetrics.opens >= 2", timeout=45_000)
+    page.wait_for_function("() => window.wallboardMetrics.opens >= 2", timeout=45_000)
     before = number(page, "#wb-waiting")
     stack.queue_calls("ventas", 2)
-    page.wait_for_function(f"document.querySelector('#wb-waiting').textContent !== {before!r}", timeout=10_000)
-    page.wait_for_function("!document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=10_000)
+    page.wait_for_function(f"() => document.querySelector('#wb-waiting').textContent !== {before!r}", timeout=10_000)
+    page.wait_for_function("() => !document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=10_000)
     unexpected = [e for e in page.console_errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]
     assert unexpected == []
 
@@ -195,26 +195,24 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: A
     assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
     stack.stop("aggregate", signal.SIGTERM)
     try:
-        page.wait_for_function("document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
+        page.wait_for_function("() => document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
         banner = number(page, "#wb-stale-banner")
         assert banner.startswith("Sin datos desde ")
         colour = page.evaluate("getComputedStyle(document.querySelector('#wb-waiting')).color")
         assert colour == "rgb(91, 97, 104)"  # --wb-stale: the number itself is greyed
     finally:
         stack.start("aggregate")
-    page.wait_for_function("!document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=30_000)
     assert page.console_errors == []
 
 
 def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_function(
-        "document.querySelector('#wb-title') && "
+    page.wait_for_function("() => document.querySelector('#wb-title') && "
         "document.querySelector('#wb-title').textContent === 'Sala de operaciones'"
     )
-    page.wait_for_function("document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000)
-    page.wait_for_function(
-        "document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
+    page.wait_for_function("() => document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000)
+    page.wait_for_function("() => document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
     )
     assert page.evaluate("window.wallboardMetrics.connects") == 1  # rotation needs no new connection
     page.goto(stack.url("/wall/floor-en"))

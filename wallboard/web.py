@@ -7,8 +7,10 @@ itself; everything else goes to Dash on its FastAPI backend, mounted at ``/``.
 Screens never call back into the server once a page has loaded: the hub
 pushes, the browser renders.
 
-Under uvicorn (:func:`server_config`) every connection goes through the
-connection guard first (:mod:`wallboard.guard`: a cap in all and per address,
+In front of the routes stands the gate (:mod:`wallboard.doors`: who the
+request comes from, and what it may open), and in front of that the security
+headers of every answer (:mod:`wallboard.headers`). Under uvicorn
+(:func:`server_config`) every connection goes through the connection guard first (:mod:`wallboard.guard`: a cap in all and per address,
 idle connections closed); a ``/ws`` that does not subscribe in time, or whose
 first message is not a subscription, is closed with a code and counted, with one
 log line per reason a minute at most.
@@ -36,6 +38,7 @@ from wallboard.collectors.runtime import report_health
 from wallboard.config import Config
 from wallboard.doors import SCOPE_KEY, Doors, Gate
 from wallboard.guard import guard_for, protocols, raise_open_file_limit
+from wallboard.headers import SecurityHeaders, dash_script_hashes
 from wallboard.hub import Hub
 from wallboard.ingest import PATHS as ingest_paths
 from wallboard.ingest.routes import Ingest
@@ -202,6 +205,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     inner = Starlette(routes=routes, lifespan=lifespan)
     inner.state.guard = guard
     inner.state.doors = doors
+    inner.state.script_hashes = dash_script_hashes(dash_app)  # (after Dash's first-request setup)
     return doors.wrap(inner)
 
 
@@ -231,7 +235,7 @@ def server_config(config: Config, redis_url: str, collectors: Sequence[Configure
     app = create_app(config, redis_url, collectors)
     http, ws = protocols(app.state.guard)
     return uvicorn.Config(
-        app,
+        SecurityHeaders(app, script_hashes=app.state.script_hashes),  # every http answer, the gate's too
         host=config.web.host,
         port=config.web.port,
         log_level="warning",
