@@ -320,7 +320,9 @@ def open_tv(browser: Any, stack: Stack) -> Any:
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
     page.goto(stack.url(f"/wall/{SCREEN}"))
     page.wait_for_selector("#wb-waiting", timeout=30_000)
-    page.wait_for_function("() => window.wallboardMetrics && window.wallboardMetrics.applied.length > 0", timeout=30_000)
+    page.wait_for_function(
+        "() => window.wallboardMetrics && window.wallboardMetrics.applied.length > 0", timeout=30_000
+    )
     return page
 
 
@@ -407,7 +409,8 @@ def pixel_run(
             final = start_value + args.events
             try:
                 page.wait_for_function(
-                    f"() => (document.getElementById('wb-waiting') || {{}}).textContent.replace(/\\D/g, '') === '{final}'",
+                    "() => (document.getElementById('wb-waiting') || {}).textContent.replace(/\\D/g, '')"
+                    f" === '{final}'",
                     timeout=10_000,
                 )
             except Exception:

@@ -33,6 +33,7 @@ import yaml
 
 from tests.helpers import eventually, free_port
 from wallboard.events import Event
+from wallboard.redis_server import read_password
 from wallboard.wire import encode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -264,7 +265,12 @@ class Stack:
         if self._client is None:
             if self.redis_url is None:
                 info = json.loads((self.redis_dir / "server.json").read_text())
-                self._client = redis.Redis(port=int(info["port"]), socket_timeout=5, socket_connect_timeout=1)
+                self._client = redis.Redis(
+                    port=int(info["port"]),
+                    password=read_password(self.redis_dir),
+                    socket_timeout=5,
+                    socket_connect_timeout=1,
+                )
             else:
                 self._client = redis.Redis.from_url(self.redis_url, socket_timeout=5, socket_connect_timeout=1)
         return self._client

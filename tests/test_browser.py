@@ -195,7 +195,9 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: A
     assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
     stack.stop("aggregate", signal.SIGTERM)
     try:
-        page.wait_for_function("() => document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
+        page.wait_for_function(
+            "() => document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000
+        )
         banner = number(page, "#wb-stale-banner")
         assert banner.startswith("Sin datos desde ")
         colour = page.evaluate("getComputedStyle(document.querySelector('#wb-waiting')).color")
@@ -208,11 +210,15 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: A
 
 def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_function("() => document.querySelector('#wb-title') && "
+    page.wait_for_function(
+        "() => document.querySelector('#wb-title') && "
         "document.querySelector('#wb-title').textContent === 'Sala de operaciones'"
     )
-    page.wait_for_function("() => document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000)
-    page.wait_for_function("() => document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
+    page.wait_for_function(
+        "() => document.querySelector('#wb-title').textContent === 'Ventas y Retención'", timeout=15_000
+    )
+    page.wait_for_function(
+        "() => document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
     )
     assert page.evaluate("window.wallboardMetrics.connects") == 1  # rotation needs no new connection
     page.goto(stack.url("/wall/floor-en"))

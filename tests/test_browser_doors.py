@@ -130,6 +130,8 @@ def page(browser: Any) -> Iterator[Any]:
 def sign_in(page: Any, doors: Doors, next_path: str, user: tuple[str, str]) -> None:
     page.goto(doors.url(next_path))
     assert "/login?next=" in page.url  # sent to sign in first
+    background = page.evaluate("() => getComputedStyle(document.querySelector('main')).backgroundColor")
+    assert background == "rgb(20, 24, 29)"  # its stylesheet loaded (under the CSP)
     page.fill("#wb-user", user[0])
     page.fill("#wb-password", user[1])
     page.click("#wb-login button[type=submit]")

@@ -160,6 +160,8 @@ async def test_anyone_is_sent_to_sign_in_and_learns_nothing(site: Site) -> None:
         assert set(health.json()) == {"status"}
         full = await c.get("/healthz", headers={"authorization": "Bearer a-token-for-the-monitor"})
         assert "sources" in full.json() and "connections" in full.json()
+        css = await c.get("/auth/login.css")
+        assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
         login = await c.get("/login")
         assert login.status_code == 200 and 'name="password"' in login.text and "Contraseña" in login.text
         assert "Password" in (await c.get("/login?lang=en")).text

@@ -157,7 +157,7 @@ async def test_hub_reconnects_after_redis_restarts(tmp_path: Path) -> None:
     streams = Streams(client, "h:")
     hub = Hub(streams, block_ms=50)
     task = asyncio.create_task(hub.run())
-    restarted = EmbeddedRedis(tmp_path / "r2", persist=False, port=port)
+    restarted = EmbeddedRedis(tmp_path / "r", persist=False, port=port)  # (the same folder: the same password)
     try:
         await publish(streams, snap(1))
         await until(lambda: hub.latest is not None and hub.latest["seq"] == 1)

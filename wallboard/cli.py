@@ -162,7 +162,7 @@ def cmd_check_config(config: Config, path: Path, args: argparse.Namespace) -> in
     print(
         f"{path}: OK — {len(config.queues)} queues, {len(config.teams)} teams, {len(config.agents)} agents, "
         f"collectors: {', '.join(c.source + ' (' + c.kind + ')' for c in config.collectors) or 'none'}; "
-        f"Redis: {config.redis.url or 'embedded'}"
+        f"Redis: {redact_url(config.redis.url) if config.redis.url else 'embedded'}"
     )
     return 0
 

@@ -10,8 +10,9 @@ pushes, the browser renders.
 In front of the routes stands the gate (:mod:`wallboard.doors`: who the
 request comes from, and what it may open), and in front of that the security
 headers of every answer (:mod:`wallboard.headers`). Under uvicorn
-(:func:`server_config`) every connection goes through the connection guard first (:mod:`wallboard.guard`: a cap in all and per address,
-idle connections closed); a ``/ws`` that does not subscribe in time, or whose
+(:func:`server_config`) every connection goes through the connection guard
+first (:mod:`wallboard.guard`: a cap in all and per address, idle connections
+closed); a ``/ws`` that does not subscribe in time, or whose
 first message is not a subscription, is closed with a code and counted, with one
 log line per reason a minute at most.
 """

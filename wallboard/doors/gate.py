@@ -114,7 +114,7 @@ class Gate:
         self.app = app
         self.config = config
         self.open_paths = frozenset(
-            ("/healthz", "/login", "/logout", "/auth/oidc/login", "/auth/oidc/callback", *open_paths)
+            ("/healthz", "/login", "/logout", "/auth/login.css", "/auth/oidc/login", "/auth/oidc/callback", *open_paths)
         )
         self.origins = frozenset(config.web.public_origins)
         self.signer: Signer | None = None
