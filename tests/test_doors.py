@@ -25,7 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 import wallboard.layouts  # noqa: F401 - Dash sets its context at import: in the main context, not one test's
 from tests.helpers import free_port, until, uvicorn_serving
 from tests.stack import demo_config
-from wallboard.config import parse_config
+from wallboard.config import ConfigError, parse_config
 from wallboard.display_keys import KeyStore
 from wallboard.streams import Streams
 from wallboard.users import UserStore
@@ -290,6 +290,11 @@ async def test_a_display_key_opens_its_screens_only_and_its_cookie_is_not_the_ke
     assert (await subscribe(site, {"view": "wall", "screens": ["ventas"]}, headers))[0] == "open"
     for selector in ({"view": "team", "team": "norte"}, {"view": "manager"}, {"view": "wall", "screens": ["sala"]}):
         assert await subscribe(site, selector, headers) == ("closed", 4403), selector
+    async with websockets.connect(f"ws://127.0.0.1:{site.port}/ws?key={key}", open_timeout=10) as ws:
+        with pytest.raises(ConnectionClosed) as closed:  # a key in a socket's address opens nothing
+            await ws.send(json.dumps({"subscribe": {"view": "wall", "screens": ["ventas"]}}))
+            await asyncio.wait_for(ws.recv(), 10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
     bearer = {"authorization": f"Bearer {key}"}
     assert (await subscribe(site, {"view": "wall", "screens": ["ventas"]}, bearer))[0] == "open"
     assert await subscribe(site, {"view": "team", "team": "norte"}, bearer) == ("closed", 4403)
@@ -396,3 +401,10 @@ def _s(value: bytes | str) -> str:
 
 
 Fixture = Callable[..., contextlib.AbstractAsyncContextManager[Any]]
+
+
+def test_display_keys_in_the_config_are_refused_with_the_way_forward() -> None:
+    raw = demo_config()
+    raw["web"]["display_keys"] = [{"name": "tv", "key": "a-display-key-0123456789"}]
+    with pytest.raises(ConfigError, match="wallboard display-key add"):
+        parse_config(raw, source="old-config")
