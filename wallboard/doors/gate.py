@@ -30,7 +30,7 @@ from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from wallboard.access import OPEN, Principal, key_grant, may_open, page_of, person_grant
+from wallboard.access import OPEN, Grant, Principal, key_grant, may_open, page_of, person_grant
 from wallboard.audit import Audit
 from wallboard.config import Config
 from wallboard.display_keys import KeyRing
@@ -123,6 +123,7 @@ class Gate:
         self.users = UserStore(config.users_file())
         self.refusals = RateLimitedLog(log)
         self.state: Any = None  # the wrapped app's state (Doors.wrap)
+        self._grants: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Grant] = {}
 
     def ready(self, signer: Signer, ring: KeyRing, audit: Audit) -> None:
         self.signer, self.ring, self.audit = signer, ring, audit
@@ -167,16 +168,26 @@ class Gate:
             user = self.users.get(name)
             if user is None or repr(user.changed) != session.get("c"):
                 return None  # removed, or the password changed since: the session is over
-            grant = person_grant(self.config, user.role, user.teams, user.screens)
+            grant = self._grant(user.role, user.teams, user.screens)
             return Principal("person", name, user.role, grant, f"user:{name}", repr(user.changed))
         if session.get("k") == "oidc":
             role, teams, screens = session.get("r"), session.get("t") or [], session.get("s") or []
             try:
-                grant = person_grant(self.config, str(role), teams, screens)
+                grant = self._grant(str(role), tuple(map(str, teams)), tuple(map(str, screens)))
             except ValueError:
                 return None
             return Principal("person", name, str(role), grant, f"oidc:{name}")
         return None
+
+    def _grant(self, role: str, teams: tuple[str, ...], screens: tuple[str, ...]) -> Grant:
+        """:func:`person_grant`, remembered: the config does not change while the process runs."""
+        key = (role, teams, screens)
+        grant = self._grants.get(key)
+        if grant is None:
+            grant = person_grant(self.config, role, teams, screens)
+            if len(self._grants) < 1000:  # (single sign-on tokens carry their own teams: bounded)
+                self._grants[key] = grant
+        return grant
 
     def still_valid(self, principal: Principal) -> bool:
         """Whether a socket opened under ``principal`` may stay open (its key or account still there)."""
