@@ -97,11 +97,14 @@ async def site(tmp_path: Path, redis_url: str, prefix: str, streams: Streams) ->
 
 
 @contextlib.asynccontextmanager
-async def serving(tmp_path: Path, redis_url: str, prefix: str, streams: Streams, **web: Any) -> AsyncIterator[Site]:
+async def serving(
+    tmp_path: Path, redis_url: str, prefix: str, streams: Streams, auth: dict[str, Any] | None = None, **web: Any
+) -> AsyncIterator[Site]:
     raw = demo_config()
     raw["redis"].update(url=redis_url, prefix=prefix)
     raw["web"].update(port=free_port(), heartbeat_s=1, health_token="a-token-for-the-monitor", **web)
     raw["auth"] = {"users_file": str(tmp_path / "users.yaml"), "login_limits": {"per_user": 3, "window_s": 60}}
+    raw["auth"].update(auth or {})
     raw["collectors"] = []
     config = parse_config(raw, source="test")
     users = UserStore(config.users_file())
@@ -408,3 +411,95 @@ def test_display_keys_in_the_config_are_refused_with_the_way_forward() -> None:
     raw["web"]["display_keys"] = [{"name": "tv", "key": "a-display-key-0123456789"}]
     with pytest.raises(ConfigError, match="wallboard display-key add"):
         parse_config(raw, source="old-config")
+
+
+# ------------------------------------------------------------------- what a review tried
+
+
+async def test_dash_callback_is_read_as_dash_reads_it(site: Site) -> None:
+    async with site.signed_in("lucia") as c:
+        h = {"origin": site.base}
+        body = _callback("/team/norte")
+        swapped = {**body, "inputs": [body["inputs"][1] | {"value": "/team/sur"}, body["inputs"][0]]}
+        assert (await c.post("/_dash-update-component", json=swapped, headers=h)).status_code == 403
+        three = {**body, "inputs": [*body["inputs"], {"id": "x", "property": "pathname", "value": "/manager"}]}
+        assert (await c.post("/_dash-update-component", json=three, headers=h)).status_code == 403
+        for search in ("?team=sur", "?TEAM=sur", "?screen=sala", "?x=1&team=sur"):
+            crafted = {**body, "inputs": [body["inputs"][0], body["inputs"][1] | {"value": search}]}
+            assert (await c.post("/_dash-update-component", json=crafted, headers=h)).status_code == 403, search
+            assert (await c.get(f"/team/norte{search}")).status_code == 403, search
+        assert (await c.post("/_dash-update-component", json=body, headers=h)).status_code == 200
+        for framework in ("/docs", "/redoc", "/openapi.json"):
+            assert (await c.get(framework)).status_code == 404
+
+
+async def test_signing_out_ends_the_session_even_for_a_kept_cookie(site: Site) -> None:
+    async with site.signed_in("marta") as c:
+        kept = dict(c.cookies)
+        async with site.socket(cookie_header(c)) as ws:
+            await ws.send(json.dumps({"subscribe": {"view": "manager"}}))
+            await ws.recv()
+            r = await c.post("/logout", headers={"origin": site.base})
+            assert r.status_code == 303
+            with pytest.raises(ConnectionClosed):
+                for _ in range(10):
+                    await asyncio.wait_for(ws.recv(), 5)
+    async with site.client(cookies=kept) as replay:
+        assert (await replay.get("/manager")).status_code == 303
+
+
+async def test_a_socket_closes_when_its_session_expires(
+    tmp_path: Path, redis_url: str, prefix: str, streams: Streams
+) -> None:
+    async with (
+        serving(tmp_path, redis_url, prefix, streams, auth={"session_hours": 0.001}) as short,  # 3.6 s
+        short.signed_in("marta") as c,
+        short.socket(cookie_header(c)) as ws,
+    ):
+        await ws.send(json.dumps({"subscribe": {"view": "manager"}}))
+        await ws.recv()
+        t0 = time.monotonic()
+        with pytest.raises(ConnectionClosed) as closed:
+            for _ in range(20):
+                await asyncio.wait_for(ws.recv(), 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4401
+        assert time.monotonic() - t0 < 6
+        assert (await c.get("/manager")).status_code == 303
+
+
+async def test_a_key_made_again_under_its_name_within_a_second_closes_the_old_sockets(site: Site) -> None:
+    _, key = await site.keys.add("tv-norte", teams=("norte",))
+    headers = {"authorization": f"Bearer {key}"}  # (a key just made is known at once)
+    async with site.socket(headers) as ws:
+        await ws.send(json.dumps({"subscribe": {"view": "team", "team": "norte"}}))
+        await ws.recv()
+        await site.keys.revoke("tv-norte")
+        await site.keys.add("tv-norte", teams=("norte",))  # a rotation script, between two looks
+        with pytest.raises(ConnectionClosed):
+            for _ in range(10):
+                await asyncio.wait_for(ws.recv(), 5)
+
+
+async def test_a_flood_of_unknown_visitors_keeps_the_audit_log_small_and_honest(site: Site) -> None:
+    t0 = time.monotonic()
+    async with site.client() as c:
+        await asyncio.gather(*(c.get("/" + "A" * 5000 + str(i)) for i in range(400)))
+        await c.get("/team/x%0A2026-12-01 16:30:00,000 INFO wallboard.audit[1]: audit key.setup")
+        page = await c.get("/login")
+        csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+        forged = "x\n2026-12-01 INFO wallboard.audit: audit signin.ok who=person:admin"
+        await c.post("/login", data={"csrf": csrf, "username": forged, "password": "my-secret-pw!"})
+        await asyncio.sleep(0.3)
+    entries = await site.streams.redis.xrange(f"{site.keys.keys.removesuffix('auth:keys')}audit")
+    text = [{_s(k): _s(v) for k, v in f.items()} for _id, f in entries]
+    allowed = 200 + 20 * (time.monotonic() - t0) + 2  # 20 a second, bursts of 200: not 400 + 2
+    assert len(text) <= allowed, (len(text), allowed)
+    bad = [v for f in text for v in f.values() if len(v) > 200 or not v.isprintable()]
+    assert not bad, bad[:3]
+    assert not any("my-secret-pw" in v or "signin.ok" in f.get("at", "") for f in text for v in f.values())
+
+
+async def test_the_sign_in_page_shows_no_text_from_its_address(site: Site) -> None:
+    async with site.client() as c:
+        r = await c.get("/login?sso_error=Su cuenta está bloqueada. Llame al 900 000 000")
+        assert "900 000 000" not in r.text

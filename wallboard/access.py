@@ -61,8 +61,13 @@ class Principal:
     role: str
     grant: Grant
     credential: str = ""
-    #: For a local account: when its password last changed, as signed into the session.
+    #: For a local account: when its password last changed, as signed into the session; for a
+    #: display key: its record's id (a key made again under the same name is another key).
     stamp: str = ""
+    #: When a person's session ends (epoch seconds; ``None``: never, a screen's key).
+    expires: float | None = None
+    #: The session's own id (sign-out ends it, by this id).
+    session: str = ""
 
     @property
     def label(self) -> str:

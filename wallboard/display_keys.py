@@ -136,20 +136,19 @@ class KeyRing:
         self.generation = -1
         self._used: dict[str, float] = {}
         self._touched: dict[str, float] = {}
-        self._refreshed = 0.0
+        self._looks = _Looks()
 
-    async def match_fresh(self, key: str, min_interval_s: float = 0.25) -> KeyRecord | None:
+    async def match_fresh(self, key: str) -> KeyRecord | None:
         """:meth:`match`, looking in Redis first when the key is unknown here (a key just added);
-        at most once per ``min_interval_s``, so guessing keys costs Redis nothing more."""
+        at most 20 such looks a second (one GET each), so guessing keys costs Redis next to nothing."""
         found = self.match(key)
-        if found is None and key.startswith(KEY_PREFIX) and time.monotonic() - self._refreshed >= min_interval_s:
+        if found is None and key.startswith(KEY_PREFIX) and self._looks.take(time.monotonic()):
             await self.refresh()
             found = self.match(key)
         return found
 
     async def refresh(self) -> set[str]:
         """Re-read the keys if the generation moved; the names of keys that went (or changed id)."""
-        self._refreshed = time.monotonic()
         gen = await self.store.generation()
         if gen == self.generation:
             return set()
@@ -183,3 +182,18 @@ class KeyRing:
         if due:
             await self.store.touch(due)
             self._touched.update(due)
+
+
+class _Looks:
+    """A token bucket: 20 a second, bursts of 20."""
+
+    def __init__(self) -> None:
+        self.tokens, self.at = 20.0, 0.0
+
+    def take(self, now: float) -> bool:
+        self.tokens = min(20.0, self.tokens + (now - self.at) * 20.0)
+        self.at = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True

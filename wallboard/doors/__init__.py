@@ -83,12 +83,13 @@ class Doors:
                 attempt += 1
                 log.warning("sign-in waits for Redis (%s)", type(exc).__name__)
                 await asyncio.sleep(retry.backoff(attempt))
-        self.gate.ready(Signer(secret), ring, Audit(client, prefix, self.config.privacy.audit_maxlen))
+        self.gate.ready(Signer(secret), ring, Audit(client, prefix, self.config.privacy.audit_maxlen), client)
         while True:
             await asyncio.sleep(WATCH_S)
             try:
                 gone = await ring.refresh()
                 await ring.flush_seen()
+                await self.gate.refresh_signed_out()
             except (RedisError, OSError) as exc:
                 log.warning("display keys not refreshed (%s)", type(exc).__name__)
                 continue

@@ -24,11 +24,14 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextvars import ContextVar
 from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
+
+from redis.asyncio import Redis
 
 from wallboard.access import OPEN, Grant, Principal, key_grant, may_open, page_of, person_grant
 from wallboard.audit import Audit
@@ -55,6 +58,9 @@ _TEN_YEARS_S = 10 * 365 * 86_400
 MAX_CALLBACK_BYTES = 64 * 1024
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 _STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
+_FRAMEWORK_PAGES = frozenset(("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"))
+#: Query parameters a Dash page reads as its own arguments: a callback must not set them.
+_PAGE_ARGUMENTS = frozenset(("team", "screen"))
 
 
 def local_path(target: str | None, default: str = "/") -> str:
@@ -118,15 +124,37 @@ class Gate:
         )
         self.origins = frozenset(config.web.public_origins)
         self.signer: Signer | None = None
+        self.redis: Redis | None = None
         self.ring: KeyRing | None = None
         self.audit: Audit | None = None
         self.users = UserStore(config.users_file())
         self.refusals = RateLimitedLog(log)
         self.state: Any = None  # the wrapped app's state (Doors.wrap)
         self._grants: dict[tuple[str, tuple[str, ...], tuple[str, ...]], Grant] = {}
+        #: Ids of sessions signed out before their expiry (kept in Redis, refreshed every second).
+        self.signed_out: frozenset[str] = frozenset()
 
-    def ready(self, signer: Signer, ring: KeyRing, audit: Audit) -> None:
-        self.signer, self.ring, self.audit = signer, ring, audit
+    def ready(self, signer: Signer, ring: KeyRing, audit: Audit, client: Redis) -> None:
+        self.signer, self.ring, self.audit, self.redis = signer, ring, audit, client
+
+    @property
+    def signed_out_key(self) -> str:
+        return f"{self.config.redis.prefix}auth:signed-out"
+
+    async def sign_out(self, sid: str, expires: float) -> None:
+        """End a session before its expiry: every web process refuses it within a second."""
+        self.signed_out = self.signed_out | {sid}
+        if self.redis is not None:
+            await self.redis.zadd(self.signed_out_key, {sid: expires})
+
+    async def refresh_signed_out(self) -> None:
+        """The ids of sessions signed out and not yet expired (the expired ones forgotten)."""
+        if self.redis is None:
+            return
+        now = time.time()
+        await self.redis.zremrangebyscore(self.signed_out_key, "-inf", now)
+        ids = await self.redis.zrangebyscore(self.signed_out_key, now, "+inf")
+        self.signed_out = frozenset(i.decode() if isinstance(i, bytes) else str(i) for i in ids)
 
     # ---------------------------------------------------------------- who
 
@@ -158,25 +186,25 @@ class Gate:
             return None
         self.ring.used(name)
         grant = key_grant(self.config, record.screens, record.teams, record.manager)
-        return Principal("display", name, "display", grant, f"key:{name}")
+        return Principal("display", name, "display", grant, f"key:{name}", record.id)
 
     def _person(self, session: dict[str, Any]) -> Principal | None:
-        name = session.get("u")
-        if not isinstance(name, str):
+        name, sid, expires = session.get("u"), session.get("sid"), float(session["exp"])
+        if not isinstance(name, str) or not isinstance(sid, str) or sid in self.signed_out:
             return None
         if session.get("k") == "user":
             user = self.users.get(name)
             if user is None or repr(user.changed) != session.get("c"):
                 return None  # removed, or the password changed since: the session is over
             grant = self._grant(user.role, user.teams, user.screens)
-            return Principal("person", name, user.role, grant, f"user:{name}", repr(user.changed))
+            return Principal("person", name, user.role, grant, f"user:{name}", repr(user.changed), expires, sid)
         if session.get("k") == "oidc":
             role, teams, screens = session.get("r"), session.get("t") or [], session.get("s") or []
             try:
                 grant = self._grant(str(role), tuple(map(str, teams)), tuple(map(str, screens)))
             except ValueError:
                 return None
-            return Principal("person", name, str(role), grant, f"oidc:{name}")
+            return Principal("person", name, str(role), grant, f"oidc:{name}", "", expires, sid)
         return None
 
     def _grant(self, role: str, teams: tuple[str, ...], screens: tuple[str, ...]) -> Grant:
@@ -193,13 +221,17 @@ class Gate:
         """Whether a socket opened under ``principal`` may stay open (its key or account still there)."""
         if principal.kind == "open":
             return True
+        if principal.expires is not None and principal.expires < time.time():
+            return False  # the session is over: its sockets too
+        if principal.session and principal.session in self.signed_out:
+            return False
         kind, _, name = principal.credential.partition(":")
         if kind == "key":
-            return self.ring is not None and name in self.ring.records
+            return self.ring is not None and self.ring.valid(name, principal.stamp) is not None
         if kind == "user":
             user = self.users.get(name)
             return user is not None and user.role == principal.role and repr(user.changed) == principal.stamp
-        return True  # single sign-on sessions end when their cookie expires
+        return True  # a single sign-on session: it ends at its expiry or sign-out
 
     def origin_ok(self, scope: Scope) -> bool:
         """The request's Origin (when it has one) is a public origin of this wallboard."""
@@ -232,6 +264,12 @@ class Gate:
             await _plain(send, 403, "cross-origin request refused")
             return
 
+        if path in _FRAMEWORK_PAGES:  # FastAPI's own API pages: nothing of ours, not served
+            await _plain(send, 404, "not found")
+            return
+        bearer = header(scope, b"authorization")
+        if bearer and bearer.lower().startswith("bearer ") and self.ring is not None:
+            await self.ring.match_fresh(bearer[7:].strip())  # a key just made is known at once
         who = self.principal(scope)
         scope.setdefault("state", {})[SCOPE_KEY] = who
         token = current.set(who)
@@ -261,7 +299,8 @@ class Gate:
             await self.app(scope, receive, send)  # the endpoint checks the subscription
             return
         page = page_of(path)
-        if page is not None and not may_open(who.grant, path):
+        query = {k.lower() for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)}
+        if page is not None and (not may_open(who.grant, path) or query & _PAGE_ARGUMENTS):
             self._refuse(who, address, path, "page not in grant")
             await _refused_page(send, self.config.language)
             return
@@ -346,18 +385,26 @@ class Gate:
 
 
 def _pages_callback_path(body: bytes) -> str | None:
-    """The path Dash's page callback is asked to draw (its ``_pages_location.pathname`` input)."""
+    """The path Dash's page callback is asked to draw, read as Dash reads it: by position, exactly
+    two inputs (``_pages_location``'s pathname, then its search). ``None`` (refused) for any other
+    shape, or a search naming a page's own argument (Dash would let ``?team=sur`` draw team sur)."""
     try:
         data = json.loads(body)
     except (ValueError, RecursionError):
         return None
-    if not isinstance(data, dict) or not isinstance(data.get("inputs"), list):
+    inputs = data.get("inputs") if isinstance(data, dict) else None
+    if not isinstance(inputs, list) or len(inputs) != 2 or data.get("state") not in (None, []):
         return None
-    for item in data["inputs"]:
-        if isinstance(item, dict) and item.get("id") == "_pages_location" and item.get("property") == "pathname":
-            value = item.get("value")
-            return value if isinstance(value, str) else None
-    return None
+    expected = (("_pages_location", "pathname"), ("_pages_location", "search"))
+    for item, (ident, prop) in zip(inputs, expected, strict=True):
+        if not isinstance(item, dict) or item.get("id") != ident or item.get("property") != prop:
+            return None
+    pathname, search = inputs[0].get("value"), inputs[1].get("value")
+    if not isinstance(pathname, str) or not (search is None or isinstance(search, str)):
+        return None
+    if search and {k.lower() for k, _ in parse_qsl(search.lstrip("?"), keep_blank_values=True)} & _PAGE_ARGUMENTS:
+        return None
+    return pathname
 
 
 async def _read_body(receive: Receive, limit: int) -> bytes:

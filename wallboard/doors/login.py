@@ -10,7 +10,9 @@ argon2 hash, and on success sets the signed session cookie and sends the browser
 
 from __future__ import annotations
 
+import asyncio
 import math
+import secrets
 import time
 from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
@@ -31,6 +33,25 @@ if TYPE_CHECKING:
 
 #: A sign-in form is a few hundred bytes.
 MAX_FORM_BYTES = 8192
+#: Password checks at once (argon2 takes ~0.15 s of a core each, in a thread), and how many may
+#: wait for one; beyond, the form answers 503 at once: a burst of sign-ins cannot starve the screens.
+CONCURRENT_CHECKS = 2
+MAX_WAITING_CHECKS = 16
+
+
+class Checks(asyncio.Semaphore):
+    """A semaphore that knows how many wait."""
+
+    def __init__(self, value: int) -> None:
+        super().__init__(value)
+        self.waiting = 0
+
+    async def __aenter__(self) -> None:
+        self.waiting += 1
+        try:
+            await self.acquire()
+        finally:
+            self.waiting -= 1
 
 
 class FailureLimit:
@@ -70,19 +91,29 @@ class FailureLimit:
 
 
 class LoginLimiter:
+    """``per_user`` failures for one user name from one address, ``per_address`` from one address,
+    and 20 × ``per_user`` for one user name from everywhere: guessing is slowed down, and locking
+    someone out from afar takes many addresses."""
+
     def __init__(self, limits: LoginLimits) -> None:
-        self.users = FailureLimit(limits.per_user, limits.window_s)
+        self.pairs = FailureLimit(limits.per_user, limits.window_s)
         self.addresses = FailureLimit(limits.per_address, limits.window_s)
+        self.users = FailureLimit(limits.per_user * 20, limits.window_s)
 
     def retry_after(self, user: str, address: str, now: float) -> float:
-        return max(self.users.retry_after(user, now), self.addresses.retry_after(address, now))
+        return max(
+            self.pairs.retry_after(f"{user}|{address}", now),
+            self.addresses.retry_after(address, now),
+            self.users.retry_after(user, now),
+        )
 
     def failed(self, user: str, address: str, now: float) -> None:
-        self.users.fail(user, now)
+        self.pairs.fail(f"{user}|{address}", now)
         self.addresses.fail(address, now)
+        self.users.fail(user, now)
 
-    def succeeded(self, user: str) -> None:
-        self.users.clear(user)
+    def succeeded(self, user: str, address: str) -> None:
+        self.pairs.clear(f"{user}|{address}")
 
 
 def _language(config: Config, value: str | None) -> str:
@@ -92,6 +123,7 @@ def _language(config: Config, value: str | None) -> str:
 def routes(gate: Gate) -> list[BaseRoute]:
     config = gate.config
     limiter = LoginLimiter(config.auth.login_limits)
+    checking = Checks(CONCURRENT_CHECKS)
     session_s = config.auth.session_hours * 3600
 
     def form_page(request: Request, lang: str, next_path: str, error: str = "", status: int = 200) -> Response:
@@ -110,9 +142,9 @@ def routes(gate: Gate) -> list[BaseRoute]:
         if config.auth.open:
             return RedirectResponse(next_path, status_code=303)
         error = ""
-        why = request.query_params.get("sso_error")
-        if why:
-            error = TEXT[lang]["sso_failed"].format(name=config.auth.oidc.name, why=why[:100])
+        why = TEXT[lang].get(f"sso.{request.query_params.get('sso_error')}")  # a known code, never its text
+        if why and config.auth.oidc.enabled:
+            error = TEXT[lang]["sso_failed"].format(name=config.auth.oidc.name, why=why)
         return form_page(request, lang, next_path, error)
 
     async def login_post(request: Request) -> Response:
@@ -131,21 +163,28 @@ def routes(gate: Gate) -> list[BaseRoute]:
         name = form.get("username", "").strip().lower()[:64]
         address = client_address(request.scope)
         now = time.monotonic()
+        user = gate.users.get(name)
+        # The audit log names only accounts that exist: a password typed in the name box stays out.
+        who = name if user is not None else "(unknown user)"
         wait = limiter.retry_after(name, address, now)
         if wait > 0:
-            gate.audit.record("signin.limited", name, address, "/login")
+            gate.audit.record("signin.limited", who, address, "/login", quiet=True)
             response = form_page(request, lang, next_path, t["limited"].format(s=math.ceil(wait)), status=429)
             response.headers["retry-after"] = str(math.ceil(wait))
             return response
-        user = gate.users.get(name)
-        if not verify(user, form.get("password", "")):
+        if checking.locked() and checking.waiting >= MAX_WAITING_CHECKS:
+            return form_page(request, lang, next_path, t["busy"], status=503)
+        async with checking:
+            ok = await asyncio.to_thread(verify, user, form.get("password", ""))  # (not on the event loop)
+        if not ok:
             limiter.failed(name, address, now)
-            gate.audit.record("signin.fail", name, address, "/login")
+            gate.audit.record("signin.fail", who, address, "/login", quiet=user is None)
             return form_page(request, lang, next_path, t["bad"], status=401)
         assert user is not None
-        limiter.succeeded(name)
+        limiter.succeeded(name, address)
         gate.audit.record("signin.ok", f"person:{name}", address, next_path, f"role={user.role}")
-        token = gate.signer.session({"k": "user", "u": name, "c": repr(user.changed)}, session_s)
+        sid = secrets.token_urlsafe(12)
+        token = gate.signer.session({"k": "user", "u": name, "c": repr(user.changed), "sid": sid}, session_s)
         response = RedirectResponse(next_path, status_code=303)
         response.raw_headers.append((b"set-cookie", cookie_header(SESSION_COOKIE, token, session_s, request.scope)))
         response.raw_headers.append((b"set-cookie", cookie_header(CSRF_COOKIE, "", 0, request.scope)))
@@ -153,6 +192,8 @@ def routes(gate: Gate) -> list[BaseRoute]:
 
     async def logout(request: Request) -> Response:
         who = request.scope.get("state", {}).get("wallboard.principal")
+        if who is not None and who.session and who.expires is not None:
+            await gate.sign_out(who.session, who.expires)  # the cookie, even if kept, opens nothing now
         if gate.audit is not None and who is not None:
             gate.audit.record("signout", who.label, client_address(request.scope), "/logout")
         response = RedirectResponse("/login", status_code=303)

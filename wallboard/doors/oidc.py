@@ -18,6 +18,7 @@ store is needed and any web process can finish a flow another one started.
 from __future__ import annotations
 
 import logging
+import secrets
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -38,6 +39,14 @@ if TYPE_CHECKING:
 log = logging.getLogger("wallboard.web")
 
 FLOW_COOKIE = "wb_oidc"
+#: Why a single sign-on failed, as the sign-in page is told (a code: the page shows its own words).
+SSO_ERRORS = {
+    "provider unreachable": "unreachable",
+    "sign-in expired, start again": "expired",
+    "provider refused": "refused",
+    "the provider's answer did not verify": "unverified",
+    "no role for this account": "no_role",
+}
 FLOW_MAX_AGE_S = 600
 
 
@@ -115,7 +124,7 @@ def routes(gate: Gate) -> list[BaseRoute]:
     def failed(request: Request, why: str) -> Response:
         if gate.audit is not None:
             gate.audit.record("signin.fail", "", client_address(request.scope), "/auth/oidc/callback", why)
-        query = urlencode({"sso_error": why})
+        query = urlencode({"sso_error": SSO_ERRORS.get(why, "failed")})
         return with_flow(RedirectResponse(f"/login?{query}", status_code=303), request, {})
 
     async def callback(request: Request) -> Response:
@@ -128,8 +137,8 @@ def routes(gate: Gate) -> list[BaseRoute]:
         request.scope["session"] = flow["session"]
         try:
             token = await client.authorize_access_token(request, leeway=settings.leeway_s)
-        except OAuthError as exc:
-            return failed(request, f"provider said {exc.error}")
+        except OAuthError:
+            return failed(request, "provider refused")
         except Exception as exc:  # an ID token that does not verify, the token endpoint down…
             log.warning("single sign-on failed: %s", type(exc).__name__)
             return failed(request, "the provider's answer did not verify")
@@ -146,7 +155,8 @@ def routes(gate: Gate) -> list[BaseRoute]:
         role, teams, screens = mapped
         assert gate.signer is not None
         session = gate.signer.session(
-            {"k": "oidc", "u": name, "r": role, "t": list(teams), "s": list(screens)}, session_s
+            {"k": "oidc", "u": name, "r": role, "t": list(teams), "s": list(screens), "sid": secrets.token_urlsafe(12)},
+            session_s,
         )
         if gate.audit is not None:
             gate.audit.record(
