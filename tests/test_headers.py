@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import dash
-import httpx
+import httpx2 as httpx
 import pytest
 import uvicorn
 from websockets.sync.client import connect as ws_connect
