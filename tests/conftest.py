@@ -61,3 +61,24 @@ def make_config() -> Callable[..., Config]:
         return parse_config(sections, source="test-config")
 
     return make
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright, one per test module (required in CI: ``make test``
+    installs it; elsewhere the browser tests are skipped without it)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.stack import CHROMIUM_ARGS, chromium
+
+    executable = chromium()
+    if executable is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is required for the browser tests in CI (make test installs Debian's chromium)")
+        pytest.skip("no chromium on this machine (make test installs it when it can)")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()

@@ -46,6 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
+    "--disable-dev-shm-usage",  # (containers give /dev/shm 64 MB: Chromium's tabs would crash)
 ]
 
 

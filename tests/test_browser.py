@@ -14,21 +14,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.stack import CHROMIUM_ARGS, Stack
-from tests.stack import chromium as find_chromium
+from tests.stack import Stack
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
 from wallboard.events import CallQueued, Event
-
-
-def chromium() -> str:
-    path = find_chromium()
-    if path:
-        return path
-    if os.environ.get("CI"):
-        pytest.fail("Chromium is required for the browser tests in CI (make test installs Debian's chromium)")
-    pytest.skip("no chromium on this machine (make test installs it when it can)")
 
 
 def _screens_config(raw: dict[str, Any]) -> None:
@@ -72,19 +62,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
         yield s
     finally:
         s.close(signal.SIGTERM, forget=True)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

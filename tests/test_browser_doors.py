@@ -23,8 +23,8 @@ import pytest
 
 from tests.helpers import free_port
 from tests.oidc_provider import OidcProvider
-from tests.stack import CHROMIUM_ARGS, Stack
-from tests.test_browser import _screens_config, chromium
+from tests.stack import Stack
+from tests.test_browser import _screens_config
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
@@ -103,18 +103,6 @@ def doors(pair: tuple[Doors, OidcProvider]) -> Doors:
 @pytest.fixture(scope="module")
 def provider(pair: tuple[Doors, OidcProvider]) -> OidcProvider:
     return pair[1]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

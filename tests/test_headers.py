@@ -29,7 +29,7 @@ import uvicorn
 from websockets.sync.client import connect as ws_connect
 
 from tests.helpers import eventually
-from tests.stack import CHROMIUM_ARGS, Stack, chromium
+from tests.stack import Stack
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
@@ -265,20 +265,6 @@ def test_only_hashes_and_sources_go_into_the_policy() -> None:
 
 
 # ------------------------------------------------------------------------------------------ Chromium
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    assert executable, "the browser tests need Debian's chromium (make test installs it)"
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
 
 
 @pytest.fixture

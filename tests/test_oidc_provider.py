@@ -23,7 +23,6 @@ from joserfc.jwk import KeySet
 from joserfc.jws import JWSRegistry
 
 from tests.oidc_provider import OidcProvider, password
-from tests.stack import CHROMIUM_ARGS, chromium
 
 with warnings.catch_warnings():
     # Authlib 1.9 without httpx2 installed warns at import that it falls back to httpx: not our concern here.
@@ -96,19 +95,6 @@ def callback() -> Iterator[Callback]:
 def provider(callback: Callback) -> Iterator[OidcProvider]:
     with OidcProvider(CLIENT_ID, CLIENT_SECRET, [callback.uri], [ANA, LUIS]) as op:
         yield op
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    executable = chromium()
-    if executable is None:
-        pytest.fail("Chromium is required (make test installs Debian's chromium)")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=[*CHROMIUM_ARGS, "--disable-dev-shm-usage"])
-        yield b
-        b.close()
 
 
 @pytest.fixture
