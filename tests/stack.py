@@ -13,6 +13,7 @@ Importable without pytest (the benchmarks put the checkout root on ``sys.path`` 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -22,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -289,3 +290,20 @@ class Stack:
         """The newest snapshot in Redis, None before the first (raises while Redis is down)."""
         entries: Any = self.redis().xrevrange(self.prefix + "snapshots", count=1)
         return dict(json.loads(entries[0][1][b"json"])) if entries else None
+
+
+@contextlib.contextmanager
+def watched_page(browser: Any, width: int = 1920, height: int = 1080, init_script: str = "") -> Iterator[Any]:
+    """A page of its own browser context that keeps its console errors and uncaught exceptions
+    in ``page.console_errors`` (tests assert it stays empty)."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    if init_script:
+        context.add_init_script(init_script)
+    pg = context.new_page()
+    pg.console_errors = []
+    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
+    try:
+        yield pg
+    finally:
+        context.close()

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.stack import Stack
+from tests.stack import Stack, watched_page
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
@@ -66,15 +66,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    pg = context.new_page()
-    pg.console_errors = []  # type: ignore[attr-defined]
-    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
-    try:
+    with watched_page(browser) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def number(pg: Any, selector: str) -> str:

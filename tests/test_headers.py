@@ -29,7 +29,7 @@ import uvicorn
 from websockets.sync.client import connect as ws_connect
 
 from tests.helpers import eventually
-from tests.stack import Stack
+from tests.stack import Stack, watched_page
 from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
@@ -269,16 +269,8 @@ def test_only_hashes_and_sources_go_into_the_policy() -> None:
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
-    context.add_init_script(RECORD_VIOLATIONS)
-    pg = context.new_page()
-    pg.console_errors = []
-    pg.on("console", lambda m: pg.console_errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.console_errors.append(str(e)))
-    try:
+    with watched_page(browser, init_script=RECORD_VIOLATIONS) as pg:
         yield pg
-    finally:
-        context.close()
 
 
 def _open(page: Any, url: str) -> None:
