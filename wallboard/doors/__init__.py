@@ -87,16 +87,17 @@ class Doors:
         while True:
             await asyncio.sleep(WATCH_S)
             try:
-                gone = await ring.refresh()
+                await ring.refresh()
                 await ring.flush_seen()
                 await self.gate.refresh_signed_out()
             except (RedisError, OSError) as exc:
                 log.warning("display keys not refreshed (%s)", type(exc).__name__)
                 continue
-            await self.close_revoked(gone)  # (accounts are looked at too: the users file may have changed)
+            await self.close_revoked()
 
-    async def close_revoked(self, gone: set[str] | None = None) -> None:
-        """Close every socket whose key or account is no longer valid."""
+    async def close_revoked(self) -> None:
+        """Close every socket whose key, account or session is no longer valid (a key revoked or made
+        again, a password changed, an account removed, a session expired or signed out)."""
         for websocket, who in list(self.sockets.items()):
             if self.gate.still_valid(who):
                 continue
