@@ -503,3 +503,54 @@ async def test_the_sign_in_page_shows_no_text_from_its_address(site: Site) -> No
     async with site.client() as c:
         r = await c.get("/login?sso_error=Su cuenta está bloqueada. Llame al 900 000 000")
         assert "900 000 000" not in r.text
+
+
+# ------------------------------------------------------------------- the whole table of docs/SECURITY.md
+
+PAGES = ("/", "/wall/ventas", "/wall/sala", "/wall/all", "/wall/soporte", "/team/norte", "/team/sur", "/manager")
+SOCKETS = {
+    "wall ventas": {"view": "wall", "screens": ["ventas"]},
+    "wall sala": {"view": "wall", "screens": ["sala", "ventas", "soporte"]},
+    "team norte": {"view": "team", "team": "norte"},
+    "team sur": {"view": "team", "team": "sur"},
+    "manager": {"view": "manager"},
+}
+#: Who → (pages opened, sockets opened, /healthz in full). Anything not listed is refused.
+EXPECTED: dict[str, tuple[set[str], set[str], bool]] = {
+    "anyone": (set(), set(), False),
+    "lucia": ({"/", "/wall/ventas", "/team/norte"}, {"wall ventas", "team norte"}, False),
+    "sergio": (set(PAGES) - {"/manager"}, set(SOCKETS) - {"manager"}, False),
+    "marta": (set(PAGES), set(SOCKETS), False),
+    "root": (set(PAGES), set(SOCKETS), True),
+    "key ventas": ({"/", "/wall/ventas"}, {"wall ventas"}, False),
+}
+
+
+async def test_every_door_with_every_role(site: Site) -> None:
+    _, key = await site.keys.add("tv-table", screens=("ventas",))
+    results: dict[str, tuple[set[str], set[str], bool]] = {}
+    for who in EXPECTED:
+        async with contextlib.AsyncExitStack() as stack:
+            c = await stack.enter_async_context(site.client())
+            if who == "key ventas":
+                assert (await c.get(f"/wall/ventas?key={key}")).status_code == 303
+            elif who != "anyone":
+                await site.sign_in(c, who)
+            pages = {p for p in PAGES if (await c.get(p)).status_code == 200}
+            refused = {(await c.get(p)).status_code for p in PAGES if p not in pages}
+            assert refused <= ({303} if who == "anyone" else {403}), (who, refused)
+            sockets = set()
+            for name, selector in SOCKETS.items():
+                state, code = await subscribe(site, selector, cookie_header(c))
+                if state == "open":
+                    sockets.add(name)
+                else:
+                    assert code == (4401 if who == "anyone" else 4403), (who, name, code)
+            full = "sources" in (await c.get("/healthz")).json()
+            for path in PAGES:  # Dash's page callback answers as the page does
+                r = await c.post("/_dash-update-component", json=_callback(path), headers={"origin": site.base})
+                assert (r.status_code == 200) == (path in pages), (who, path, r.status_code)
+        results[who] = (pages, sockets, full)
+    for who, row in results.items():
+        print(f"{who:11} pages {sorted(row[0])} sockets {sorted(row[1])} health {'full' if row[2] else 'status'}")
+    assert results == EXPECTED
