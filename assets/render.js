@@ -145,9 +145,9 @@
     }
     var w = wall;
     setText(w.title, (sc && sc.title) || rot.title);  // the clock is wallboard.js's tick()
-    sc = sc || {today: {service_level_pct: {}}, agents: {}, oldest_since: null};
+    sc = sc || {today: {sl: {pct: null}}, agents: {}, oldest_since: null};
     var th = rot.thresholds, today = sc.today;
-    var sl = sc.sl_formula ? today.service_level_pct[sc.sl_formula] : null;
+    var sl = today.sl ? today.sl.pct : null;  // each queue by its own formula (METRICS.md)
     var slLevel = level(sl, th.service_level_pct), wait = th.longest_wait_s;
 
     setText(w.waiting.label, labels.waiting);
@@ -166,15 +166,15 @@
 
     setText(w.slLabel, labels.sl);
     setText(w.slNum, pct(lang, sl));
-    setText(w.slCaption, "SL " + fmt(lang, sc.sl_target_pct, 0) + "/" + sc.sl_threshold_s + " \u00B7 "
-      + labels["formula." + sc.sl_formula] + " \u00B7 " + labels.today);
+    setText(w.slCaption, slCaption(sc, labels, lang) + " \u00B7 " + labels.today);
     setCue(w.slCue, slLevel, labels);
     setClass(w.slTile, "wb-tile wb-tile-sl wb-level-" + slLevel);
-    var target = sc.sl_target_pct === null || sc.sl_target_pct === undefined ? 80 : sc.sl_target_pct;
+    var target = sc.sl_target_pct === null || sc.sl_target_pct === undefined ? 0 : sc.sl_target_pct;  // 0: no mark
     var shown = Math.max(0, Math.min(100, sl === null || sl === undefined ? 0 : sl));
     setClass(w.gauge, "wb-gauge-svg wb-gauge-" + slLevel);
     setAttr(w.value, "stroke-dasharray", shown.toFixed(1) + " 100");
     setAttr(w.target, "stroke-dasharray", "0 " + target + " 100");
+    setAttr(w.mark, "visibility", target ? "visible" : "hidden");  // the queues' targets differ: no one mark
     var a = Math.PI * target / 100, c = Math.cos(a), s = Math.sin(a);
     setAttr(w.mark, "x1", (100 - 68 * c).toFixed(1)); setAttr(w.mark, "y1", (100 - 68 * s).toFixed(1));
     setAttr(w.mark, "x2", (100 - 102 * c).toFixed(1)); setAttr(w.mark, "y2", (100 - 102 * s).toFixed(1));
@@ -278,10 +278,17 @@
       {type: "scatter", mode: "lines", name: labels.offered, x: x, y: series.map(function (r) { return r.offered; }), line: {color: "#3498db"}}],
       layout: Object.assign({barmode: "stack"}, base)};
     var sl = {data: [
-      {type: "scatter", mode: "lines+markers", name: labels.sl, x: x, y: series.map(function (r) { return r.service_level_pct[r.formula]; }), line: {color: "#f1c40f"}},
+      {type: "scatter", mode: "lines+markers", name: labels.sl, x: x, y: series.map(function (r) { return r.sl_pct; }), line: {color: "#f1c40f"}},
       {type: "scatter", mode: "lines", name: labels.target, x: x, y: series.map(function () { return target; }), line: {color: "#aaa", dash: "dash"}}],
       layout: Object.assign({yaxis: {range: [0, 100]}}, base)};
     return [volume, sl];
+  }
+
+  // "SL 80/20 · respondidas", or "SL mixto" where the queues' formulas or thresholds differ.
+  function slCaption(block, labels, lang) {
+    if (block.sl_mixed) { return labels["formula.mixed"]; }
+    var target = block.sl_target_pct === null || block.sl_target_pct === undefined ? "" : fmt(lang, block.sl_target_pct, 0);
+    return "SL " + target + "/" + block.sl_threshold_s + " \u00B7 " + labels["formula." + block.sl_formula];
   }
 
   function renderManager(seq, trendQueue, page) {
@@ -291,7 +298,7 @@
       labels.available, labels.on_call, labels.wrap_up, labels.not_ready].map(function (t) { return h("th", {}, t); }));
     function row(id, d, name) {
       var th = page.thresholds[id] || page.thresholds.centre, t = d.today, a = d.agents || {};
-      var sl = t.service_level_pct[d.sl_formula];
+      var sl = t.sl ? t.sl.pct : null;
       function cell(text, lvl) { return h("td", {className: "wb-n wb-level-" + lvl}, [lvl === "none" || lvl === "ok" ? "" : ICON[lvl] + " ", text]); }
       return h("tr", {id: "wb-row-" + id}, [
         h("td", {className: "wb-queue-name"}, name),
@@ -310,7 +317,7 @@
     var rows = Object.keys(view.queues).map(function (q) { return row(q, view.queues[q], view.queues[q].name); });
     if (view.centre && view.centre.today) { rows.push(row("centre", view.centre, labels.centre)); }
     var selected = trendQueue === "centre" || !view.queues[trendQueue] ? view.centre : view.queues[trendQueue];
-    var series = ((selected || {}).intervals || []).map(function (r) { r.formula = selected.sl_formula; return r; });
+    var series = (selected || {}).intervals || [];
     var figs = trendFigures(series, (selected || {}).sl_target_pct || 80, labels, page.timezone);
     return [[
       h("div", {className: "wb-header"}, [h("div", {className: "wb-title"}, labels.manager), h("div", {className: "wb-clock", "data-clock": "1"}, window.wallboardClock())]),

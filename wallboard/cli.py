@@ -326,10 +326,11 @@ def _summary(snap: dict[str, Any]) -> str:
     rows = [("CENTRE", snap["centre"])] + [(q["name"], q) for q in snap["queues"].values()]
     for name, q in rows:
         t = q["today"]
-        sl = t["service_level_pct"][q["sl_formula"]]
+        sl = t["sl"]["pct"]  # each queue by its own formula; the centre: their numerators over denominators
+        rule = "mixed" if q["sl_mixed"] else f"{q['sl_formula']} {q['sl_threshold_s']}s"
         lines.append(
             f"  {name[:22]:<22} waiting {q['waiting']:>3}  longest {q['longest_wait_s'] or 0:>5.0f}s  "
-            f"offered {t['offered']:>5}  SL {pct(sl):>6}  aband {pct(t['abandon_rate_pct']):>6}  "
+            f"offered {t['offered']:>5}  SL {pct(sl):>6} ({rule})  aband {pct(t['abandon_rate_pct']):>6}  "
             f"ASA {t['asa_s'] if t['asa_s'] is not None else '—':>6}"
         )
     a = snap["centre"]["agents"]

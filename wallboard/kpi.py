@@ -9,6 +9,7 @@ where its denominator is empty: screens show "—", never 0 % or 100 %.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, Literal, get_args
 
 from wallboard.counters import AgentCounters, QueueCounters
@@ -38,8 +39,8 @@ def asterisk_abandoned(c: QueueCounters) -> tuple[int, int]:
     return u, u_t
 
 
-def service_level(c: QueueCounters, formula: str) -> float | None:
-    """Service level in percent by ``formula``.
+def sl_parts(c: QueueCounters, formula: str) -> tuple[int, int]:
+    """The service level's numerator and denominator by ``formula`` (calls, not percent).
 
     - ``answered``: A≤T / A (Asterisk ServicelevelPerf, VICIdial)
     - ``asterisk_sl2``: (A≤T + U≤T) / (A + U) (Asterisk ServicelevelPerf2)
@@ -50,19 +51,35 @@ def service_level(c: QueueCounters, formula: str) -> float | None:
     """
     a, ab, a_t = c.answered, c.abandoned, c.answered_within_sl
     if formula == "answered":
-        return _ratio(a_t, a, 100.0)
+        return a_t, a
     if formula == "asterisk_sl2":
         u, u_t = asterisk_abandoned(c)
-        return _ratio(a_t + u_t, a + u, 100.0)
+        return a_t + u_t, a + u
     if formula == "sl2_hangups":
-        return _ratio(a_t + c.abandoned_within_sl, a + ab, 100.0)
+        return a_t + c.abandoned_within_sl, a + ab
     if formula == "offered":
-        return _ratio(a_t, a + ab, 100.0)
+        return a_t, a + ab
     if formula == "excl_short_abandons":
-        return _ratio(a_t, a + ab - c.short_abandoned, 100.0)
+        return a_t, a + ab - c.short_abandoned
     if formula == "abandons_after_T":
-        return _ratio(a_t, a + ab - c.abandoned_within_sl, 100.0)
+        return a_t, a + ab - c.abandoned_within_sl
     raise ValueError(f"unknown service-level formula {formula!r}")
+
+
+def service_level(c: QueueCounters, formula: str) -> float | None:
+    """Service level in percent by ``formula`` (:func:`sl_parts`); ``None`` on an empty denominator."""
+    return _ratio(*sl_parts(c, formula), 100.0)
+
+
+def combined_service_level(parts: Iterable[tuple[QueueCounters, str]]) -> dict[str, Any]:
+    """The service level of several queues together, each under its own formula (and the threshold
+    its counters were counted with): the sum of their numerators over the sum of their denominators.
+    ``{"pct", "numerator", "denominator"}``; ``pct`` is ``None`` when no queue has a denominator."""
+    num = den = 0
+    for counters, formula in parts:
+        n, d = sl_parts(counters, formula)
+        num, den = num + n, den + d
+    return {"pct": _round(_ratio(num, den, 100.0)), "numerator": num, "denominator": den}
 
 
 def service_levels(c: QueueCounters) -> dict[str, float | None]:

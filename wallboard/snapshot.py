@@ -10,12 +10,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from wallboard.clock import day_start_at
-from wallboard.config import Config
+from wallboard.config import Config, QueueDefaults
 from wallboard.counters import AgentCounters, QueueCounters
 from wallboard.events import AGENT_STATES, AgentState
 from wallboard.fold import account_time
 from wallboard.fold_settings import FoldSettings
-from wallboard.kpi import agent_kpis, interval_kpis, queue_kpis
+from wallboard.kpi import agent_kpis, combined_service_level, interval_kpis, queue_kpis
 from wallboard.state import Abandoned, AgentEntry, Answered, CentreState, Exited, QueueState, WindowRecord
 
 
@@ -83,6 +83,23 @@ def _by_state(agents: Iterable[AgentEntry]) -> dict[str, int]:
     return counts
 
 
+def sl_rules(config: Config, ids: Iterable[str]) -> dict[str, Any]:
+    """How a block of queues' service level is labelled: the formula, threshold and target they
+    share, or ``"mixed"`` (and ``None``) where they differ. Never one queue's rules (or the
+    defaults') on a blend."""
+    rules: list[QueueDefaults] = [config.queue(q) for q in ids] or [config.queue_defaults]
+    formulas = {r.sl_formula for r in rules}
+    thresholds = {r.sl_threshold_s for r in rules}
+    targets = {r.sl_target_pct for r in rules}
+    mixed = len(formulas) > 1 or len(thresholds) > 1
+    return {
+        "sl_formula": "mixed" if mixed else rules[0].sl_formula,
+        "sl_threshold_s": None if mixed else rules[0].sl_threshold_s,
+        "sl_target_pct": rules[0].sl_target_pct if len(targets) == 1 else None,
+        "sl_mixed": mixed,
+    }
+
+
 def build_view(state: CentreState, config: Config, settings: FoldSettings, now: float) -> dict[str, Any]:
     """Everything the screens show, at ``now``: queues, teams, centre, agents, today's intervals."""
     today = day_start_at(now, config.zone, config.day_start_time)
@@ -90,43 +107,55 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     team_of = config.team_of()
     names = {a.id: a.name for a in config.agents}
     queue_ids = [q.id for q in config.queues] + sorted(set(state.queues) - {q.id for q in config.queues})
+    empty = QueueState()
 
-    def call_block(queue_states: list[QueueState]) -> dict[str, Any]:
+    def call_block(ids: list[str]) -> dict[str, Any]:
+        """Today's and each rolling window's counters and KPIs of these queues together, with
+        ``sl``: each queue under its own formula, numerators over denominators (METRICS.md)."""
+        queue_states = [state.queues.get(q, empty) for q in ids]
+        formulas = [config.queue(q).sl_formula for q in ids]
+        today_parts = [buckets_since(qs.buckets, today, now) for qs in queue_states]
         today_c = QueueCounters()
-        for qs in queue_states:
-            today_c.merge(buckets_since(qs.buckets, today, now))
+        for c in today_parts:
+            today_c.merge(c)
         block: dict[str, Any] = {"today": queue_kpis(today_c), "windows": {}}
+        block["today"]["sl"] = combined_service_level(zip(today_parts, formulas, strict=True))
         for w in windows:
+            parts = [window_counters(qs.recent, now - w * 60, now) for qs in queue_states]
             wc = QueueCounters()
-            for qs in queue_states:
-                wc.merge(window_counters(qs.recent, now - w * 60, now))
+            for c in parts:
+                wc.merge(c)
             block["windows"][str(w)] = queue_kpis(wc)
+            block["windows"][str(w)]["sl"] = combined_service_level(zip(parts, formulas, strict=True))
         block.update(_waiting_view(queue_states, now))
+        block.update(sl_rules(config, ids))
         return block
 
-    def interval_series(queue_states: list[QueueState]) -> list[dict[str, Any]]:
+    def interval_series(ids: list[str]) -> list[dict[str, Any]]:
+        """Today's intervals of these queues together; ``sl_pct`` each queue by its own formula."""
         merged: dict[int, QueueCounters] = {}
-        for qs in queue_states:
-            for b, c in qs.buckets.items():
+        parts: dict[int, list[tuple[QueueCounters, str]]] = {}
+        for qid in ids:
+            formula = config.queue(qid).sl_formula
+            for b, c in state.queues.get(qid, empty).buckets.items():
                 if today <= b <= now:
                     merged.setdefault(b, QueueCounters()).merge(c)
-        return [{"start": b, **interval_kpis(merged[b])} for b in sorted(merged)]
+                    parts.setdefault(b, []).append((c, formula))
+        return [
+            {"start": b, **interval_kpis(merged[b]), "sl_pct": combined_service_level(parts[b])["pct"]}
+            for b in sorted(merged)
+        ]
 
-    empty = QueueState()
     queues: dict[str, Any] = {}
     for qid in queue_ids:
         qc = config.queue(qid)
-        qs = state.queues.get(qid, empty)
         members = [a for a in state.agents.values() if qid in a.queues]
         queues[qid] = {
             "name": qc.name or qid,
-            "sl_formula": qc.sl_formula,
-            "sl_threshold_s": qc.sl_threshold_s,
-            "sl_target_pct": qc.sl_target_pct,
             "short_abandon_s": qc.short_abandon_s,
-            **call_block([qs]),
+            **call_block([qid]),
             "agents": _by_state(members),
-            "intervals": interval_series([qs]),
+            "intervals": interval_series([qid]),
         }
 
     agents: dict[str, Any] = {}
@@ -165,30 +194,21 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
         ids = list(screen.queues) or queue_ids
         wanted = set(ids)
         members = [a for a in state.agents.values() if a.queues & wanted]
-        single = config.queue(ids[0]) if len(ids) == 1 else None
-        rules = single or config.queue_defaults
         screens[screen.id] = {
             "title": screen.title or screen.id,
             "queues": ids,
-            "sl_formula": rules.sl_formula,
-            "sl_threshold_s": rules.sl_threshold_s,
-            "sl_target_pct": rules.sl_target_pct,
-            **call_block([state.queues.get(q, empty) for q in ids]),
+            **call_block(ids),
             "agents": _by_state(members),
         }
 
-    all_queues = list(state.queues.values())
-    d = config.queue_defaults
     centre_total = AgentCounters()
     for c in agent_today.values():
         centre_total.merge(c)
     centre = {
-        "sl_formula": d.sl_formula,
-        "sl_target_pct": d.sl_target_pct,
-        **call_block(all_queues),
+        **call_block(queue_ids),
         "agents": _by_state(state.agents.values()),
         "work": agent_kpis(centre_total),
-        "intervals": interval_series(all_queues),
+        "intervals": interval_series(queue_ids),
     }
     return {
         "now": now,
