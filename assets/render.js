@@ -85,8 +85,8 @@
 
   function wallTile(numId, extraClass) {
     var t = {root: el("div", "wb-tile"), label: el("div", "wb-label"), num: el("div", "wb-num" + (extraClass || ""), numId),
-      cue: el("div", "wb-cue", null, "\u00A0")};
-    put(t.root, [t.label, t.num, t.cue]);
+      sub: el("div", "wb-sub", numId + "-now", "\u00A0"), cue: el("div", "wb-cue", null, "\u00A0")};
+    put(t.root, [t.label, t.num, t.sub, t.cue]);
     return t;
   }
   function setCue(node, lvl, labels) {
@@ -109,7 +109,9 @@
     w.slNum = el("div", "wb-num wb-sl-number", "wb-sl");
     w.slCaption = el("div", "wb-sl-caption", "wb-sl-caption");
     w.slCue = el("div", "wb-cue", null, "\u00A0");
-    put(byId("wb-sl-foot"), [w.slNum, w.slCaption, w.slCue]);
+    w.slNow = el("div", "wb-sub", "wb-sl-now", "\u00A0");  // the same for the shortest rolling window
+    w.counts = el("div", "wb-sub wb-counts", "wb-counts", "\u00A0");  // answered / abandoned today
+    put(byId("wb-sl-foot"), [w.slNum, w.slCaption, w.slNow, w.counts, w.slCue]);
     w.gauge = svgEl("svg", {viewBox: "0 0 200 112", "class": "wb-gauge-svg wb-gauge-none", preserveAspectRatio: "xMidYMid meet"});
     w.target = svgEl("path", {d: ARC, "class": "wb-gauge-target", pathLength: "100", "stroke-dasharray": "0 100 100"});
     w.value = svgEl("path", {d: ARC, "class": "wb-gauge-value", pathLength: "100", "stroke-dasharray": "0 100"});
@@ -179,12 +181,27 @@
     setAttr(w.mark, "x1", (100 - 68 * c).toFixed(1)); setAttr(w.mark, "y1", (100 - 68 * s).toFixed(1));
     setAttr(w.mark, "x2", (100 - 102 * c).toFixed(1)); setAttr(w.mark, "y2", (100 - 102 * s).toFixed(1));
 
-    setText(w.abandon.label, labels.abandon);
+    setText(w.abandon.label, labels.abandon + " \u00B7 " + labels.today);
+    // "Now" beside "today": the shortest rolling window (a day at 85 % can hide a quarter hour at 18 %).
+    var win = view && view.windows && view.windows.length ? String(view.windows[0]) : null;
+    var recent = win && sc.windows ? sc.windows[win] : null;
+    var lastN = win ? labels.last_n.replace("{n}", win) + ": " : "";
+    function nowLine(node, value, text, thresholds) {
+      var lv = recent ? level(value, thresholds) : "none";
+      setText(node, recent ? lastN + text : "\u00A0");
+      setClass(node, "wb-sub wb-level-" + lv);
+    }
+    var recentSl = recent && recent.sl ? recent.sl.pct : null;
+    nowLine(w.slNow, recentSl, pct(lang, recentSl), th.service_level_pct);
+    setText(w.counts, labels.today + ": " + fmt(lang, today.answered || 0, 0) + " " + labels.answered_n + " \u00B7 "
+      + fmt(lang, today.abandoned || 0, 0) + " " + labels.abandoned_n);
+    nowLine(w.abandon.sub, recent && recent.abandon_rate_pct, pct(lang, recent && recent.abandon_rate_pct), th.abandon_rate_pct);
+    nowLine(w.asa.sub, recent && recent.asa_s, secs(recent && recent.asa_s), th.asa_s);
     setText(w.abandon.num, pct(lang, today.abandon_rate_pct));
     lvl = level(today.abandon_rate_pct, th.abandon_rate_pct);
     setClass(w.abandon.root, "wb-tile wb-level-" + lvl);
     setCue(w.abandon.cue, lvl, labels);
-    setText(w.asa.label, labels.asa);
+    setText(w.asa.label, labels.asa + " \u00B7 " + labels.today);
     setText(w.asa.num, secs(today.asa_s));
     lvl = level(today.asa_s, th.asa_s);
     setClass(w.asa.root, "wb-tile wb-level-" + lvl);

@@ -80,6 +80,15 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     assert number(page, "#wb-title") == "Sala de operaciones"
     # "sala" shows every queue: five formulas and three thresholds, so its SL says it is mixed
     assert number(page, "#wb-sl").endswith("%") and number(page, "#wb-sl-caption").startswith("SL mixto")
+    # "now" beside "today": the shortest rolling window under the figures, and today's counts
+    recent, answered, now_text, counts = page.evaluate(
+        "() => { const s = window.wallboardView().screens.sala; return [s.windows['15'].sl.pct, s.today.answered,"
+        " document.querySelector('#wb-sl-now').innerText, document.querySelector('#wb-counts').innerText]; }"
+    )
+    assert now_text.startswith("últimos 15 min: ")
+    assert now_text.endswith("—" if recent is None else f"{recent:.1f}".replace(".", ",") + "\u202f%"), now_text
+    assert counts.startswith("hoy: ") and f"{answered} respondidas" in counts.replace(".", "")
+    assert number(page, "#wb-abandon-now").startswith("últimos 15 min: ")
     page.wait_for_function("() => document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
     # Both read in one go: an update between two reads (the aggregator may still be folding the day)
     # would compare two different snapshots.
