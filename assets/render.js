@@ -261,8 +261,9 @@
       return h("div", {className: "wb-kpi"}, [h("span", {}, d.name), h("b", {}, fmt(lang, d.waiting, 0) + " \u00B7 "),
         h("b", {className: "wb-ticking", "data-since": d.oldest_since === null ? "" : d.oldest_since}, d.oldest_since === null ? "\u2014" : secs(d.longest_wait_s))]);
     });
+    // Headers of number columns sit over their right-aligned numbers.
     var head = h("tr", {}, [labels.agent, labels.state, labels.reason, labels.time, labels.calls, labels.aht, labels.paused]
-      .map(function (t) { return h("th", {}, t); }));
+      .map(function (t, i) { return h("th", i >= 4 ? {className: "wb-n"} : {}, t); }));
     var body = rows.map(function (a) {
       var reason = a.reason ? ((page.pause_reasons[a.reason] || {}).name || a.reason) : "";
       var since = a.state === "logged_out" ? "" : a.since;

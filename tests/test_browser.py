@@ -141,6 +141,11 @@ def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/team/sur"))
     page.wait_for_selector("#wb-agent-grid tbody tr")
     shown = set(page.locator("#wb-agent-grid .wb-agent-name").all_inner_texts())
+    white = "() => [...document.querySelectorAll('.wb-controls, .wb-controls *')].filter((e) =>"
+    white += " getComputedStyle(e).backgroundColor === 'rgb(255, 255, 255)').length"
+    assert page.evaluate(white) == 0  # no white controls on the dark theme
+    header = "(i) => getComputedStyle(document.querySelectorAll('#wb-agent-grid th')[i]).textAlign"
+    assert [page.evaluate(header, i) for i in (0, 4, 5, 6)] == ["left", "right", "right", "right"]
     team = {a.name for a in stack.wallboard.agents if a.team == "sur"}
     others = {a.name for a in stack.wallboard.agents if a.team != "sur"} - team
     assert shown == team
