@@ -75,8 +75,8 @@ class Served(Stack):
         settings = server_config(self.wallboard, redis_url)
         # the Dash app server_config has just built (Dash keeps the newest one as its current app)
         self.hashes = dash_script_hashes(dash.get_app())  # type: ignore[no-untyped-call]
-        self.app = SecurityHeaders(settings.app, script_hashes=self.hashes)  # type: ignore[arg-type]
-        settings.app = self.app
+        self.app = settings.app  # the web process's own: SecurityHeaders outermost (server_config)
+        assert isinstance(self.app, SecurityHeaders)
         self.server = uvicorn.Server(settings)
         self.thread = threading.Thread(target=self.server.run, name="web", daemon=True)
 
@@ -203,6 +203,19 @@ def test_every_page_asset_and_answer_carries_the_headers(served: Served) -> None
         assert others[3].status_code == 404 and others[4].status_code in (401, 403)
         for response in others:
             _check_headers(response, host)
+
+
+def test_pages_and_bundles_are_compressed_for_browsers_that_take_gzip(served: Served) -> None:
+    with httpx.Client(base_url=f"http://127.0.0.1:{served.port}", timeout=15) as client:
+        page = client.get("/wall/sala", headers={"accept-encoding": "gzip"})
+        assert page.headers["content-encoding"] == "gzip" and "content-security-policy" in page.headers
+        scripts = re.findall(r'src="(/_dash-component-suites/[^"]+\.js[^"]*)"', page.text)
+        assert scripts
+        big = client.get(scripts[0], headers={"accept-encoding": "gzip"})
+        assert big.headers["content-encoding"] == "gzip"
+        assert int(big.headers.get("content-length", len(big.content))) < len(big.content)  # (the wire is smaller)
+        plain = client.get("/wall/sala", headers={"accept-encoding": "identity"})
+        assert "content-encoding" not in plain.headers
 
 
 def test_the_websocket_handshake_gets_no_headers(served: Served) -> None:

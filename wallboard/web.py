@@ -28,6 +28,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
@@ -235,8 +236,12 @@ def server_config(config: Config, redis_url: str, collectors: Sequence[Configure
 
     app = create_app(config, redis_url, collectors)
     http, ws = protocols(app.state.guard)
+    # Every http answer compressed when the browser takes gzip (Dash's bundles are megabytes; a TV's
+    # link may be slow), and carrying the security headers (the gate's own answers too).
+    compressed = GZipMiddleware(app, minimum_size=1024, compresslevel=6)
+    compressed.state = app.state  # type: ignore[attr-defined]  # (what reads app.state finds it)
     return uvicorn.Config(
-        SecurityHeaders(app, script_hashes=app.state.script_hashes),  # every http answer, the gate's too
+        SecurityHeaders(compressed, script_hashes=app.state.script_hashes),
         host=config.web.host,
         port=config.web.port,
         log_level="warning",
