@@ -128,6 +128,8 @@
       w.agents[state] = count;
       row.appendChild(put(el("div", "wb-agent-count wb-state-" + state), [count.num, count.label]));
     });
+    w.staffing = {root: el("div", "wb-agent-count wb-staffing", "wb-staffing"), num: el("span", "wb-num"), label: el("span")};
+    row.appendChild(put(w.staffing.root, [w.staffing.num, w.staffing.label]));
     w.tickerText = el("span");
     w.ticker = put(el("div", "wb-ticker wb-hidden", "wb-ticker"), [w.tickerText]);
     put(byId("wb-wall-foot"), [row, w.ticker]);
@@ -214,6 +216,11 @@
       setText(w.agents[state].num, fmt(lang, counts[state], 0));
       setText(w.agents[state].label, labels[state]);
     }
+    var gapText = staffingText(sc.staffing, labels, lang);
+    setText(w.staffing.num, gapText[0]);
+    setText(w.staffing.label, gapText[1]);
+    setAttr(w.staffing.root, "title", gapText[3]);
+    setClass(w.staffing.root, "wb-agent-count wb-staffing wb-staffing-" + gapText[2]);
     var ticker = view && view.ticker ? (view.ticker[rot.id] || view.ticker["*"] || "") : "";
     setText(w.tickerText, ticker);
     setClass(w.ticker, "wb-ticker" + (ticker ? "" : " wb-hidden"));
@@ -258,8 +265,10 @@
     ]);
     var queues = Object.keys(view.queues || {}).map(function (q) {
       var d = view.queues[q];
+      var st = staffingText(d.staffing, labels, lang);
       return h("div", {className: "wb-kpi"}, [h("span", {}, d.name), h("b", {}, fmt(lang, d.waiting, 0) + " \u00B7 "),
-        h("b", {className: "wb-ticking", "data-since": d.oldest_since === null ? "" : d.oldest_since}, d.oldest_since === null ? "\u2014" : secs(d.longest_wait_s))]);
+        h("b", {className: "wb-ticking", "data-since": d.oldest_since === null ? "" : d.oldest_since}, d.oldest_since === null ? "\u2014" : secs(d.longest_wait_s)),
+        h("span", {className: "wb-staffing-" + st[2]}, st[2] === "none" ? "" : " \u00B7 " + st[0] + " " + st[1])]);
     });
     // Headers of number columns sit over their right-aligned numbers.
     var head = h("tr", {}, [labels.agent, labels.state, labels.reason, labels.time, labels.calls, labels.aht, labels.paused]
@@ -302,6 +311,16 @@
     return [volume, sl];
   }
 
+  // The staffing gap now: ["3", "faltan", "short", "necesarios 14"], ["2", "sobran", "spare", …], or "—".
+  function staffingText(st, labels, lang) {
+    if (!st || st.gap === null || st.gap === undefined) { return ["\u2014", labels.staffing_none, "none", ""]; }
+    var needed = labels.needed + " " + (st.capped ? "> " : "") + fmt(lang, st.needed, 0);
+    if (st.gap > 0) { return [fmt(lang, st.gap, 0), labels.missing, "short", needed]; }
+    if (st.gap < 0) { return [fmt(lang, -st.gap, 0), labels.spare, "spare", needed]; }
+    return ["0", labels.exact, "exact", needed];
+  }
+  window.wallboardStaffingText = staffingText;
+
   // "SL 80/20 · respondidas", or "SL mixto" where the queues' formulas or thresholds differ.
   function slCaption(block, labels, lang) {
     if (block.sl_mixed) { return labels["formula.mixed"]; }
@@ -313,7 +332,11 @@
     var labels = page.labels, lang = page.lang, view = currentView();
     if (!view || !view.queues) { return [h("div", {className: "wb-waiting-data"}, labels.connecting), {}, {}]; }
     var head = h("tr", {}, [labels.queue, labels.waiting, labels.longest, labels.sl, labels.abandon, labels.asa, labels.aht,
-      labels.available, labels.on_call, labels.wrap_up, labels.not_ready].map(function (t) { return h("th", {}, t); }));
+      labels.available, labels.on_call, labels.wrap_up, labels.not_ready, labels.staffing].map(function (t) { return h("th", {}, t); }));
+    function staffingCell(st) {
+      var text = staffingText(st, labels, lang);
+      return h("td", {className: "wb-n wb-staffing-" + text[2]}, text[2] === "none" ? "\u2014" : text[0] + " " + text[1] + " (" + text[3] + ")");
+    }
     function row(id, d, name) {
       var th = page.thresholds[id] || page.thresholds.centre, t = d.today, a = d.agents || {};
       var sl = t.sl ? t.sl.pct : null;
@@ -329,7 +352,8 @@
         h("td", {className: "wb-n"}, fmt(lang, a.available || 0, 0)),
         h("td", {className: "wb-n"}, fmt(lang, (a.on_call || 0) + (a.on_hold || 0) + (a.ringing || 0), 0)),
         h("td", {className: "wb-n"}, fmt(lang, a.wrap_up || 0, 0)),
-        h("td", {className: "wb-n"}, fmt(lang, a.not_ready || 0, 0))
+        h("td", {className: "wb-n"}, fmt(lang, a.not_ready || 0, 0)),
+        staffingCell(d.staffing)
       ]);
     }
     var rows = Object.keys(view.queues).map(function (q) { return row(q, view.queues[q], view.queues[q].name); });

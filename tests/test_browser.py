@@ -89,6 +89,14 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     assert now_text.endswith("—" if recent is None else f"{recent:.1f}".replace(".", ",") + "\u202f%"), now_text
     assert counts.startswith("hoy: ") and f"{answered} respondidas" in counts.replace(".", "")
     assert number(page, "#wb-abandon-now").startswith("últimos 15 min: ")
+    # how many agents are missing for the target now: "faltan 3" / "sobran 2", as the snapshot says
+    staffing, shown = page.evaluate(
+        "() => [window.wallboardView().screens.sala.staffing, document.querySelector('#wb-staffing').innerText]"
+    )
+    gap = staffing["gap"]
+    word = "sin llamadas para estimar" if gap is None else "faltan" if gap > 0 else "sobran" if gap < 0 else "justos"
+    expected = ("—" if gap is None else str(abs(gap))) + " " + word
+    assert " ".join(shown.split()) == expected
     page.wait_for_function("() => document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
     # Both read in one go: an update between two reads (the aggregator may still be folding the day)
     # would compare two different snapshots.

@@ -100,3 +100,30 @@ def test_screens_and_the_centre_are_labelled_by_their_queues_rules(config: Confi
     assert (centre["sl_formula"], centre["sl_mixed"]) == ("mixed", True)
     assert centre["today"]["sl"]["pct"] == 50.0
     assert [i["sl_pct"] for i in centre["intervals"]] == [50.0]
+
+
+def test_each_queue_says_how_many_agents_it_needs_now(make_config: Callable[..., Config]) -> None:
+    """The staffing gap in the snapshot: Erlang C on the window's arrivals and handle time (the
+    Call Centre Helper example: 100 calls in 30 min, AHT 180 s → A = 10 Erlangs, 80/20 → 14 agents)."""
+    from tests.test_fold import ended, state
+    from wallboard.events import AgentLogin, Event
+
+    config = make_config(
+        queues=[{"id": "ventas", "sl_threshold_s": 20, "sl_target_pct": 80, "sl_formula": "answered"}],
+        agents=[{"id": f"a{i}"} for i in range(12)],
+        windows=[15, 30, 60],
+    )
+    events: list[Event] = []
+    for i in range(100):  # 100 calls answered at once and ended after 180 s of talk, in 30 minutes
+        t = T0 + 10 + i * 17
+        events += [answered(t, f"c{i}", 5, agent="a0"), ended(t + 180, f"c{i}", 180, agent="a0")]
+    for i in range(12):  # twelve agents logged in for ventas, nine serving, three on a break
+        events.append(AgentLogin(f"login-{i}", "pbx", T0 + 1, f"a{i}", "ventas"))
+        events.append(state(T0 + 2, "available" if i < 9 else "not_ready", agent=f"a{i}"))
+    v = view(config, events, now=T0 + 30 * 60)
+    staffing = v["queues"]["ventas"]["staffing"]
+    assert staffing["window_min"] == 30 and staffing["model"] == "erlang_c"
+    assert staffing["traffic_erlangs"] == pytest.approx(10.0, abs=0.05)
+    assert staffing["needed"] == 14 and staffing["staffed"] == 9 and staffing["gap"] == 5  # "faltan 5"
+    quiet = view(config, [], now=T0 + 30 * 60)["queues"]["ventas"]["staffing"]
+    assert (quiet["needed"], quiet["gap"]) == (None, None)  # no traffic: no number

@@ -10,12 +10,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from wallboard.clock import day_start_at
-from wallboard.config import Config, QueueDefaults
+from wallboard.config import Config, QueueConfig, QueueDefaults
 from wallboard.counters import AgentCounters, QueueCounters
 from wallboard.events import AGENT_STATES, AgentState
 from wallboard.fold import account_time
 from wallboard.fold_settings import FoldSettings
-from wallboard.kpi import agent_kpis, combined_service_level, interval_kpis, queue_kpis
+from wallboard.kpi import agent_kpis, aht, combined_service_level, interval_kpis, queue_kpis
+from wallboard.staffing import gap, queue_staffing
 from wallboard.state import Abandoned, AgentEntry, Answered, CentreState, Exited, QueueState, WindowRecord
 
 
@@ -83,6 +84,85 @@ def _by_state(agents: Iterable[AgentEntry]) -> dict[str, int]:
     return counts
 
 
+#: Agents who count as staffed for a queue: logged in and not on a break.
+STAFFED_STATES = ("available", "ringing", "on_call", "on_hold", "wrap_up")
+
+
+def staffing_window(windows: Iterable[int]) -> int:
+    """The rolling window (minutes) staffing is computed from: the longest up to 30 min (enough
+    calls for a rate, recent enough to act on), else the shortest configured."""
+    ws = sorted(windows)
+    fitting = [w for w in ws if w <= 30]
+    return fitting[-1] if fitting else ws[0]
+
+
+def staffing_view(
+    recent: QueueCounters, window_s: float, queue: QueueConfig, by_state: dict[str, int], today: dict[str, Any]
+) -> dict[str, Any]:
+    """The agents a queue needs now for its target (Erlang C, or Erlang A when the window's abandons
+    give the callers' patience: :mod:`wallboard.staffing`) against the agents staffed now.
+
+    ``gap`` = needed − staffed: positive, agents missing ("faltan"); negative, to spare ("sobran");
+    ``None`` with no traffic in the window (no number to show)."""
+    handle = aht(recent.handled, recent.talk_sum, recent.hold_sum, recent.wrap_sum)
+    if handle is None:
+        handle = today.get("aht_s")  # no call ended in the window yet: the day's handle time
+    model = queue_staffing(
+        offered=recent.offered,
+        window_s=window_s,
+        aht_s=handle,
+        threshold_s=queue.sl_threshold_s,
+        target_pct=queue.sl_target_pct,
+        abandoned=recent.abandoned,
+        answered_wait_s=recent.answer_wait_sum,
+        abandoned_wait_s=recent.abandon_wait_sum,
+        sl_formula=queue.sl_formula,
+        short_abandon_s=queue.short_abandon_s,
+    )
+    staffed = sum(by_state.get(s, 0) for s in STAFFED_STATES)
+    out: dict[str, Any] = {
+        "window_min": round(window_s / 60),
+        "staffed": staffed,
+        "available": by_state.get("available", 0),
+    }
+    if model is None:
+        return {**out, "needed": None, "gap": None, "model": None}
+    return {
+        **out,
+        "needed": model.needed,
+        "gap": gap(model.needed, staffed),
+        "capped": model.capped,
+        "model": model.model,
+        "traffic_erlangs": round(model.traffic_erlangs, 2),
+        "patience_s": None if model.patience_s is None else round(model.patience_s, 1),
+    }
+
+
+def pooled_staffing(
+    config: Config, ids: list[str], state: CentreState, now: float, window_s: float, by_state: dict[str, int]
+) -> dict[str, Any]:
+    """A screen of several queues, served by agents shared between them: one pool (the queues'
+    arrivals summed, their handle times weighted by calls) held to the strictest of their rules —
+    the shortest threshold, the highest target, ``offered`` when their formulas differ — against
+    the agents staffed for any of them, each counted once. (Adding each queue's own need would
+    ignore that one agent takes the next call of whichever queue.)"""
+    merged = QueueCounters()
+    for q in ids:
+        qs = state.queues.get(q)
+        if qs is not None:
+            merged.merge(window_counters(qs.recent, now - window_s, now))
+    rules = [config.queue(q) for q in ids]
+    formulas = {r.sl_formula for r in rules}
+    strictest = QueueConfig(
+        id="pool",
+        sl_threshold_s=min(r.sl_threshold_s for r in rules),
+        sl_target_pct=max(r.sl_target_pct for r in rules),
+        short_abandon_s=min(r.short_abandon_s for r in rules),
+        sl_formula=formulas.pop() if len(formulas) == 1 else "offered",
+    )
+    return staffing_view(merged, window_s, strictest, by_state, {})
+
+
 def sl_rules(config: Config, ids: Iterable[str]) -> dict[str, Any]:
     """How a block of queues' service level is labelled: the formula, threshold and target they
     share, or ``"mixed"`` (and ``None``) where they differ. Never one queue's rules (or the
@@ -108,6 +188,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     names = {a.id: a.name for a in config.agents}
     queue_ids = [q.id for q in config.queues] + sorted(set(state.queues) - {q.id for q in config.queues})
     empty = QueueState()
+    staffing_min = staffing_window(windows)
 
     def call_block(ids: list[str]) -> dict[str, Any]:
         """Today's and each rolling window's counters and KPIs of these queues together, with
@@ -150,13 +231,16 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     for qid in queue_ids:
         qc = config.queue(qid)
         members = [a for a in state.agents.values() if qid in a.queues]
+        by_state = _by_state(members)
         queues[qid] = {
             "name": qc.name or qid,
             "short_abandon_s": qc.short_abandon_s,
             **call_block([qid]),
-            "agents": _by_state(members),
+            "agents": by_state,
             "intervals": interval_series([qid]),
         }
+        recent = window_counters(state.queues.get(qid, empty).recent, now - staffing_min * 60, now)
+        queues[qid]["staffing"] = staffing_view(recent, staffing_min * 60, qc, by_state, queues[qid]["today"])
 
     agents: dict[str, Any] = {}
     agent_today: dict[str, AgentCounters] = {}
@@ -194,11 +278,13 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
         ids = list(screen.queues) or queue_ids
         wanted = set(ids)
         members = [a for a in state.agents.values() if a.queues & wanted]
+        screen_agents = _by_state(members)
         screens[screen.id] = {
             "title": screen.title or screen.id,
             "queues": ids,
             **call_block(ids),
-            "agents": _by_state(members),
+            "agents": screen_agents,
+            "staffing": pooled_staffing(config, ids, state, now, staffing_min * 60, screen_agents),
         }
 
     centre_total = AgentCounters()
