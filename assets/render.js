@@ -89,6 +89,23 @@
     put(t.root, [t.label, t.num, t.sub, t.cue]);
     return t;
   }
+  // A tile that crosses into alert flashes for 5 s and says since when ("✖ ALERTA · desde 10:42"),
+  // per screen and tile, for as long as it stays in alert.
+  var alerts = {}, FLASH_MS = 5000;
+  function alertCue(key, root, cue, lvl, labels) {
+    setCue(cue, lvl, labels);
+    var a = alerts[key];
+    if (lvl !== "alert") {
+      if (a) { delete alerts[key]; root.removeAttribute("data-flash"); }
+      return;
+    }
+    if (!a) {
+      a = alerts[key] = {since: window.wallboardClock(), at: Date.now()};
+      window.wallboardMetrics.alerts = (window.wallboardMetrics.alerts || 0) + 1;
+    }
+    setAttr(root, "data-flash", Date.now() - a.at < FLASH_MS ? "1" : "0");
+    setText(cue, ICON.alert + " " + labels.alert + " \u00B7 " + labels.since + " " + a.since);
+  }
   function setCue(node, lvl, labels) {
     setClass(node, lvl === "none" ? "wb-cue" : "wb-cue wb-cue-" + lvl);
     setText(node, lvl === "none" ? "\u00A0" : ICON[lvl] + " " + labels[lvl]);
@@ -158,7 +175,7 @@
     setText(w.waiting.num, fmt(lang, sc.waiting, 0));
     var lvl = level(sc.waiting, th.waiting);
     setClass(w.waiting.root, "wb-tile wb-level-" + lvl);
-    setCue(w.waiting.cue, lvl, labels);
+    alertCue(rot.id + ":waiting", w.waiting.root, w.waiting.cue, lvl, labels);
 
     setText(w.longest.label, labels.longest);
     setAttr(w.longest.num, "data-since", sc.oldest_since === null || sc.oldest_since === undefined ? "" : String(sc.oldest_since));
@@ -166,12 +183,12 @@
     if (sc.oldest_since === null || sc.oldest_since === undefined) { setText(w.longest.num, "\u2014"); }
     lvl = level(sc.longest_wait_s, th.longest_wait_s);
     setClass(w.longest.root, "wb-tile wb-level-" + lvl);
-    setCue(w.longest.cue, lvl, labels);
+    alertCue(rot.id + ":longest", w.longest.root, w.longest.cue, lvl, labels);
 
     setText(w.slLabel, labels.sl);
     setText(w.slNum, pct(lang, sl));
     setText(w.slCaption, slCaption(sc, labels, lang) + " \u00B7 " + labels.today);
-    setCue(w.slCue, slLevel, labels);
+    alertCue(rot.id + ":sl", w.slTile, w.slCue, slLevel, labels);
     setClass(w.slTile, "wb-tile wb-tile-sl wb-level-" + slLevel);
     var target = sc.sl_target_pct === null || sc.sl_target_pct === undefined ? 0 : sc.sl_target_pct;  // 0: no mark
     var shown = Math.max(0, Math.min(100, sl === null || sl === undefined ? 0 : sl));
@@ -202,12 +219,12 @@
     setText(w.abandon.num, pct(lang, today.abandon_rate_pct));
     lvl = level(today.abandon_rate_pct, th.abandon_rate_pct);
     setClass(w.abandon.root, "wb-tile wb-level-" + lvl);
-    setCue(w.abandon.cue, lvl, labels);
+    alertCue(rot.id + ":abandon", w.abandon.root, w.abandon.cue, lvl, labels);
     setText(w.asa.label, labels.asa + " \u00B7 " + labels.today);
     setText(w.asa.num, secs(today.asa_s));
     lvl = level(today.asa_s, th.asa_s);
     setClass(w.asa.root, "wb-tile wb-level-" + lvl);
-    setCue(w.asa.cue, lvl, labels);
+    alertCue(rot.id + ":asa", w.asa.root, w.asa.cue, lvl, labels);
 
     var ag = sc.agents || {};
     var counts = {available: ag.available || 0, on_call: (ag.on_call || 0) + (ag.on_hold || 0) + (ag.ringing || 0),

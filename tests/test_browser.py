@@ -219,3 +219,18 @@ def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens
     assert number(page, "#wb-sl-caption").startswith("SL mixed")  # (every queue: their formulas differ)
     assert "WAITING" in page.locator(".wb-tile .wb-label").first.inner_text().upper()
     assert page.console_errors == []
+
+
+def test_a_tile_that_crosses_into_alert_flashes_and_says_since_when(stack: Screens, page: Any) -> None:
+    page.goto(stack.url("/wall/ventas"))
+    page.wait_for_selector("#wb-waiting")
+    already = int(number(page, "#wb-waiting") or 0)
+    stack.queue_calls("ventas", max(0, 9 - already))  # over the alert threshold of calls waiting (8)
+    tile = "() => document.querySelector('#wb-waiting').closest('.wb-tile')"
+    page.wait_for_function(f"() => ({tile})().getAttribute('data-flash') === '1'", timeout=10_000)
+    cue = page.evaluate(f"() => ({tile})().querySelector('.wb-cue').innerText")
+    assert cue.startswith("✖ ALERTA · desde ") and cue[-5:-2].endswith(":"), cue  # "✖ ALERTA · desde 10:42"
+    assert page.evaluate("() => window.wallboardMetrics.alerts") >= 1
+    page.wait_for_function(f"() => ({tile})().getAttribute('data-flash') === '0'", timeout=15_000)  # a few seconds
+    assert "desde" in page.evaluate(f"() => ({tile})().querySelector('.wb-cue').innerText")  # still in alert
+    assert page.console_errors == []
