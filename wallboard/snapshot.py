@@ -139,18 +139,17 @@ def staffing_view(
 
 
 def pooled_staffing(
-    config: Config, ids: list[str], state: CentreState, now: float, window_s: float, by_state: dict[str, int]
+    config: Config, ids: list[str], recent: Iterable[QueueCounters], window_s: float, by_state: dict[str, int]
 ) -> dict[str, Any]:
     """A screen of several queues, served by agents shared between them: one pool (the queues'
     arrivals summed, their handle times weighted by calls) held to the strictest of their rules —
     the shortest threshold, the highest target, ``offered`` when their formulas differ — against
     the agents staffed for any of them, each counted once. (Adding each queue's own need would
-    ignore that one agent takes the next call of whichever queue.)"""
+    ignore that one agent takes the next call of whichever queue.) ``recent``: each queue's
+    counters over the window."""
     merged = QueueCounters()
-    for q in ids:
-        qs = state.queues.get(q)
-        if qs is not None:
-            merged.merge(window_counters(qs.recent, now - window_s, now))
+    for c in recent:
+        merged.merge(c)
     rules = [config.queue(q) for q in ids]
     formulas = {r.sl_formula for r in rules}
     strictest = QueueConfig(
@@ -189,20 +188,35 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     queue_ids = [q.id for q in config.queues] + sorted(set(state.queues) - {q.id for q in config.queues})
     empty = QueueState()
     staffing_min = staffing_window(windows)
+    # Each queue's counters for today and for each window, computed once: screens, the centre and
+    # staffing read the same ones.
+    today_of: dict[str, QueueCounters] = {}
+    recent_of: dict[tuple[str, int], QueueCounters] = {}
+
+    def today_counters(qid: str) -> QueueCounters:
+        if qid not in today_of:
+            today_of[qid] = buckets_since(state.queues.get(qid, empty).buckets, today, now)
+        return today_of[qid]
+
+    def recent_counters(qid: str, minutes: int) -> QueueCounters:
+        key = (qid, minutes)
+        if key not in recent_of:
+            recent_of[key] = window_counters(state.queues.get(qid, empty).recent, now - minutes * 60, now)
+        return recent_of[key]
 
     def call_block(ids: list[str]) -> dict[str, Any]:
         """Today's and each rolling window's counters and KPIs of these queues together, with
         ``sl``: each queue under its own formula, numerators over denominators (METRICS.md)."""
         queue_states = [state.queues.get(q, empty) for q in ids]
         formulas = [config.queue(q).sl_formula for q in ids]
-        today_parts = [buckets_since(qs.buckets, today, now) for qs in queue_states]
+        today_parts = [today_counters(q) for q in ids]
         today_c = QueueCounters()
         for c in today_parts:
             today_c.merge(c)
         block: dict[str, Any] = {"today": queue_kpis(today_c), "windows": {}}
         block["today"]["sl"] = combined_service_level(zip(today_parts, formulas, strict=True))
         for w in windows:
-            parts = [window_counters(qs.recent, now - w * 60, now) for qs in queue_states]
+            parts = [recent_counters(q, w) for q in ids]
             wc = QueueCounters()
             for c in parts:
                 wc.merge(c)
@@ -239,7 +253,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             "agents": by_state,
             "intervals": interval_series([qid]),
         }
-        recent = window_counters(state.queues.get(qid, empty).recent, now - staffing_min * 60, now)
+        recent = recent_counters(qid, staffing_min)
         queues[qid]["staffing"] = staffing_view(recent, staffing_min * 60, qc, by_state, queues[qid]["today"])
 
     agents: dict[str, Any] = {}
@@ -284,7 +298,9 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             "queues": ids,
             **call_block(ids),
             "agents": screen_agents,
-            "staffing": pooled_staffing(config, ids, state, now, staffing_min * 60, screen_agents),
+            "staffing": pooled_staffing(
+                config, ids, [recent_counters(q, staffing_min) for q in ids], staffing_min * 60, screen_agents
+            ),
         }
 
     centre_total = AgentCounters()
