@@ -26,7 +26,8 @@ from wallboard.audit import Audit
 from wallboard.config import Config
 from wallboard.display_keys import KeyRing, KeyStore
 from wallboard.doors import login, oidc
-from wallboard.doors.gate import SCOPE_KEY, Gate, client_address, current
+from wallboard.doors.gate import SCOPE_KEY, Gate, current
+from wallboard.doors.http import client_address
 from wallboard.tokens import Signer, shared_secret
 
 __all__ = ["SCOPE_KEY", "Doors", "Gate", "current"]

@@ -25,9 +25,8 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -37,15 +36,27 @@ from wallboard.access import OPEN, Grant, Principal, key_grant, may_open, page_o
 from wallboard.audit import Audit
 from wallboard.config import Config
 from wallboard.display_keys import KeyRing
+from wallboard.doors.http import (
+    Receive,
+    Scope,
+    Send,
+    client_address,
+    cookie_header,
+    cookies,
+    header,
+    is_secure,
+    local_path,
+    plain,
+    read_body,
+    refused_page,
+    replay,
+)
 from wallboard.ratelog import RateLimitedLog
 from wallboard.tokens import DISPLAY_COOKIE, SESSION_COOKIE, Signer
 from wallboard.users import UserStore
 
 log = logging.getLogger("wallboard.web")
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Any]]
-Send = Callable[[Any], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 #: The principal of the request being served (Dash's page layouts read it: the home page lists
@@ -61,50 +72,6 @@ _STATIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 _FRAMEWORK_PAGES = frozenset(("/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"))
 #: Query parameters a Dash page reads as its own arguments: a callback must not set them.
 _PAGE_ARGUMENTS = frozenset(("team", "screen"))
-
-
-def local_path(target: str | None, default: str = "/") -> str:
-    """``target`` if it is a path on this site (``/team/norte?x=1``), else ``default``: never
-    ``//host``, ``/\\host``, a scheme or a control character (no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return default
-    if any(ord(c) < 0x20 or c == "\\" for c in target) or len(target) > 2000:
-        return default
-    return target
-
-
-def cookies(scope: Scope) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed cookie header reads as no cookies
-                continue
-            out.update({k: m.value for k, m in jar.items()})
-    return out
-
-
-def header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
-def client_address(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "-"
-
-
-def is_secure(scope: Scope) -> bool:
-    return scope.get("scheme") in ("https", "wss")
-
-
-def cookie_header(name: str, value: str, max_age_s: float, scope: Scope, path: str = "/") -> bytes:
-    secure = "; Secure" if is_secure(scope) else ""
-    return f"{name}={value}; Max-Age={int(max_age_s)}; Path={path}; HttpOnly; SameSite=Lax{secure}".encode()
 
 
 class Gate:
@@ -261,11 +228,11 @@ class Gate:
                 return
         elif scope["method"] not in _SAFE_METHODS and not self._token_api(path) and not self.origin_ok(scope):
             self._refuse_log("request from another origin", None, address, path)
-            await _plain(send, 403, "cross-origin request refused")
+            await plain(send, 403, "cross-origin request refused")
             return
 
         if path in _FRAMEWORK_PAGES:  # FastAPI's own API pages: nothing of ours, not served
-            await _plain(send, 404, "not found")
+            await plain(send, 404, "not found")
             return
         bearer = header(scope, b"authorization")
         if bearer and bearer.lower().startswith("bearer ") and self.ring is not None:
@@ -302,16 +269,16 @@ class Gate:
         query = {k.lower() for k, _ in parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)}
         if page is not None and (not may_open(who.grant, path) or query & _PAGE_ARGUMENTS):
             self._refuse(who, address, path, "page not in grant")
-            await _refused_page(send, self.config.language)
+            await refused_page(send, self.config.language)
             return
         if path == "/_dash-update-component":
-            body = await _read_body(receive, MAX_CALLBACK_BYTES)
+            body = await read_body(receive, MAX_CALLBACK_BYTES)
             drawn = _pages_callback_path(body)
             if drawn is None or not may_open(who.grant, drawn):
                 self._refuse(who, address, f"{path} → {drawn}", "callback not in grant")
-                await _plain(send, 403, "not allowed")
+                await plain(send, 403, "not allowed")
                 return
-            await self.app(scope, _replay(body, receive), send)
+            await self.app(scope, replay(body, receive), send)
             return
         await self.app(scope, receive, send)
 
@@ -322,7 +289,7 @@ class Gate:
         record = await self.ring.match_fresh(key) if self.ring is not None else None
         if record is None or self.signer is None:
             self._refuse_log("unknown display key", None, address, scope["path"])
-            await _refused_page(send, self.config.language, status=401)
+            await refused_page(send, self.config.language, status=401)
             return
         self.ring.used(record.name)  # type: ignore[union-attr]
         if self.audit is not None:
@@ -370,7 +337,7 @@ class Gate:
             )
             await send({"type": "http.response.body", "body": b""})
             return
-        await _plain(send, 401, "sign-in or display key required")
+        await plain(send, 401, "sign-in or display key required")
 
     def _refuse(self, who: Principal, address: str, where: str, why: str) -> None:
         if self.audit is not None:
@@ -405,63 +372,3 @@ def _pages_callback_path(body: bytes) -> str | None:
     if search and {k.lower() for k, _ in parse_qsl(search.lstrip("?"), keep_blank_values=True)} & _PAGE_ARGUMENTS:
         return None
     return pathname
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return b""
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            break
-    return b"".join(chunks)
-
-
-def _replay(body: bytes, receive: Receive) -> Receive:
-    sent = False
-
-    async def again() -> Any:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return again
-
-
-async def _plain(send: Send, status: int, text: str) -> None:
-    body = json.dumps({"error": text}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _refused_page(send: Send, language: str, status: int = 403) -> None:
-    from wallboard.doors.pages import refused_page
-
-    body = refused_page(language, status).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"cache-control", b"no-store"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

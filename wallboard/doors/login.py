@@ -23,7 +23,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import BaseRoute, Route
 
 from wallboard.config import Config, LoginLimits
-from wallboard.doors.gate import client_address, cookie_header, local_path
+from wallboard.doors.http import client_address, cookie_header, local_path
 from wallboard.doors.pages import CSS, TEXT, login_page
 from wallboard.tokens import CSRF_COOKIE, SESSION_COOKIE
 from wallboard.users import verify

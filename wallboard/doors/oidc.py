@@ -30,7 +30,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from wallboard.config import ROLES, OidcSettings
-from wallboard.doors.gate import client_address, cookie_header, is_secure, local_path
+from wallboard.doors.http import client_address, cookie_header, is_secure, local_path
 from wallboard.tokens import SESSION_COOKIE
 
 if TYPE_CHECKING:
