@@ -32,6 +32,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.fold_settings",
         "wallboard.fold",
         "wallboard.snapshot",
+        "wallboard.alerts",
         "wallboard.views",
         "wallboard.streams",
         "wallboard.redis_server",

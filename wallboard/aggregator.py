@@ -12,6 +12,12 @@ once when a burst of entries has been drained. It publishes a snapshot (``seq``
 monotonic across restarts, ``generated_at``, source freshness) whenever
 something changed, at most every 100 ms, and at least once a second.
 
+Each snapshot carries the alert log (``alerts``, :mod:`wallboard.alerts`): the newest crossings
+of the watched figures into alert and back out, newest first. New crossings are appended to the
+``<prefix>alerts`` stream (trimmed to about :data:`ALERTS_KEEP`) before the snapshot that shows
+them is published, and read back at start, so the log and the figures held in alert survive a
+restart.
+
 Beside the fold, a task of its own applies the retention (``privacy.retention_days``)
 once at the start and then hourly: :func:`wallboard.retention.purge_forever`.
 """
@@ -23,6 +29,7 @@ import json
 import logging
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -32,6 +39,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard import retry
 from wallboard.admission import REFUSALS, Verdict
+from wallboard.alerts import AlertLog, Crossing, parse_entry
 from wallboard.checkpoint import from_dict, to_dict
 from wallboard.clock import utc_iso
 from wallboard.config import Config
@@ -45,6 +53,9 @@ from wallboard.streams import Entry, Streams, id_tuple, redis_full
 from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
+
+#: Crossings kept on the alerts stream (approximately: ``XADD MAXLEN ~``), and read back at start.
+ALERTS_KEEP = 1_000
 
 
 def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
@@ -103,6 +114,9 @@ class Aggregator:
         self._dirty = True
         self._last_publish = 0.0
         self._last_checkpoint = 0.0
+        self.alerts = AlertLog()
+        self.alerts_key = streams.prefix + "alerts"
+        self._alerts_unsaved: deque[Crossing] = deque(maxlen=ALERTS_KEEP)  # in stream order
 
     # -------------------------------------------------------------- setup
 
@@ -126,6 +140,33 @@ class Aggregator:
         latest = await self.streams.latest_snapshot()
         if latest is not None:
             self.seq = max(self.seq, int(latest.get("seq", 0)))
+        await self._load_alerts()
+
+    async def _load_alerts(self) -> None:
+        """The stored alert log, newest first; an entry that cannot be read is skipped and said."""
+        stored: list[Crossing] = []
+        bad = 0
+        for entry_id, fields in await self.streams.redis.xrevrange(self.alerts_key, count=ALERTS_KEEP) or []:
+            try:
+                stored.append(parse_entry(str((fields or {}).get("json", ""))))
+            except ValueError as exc:
+                bad += 1
+                if bad == 1:
+                    log.warning("skipped alert entry %s: %s", entry_id, exc)
+        if bad > 1:
+            log.warning("skipped %d unreadable alert entries in all", bad)
+        self.alerts.restore(stored)
+
+    async def _save_alerts(self) -> None:
+        """Append the crossings not stored yet to the alerts stream, all or none."""
+        if not self._alerts_unsaved:
+            return
+        pipe = self.streams.redis.pipeline(transaction=True)
+        for crossing in self._alerts_unsaved:
+            fields: dict[Any, Any] = {"json": json.dumps(crossing.as_dict(), separators=(",", ":"))}
+            pipe.xadd(self.alerts_key, fields, maxlen=ALERTS_KEEP, approximate=True)
+        await pipe.execute()
+        self._alerts_unsaved.clear()
 
     async def recover(self) -> None:
         """Fold what this consumer had pending, then what others left behind."""
@@ -217,9 +258,13 @@ class Aggregator:
     # ------------------------------------------------------------ publish
 
     async def snapshot(self, now: float | None = None) -> dict[str, Any]:
-        """The full snapshot at ``now``: view, sources and pipeline figures."""
+        """The full snapshot at ``now``: view, alert log, sources and pipeline figures (its
+        figures' crossings are logged: each call observes them)."""
         now = self.clock() if now is None else now
         view = build_view(self.state, self.config, self.settings, now)
+        # Newest first in the log; the stream reads back newest first, so a snapshot's
+        # crossings are appended in reverse.
+        self._alerts_unsaved.extend(reversed(self.alerts.observe(view, self.config)))
         health = await self.streams.source_health()
         sources: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -248,6 +293,7 @@ class Aggregator:
             "seq": self.seq,
             "generated_at": utc_iso(now),
             **view,
+            "alerts": self.alerts.as_list(),
             "ticker": await self.streams.tickers(),
             "sources": sources,
             "pipeline": {
@@ -275,6 +321,7 @@ class Aggregator:
     async def publish(self) -> None:
         self.seq += 1
         snap = await self.snapshot()
+        await self._save_alerts()  # before the snapshot that shows them
         await self.streams.publish_snapshot(self.seq, json.dumps(snap, separators=(",", ":"), ensure_ascii=False))
         self._dirty = False
         self._last_publish = time.monotonic()
