@@ -8,7 +8,7 @@ time), no I/O. The aggregator keeps the log in Redis and in every snapshot (``al
 ``"now"``); ``service_level_pct`` (the block's ``sl.pct``) and ``abandon_rate_pct`` for
 ``"today"`` and for the shortest rolling window (``"15"``); ``asa_s`` for ``"today"``.
 
-**Level** exactly as the screens colour it (``level()`` in ``assets/render.js``):
+**Level** exactly as the screens colour it (``level()`` in ``assets/tiles.js``):
 higher_is_worse, value ≥ alert → alert, ≥ warn → warn, else ok; lower_is_worse the same with ≤;
 no value → no level. Thresholds are the queue's (``Config.threshold(metric, queue)``), the
 centre's those without a queue.
