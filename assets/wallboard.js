@@ -2,7 +2,7 @@
  *
  * - subscribes with the page's selector (the #wb-page element's data-page),
  * - applies full views and patches in seq order (anything older is ignored),
- * - draws the wall TV straight into its DOM (assets/render.js); on team and manager pages
+ * - draws the wall TV straight into its DOM (assets/tiles.js); on team and manager pages
  *   writes the view's seq into the page's dcc.Store with dash_clientside.set_props, and
  *   Dash's clientside renderers read the view from here (a seq, not the view, goes through
  *   Dash: it records every store write in its undo history, which would grow for ever),
@@ -16,11 +16,11 @@
  */
 (function () {
   "use strict";
-  var STORE = "wb-store";
+  var wb = window.wallboard = window.wallboard || {};
   var page = null, pageText = null, ws = null, attempt = 0, timer = null;
   var view = null, seq = -1, lastMessageAt = 0, lastDataAt = 0, generatedAt = null, rotationIndex = 0,
       rotationSince = Date.now();
-  var metrics = window.wallboardMetrics = {messages: 0, connects: 0, opens: 0, applied: []};  // connects: attempts
+  var metrics = wb.metrics = {messages: 0, connects: 0, opens: 0, applied: []};  // connects: attempts
 
   function readPage() {
     var el = document.getElementById("wb-page");
@@ -86,12 +86,12 @@
 
   function draw() {
     if (page.view === "wall") {
-      if (window.wallboardRenderWall) { window.wallboardRenderWall(view, rotationIndex, page); }
+      if (wb.renderWall) { wb.renderWall(view, rotationIndex, page); }
     } else {
-      setProps(STORE, {data: seq});
+      setProps(page.ids.store, {data: seq});
     }
   }
-  window.wallboardView = function () { return view; };
+  wb.view = function () { return view; };
 
   function connect() {
     clearTimeout(timer);
@@ -125,7 +125,7 @@
   function deny(code) {
     view = null;
     metrics.denied = code;
-    var root = document.querySelector(".wb-root"), banner = document.getElementById("wb-stale-banner");
+    var root = document.querySelector(".wb-root"), banner = document.getElementById(page.ids.banner);
     if (root) { root.classList.add("wb-denied"); }
     if (banner) { banner.textContent = code === 4403 ? page.labels.not_allowed : page.labels.revoked; }
     clearTimeout(timer);
@@ -146,8 +146,8 @@
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     return h ? h + ":" + pad(m) + ":" + pad(s) : m + ":" + pad(s);
   }
-  window.wallboardDuration = duration;
-  window.wallboardClock = function () { return clockText(Date.now(), false); };
+  wb.duration = duration;
+  wb.clock = function () { return clockText(Date.now(), false); };
 
   var clockFormats = {};  // building an Intl formatter costs far more than using one: one per kind
   function clockText(ms, withSeconds) {
@@ -195,7 +195,7 @@
     }
     var clocks = document.querySelectorAll("[data-clock]");
     for (var c = 0; c < clocks.length; c++) { clocks[c].textContent = clockText(now, false); }
-    var stale = staleState(), root = document.querySelector(".wb-root"), banner = document.getElementById("wb-stale-banner");
+    var stale = staleState(), root = document.querySelector(".wb-root"), banner = document.getElementById(page.ids.banner);
     if (root && banner && !metrics.denied) {
       if (stale) {
         root.classList.add("wb-stale");

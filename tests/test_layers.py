@@ -21,7 +21,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     # foundations: no wallboard imports but these
     ("wallboard.retry", "wallboard.ratelog", "wallboard.clock", "wallboard.events"),
     # values: the wire codec and limits, raw counters and the KPI formulas over them
-    ("wallboard.wire", "wallboard.counters", "wallboard.kpi", "wallboard.staffing"),
+    ("wallboard.wire", "wallboard.counters", "wallboard.kpi", "wallboard.staffing", "wallboard.tiles"),
     ("wallboard.config",),
     # the pure core and the I/O adapters every process uses
     (

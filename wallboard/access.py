@@ -130,8 +130,7 @@ def page_of(path: str) -> tuple[str, str] | None:
         return ("home", "")
     if path == "/manager":
         return ("manager", "")
-    for view in ("wall", "team"):
-        prefix = f"/{view}/"
+    for prefix, view in (("/wall/", "wall"), ("/tv/", "wall"), ("/team/", "team")):  # /tv: the TV-lite page
         if path.startswith(prefix):
             rest = path[len(prefix) :]
             if rest and "/" not in rest:

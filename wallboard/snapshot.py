@@ -188,6 +188,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     queue_ids = [q.id for q in config.queues] + sorted(set(state.queues) - {q.id for q in config.queues})
     empty = QueueState()
     staffing_min = staffing_window(windows)
+    current = settings.intervals.floor(now)
     # Each queue's counters for today and for each window, computed once: screens, the centre and
     # staffing read the same ones.
     today_of: dict[str, QueueCounters] = {}
@@ -215,6 +216,13 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             today_c.merge(c)
         block: dict[str, Any] = {"today": queue_kpis(today_c), "windows": {}}
         block["today"]["sl"] = combined_service_level(zip(today_parts, formulas, strict=True))
+        # The current interval (a quarter hour by default), as the interval reports will show it.
+        interval_parts = [state.queues.get(q, empty).buckets.get(current) or QueueCounters() for q in ids]
+        ic = QueueCounters()
+        for c in interval_parts:
+            ic.merge(c)
+        block["interval"] = {"start": current, **queue_kpis(ic)}
+        block["interval"]["sl"] = combined_service_level(zip(interval_parts, formulas, strict=True))
         for w in windows:
             parts = [recent_counters(q, w) for q in ids]
             wc = QueueCounters()
@@ -306,12 +314,32 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
     centre_total = AgentCounters()
     for c in agent_today.values():
         centre_total.merge(c)
+    centre_agents = _by_state(state.agents.values())
+    centre_calls = call_block(queue_ids)
     centre = {
-        **call_block(queue_ids),
-        "agents": _by_state(state.agents.values()),
+        **centre_calls,
+        "agents": centre_agents,
         "work": agent_kpis(centre_total),
         "intervals": interval_series(queue_ids),
     }
+    # ``/wall/all``: the whole centre as a screen.
+    if queue_ids:
+        screens.setdefault(
+            "all",
+            {
+                "title": "",
+                "queues": queue_ids,
+                **centre_calls,
+                "agents": centre_agents,
+                "staffing": pooled_staffing(
+                    config,
+                    queue_ids,
+                    [recent_counters(q, staffing_min) for q in queue_ids],
+                    staffing_min * 60,
+                    centre_agents,
+                ),
+            },
+        )
     return {
         "now": now,
         "day_start": today,

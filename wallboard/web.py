@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -75,6 +75,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     """
     configured = configure(config) if collectors is None else collectors
     from wallboard.layouts import build_dash
+    from wallboard.layouts.lite import lite_page
 
     dash_app = build_dash(config)
     teams = {t.id for t in config.teams}
@@ -194,12 +195,20 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
             doors.closed(websocket)
 
     page = _DashIndex(dash_app.server)
+
+    async def tv_lite(request: Request) -> Response:
+        html = lite_page(config, request.path_params["screen"])
+        if html is None:
+            return PlainTextResponse("unknown screen", status_code=404)
+        return HTMLResponse(html, headers={"cache-control": "no-cache, private"})
+
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
         *doors.routes(),
         *ingest_routes(),
         WebSocketRoute("/ws", ws_endpoint),
         Route("/wall/{screen}", page),
+        Route("/tv/{screen}", tv_lite),
         Route("/team/{team}", page),
         Route("/manager", page),
         Mount("/", app=dash_app.server),

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from wallboard.config.security import AuthSettings, PrivacySettings
 from wallboard.kpi import SLFormula
+from wallboard.tiles import METRICS, default_window, window_error
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
 
@@ -137,6 +138,30 @@ class CollectorConfig(_Frozen):
         return self.name or self.kind
 
 
+class TileConfig(_Frozen):
+    """One figure of a screen: a metric (:data:`wallboard.tiles.METRICS`) over a window."""
+
+    metric: str
+    #: ``now`` (instants), a rolling window in minutes (one of ``windows:``), ``interval`` or
+    #: ``today``; empty: ``now`` for instants, ``today`` for call figures.
+    window: str = ""
+    #: One of the screen's queues (that queue alone, by its own rules); empty: the screen's.
+    queue: str = ""
+    #: ``big`` (the top row of a TV) or ``small`` (the strip below); empty: the metric's own.
+    size: Literal["big", "small", ""] = ""
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _window_text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="after")
+    def _window_default(self) -> TileConfig:
+        if not self.window and self.metric in METRICS:
+            object.__setattr__(self, "window", default_window(self.metric))
+        return self
+
+
 class ScreenConfig(_Frozen):
     """A wall/TV screen: what it shows, in which language, and what it rotates with."""
 
@@ -147,6 +172,15 @@ class ScreenConfig(_Frozen):
     theme: Literal["dark", "light"] = "dark"
     rotate_with: tuple[str, ...] = ()  # other screens shown in turn on the same TV
     dwell_s: int = Field(default=30, ge=5, le=3600)
+    #: The tiles, in order (empty: the TV defaults, :func:`wallboard.tiles.wall_defaults`).
+    tiles: tuple[TileConfig, ...] = ()
+    #: A row per queue under the tiles: ``None`` when the screen shows more than one queue.
+    queue_rows: bool | None = None
+    #: The rows' columns (empty: :func:`wallboard.tiles.row_defaults`); ``queue`` is not used.
+    rows: tuple[TileConfig, ...] = ()
+    #: A short chime when a tile crosses into alert (a kiosk browser must allow autoplay:
+    #: docs/DEPLOYMENT.md).
+    chime: bool = False
 
 
 class WebSettings(_Frozen):
@@ -299,6 +333,8 @@ class Config(_Frozen):
                     raise ValueError(f"agents[{ai}].aliases: {alias!r} already names agent {aliases[alias]!r}")
                 aliases[alias] = agent.id
         screen_ids = {sc.id for sc in self.screens}
+        if "all" in screen_ids:
+            raise ValueError("screens: 'all' names the whole centre's screen (/wall/all); give this screen another id")
         for si, screen in enumerate(self.screens):
             for qid in screen.queues:
                 if qid not in queue_ids:
@@ -306,6 +342,14 @@ class Config(_Frozen):
             for other in screen.rotate_with:
                 if other not in screen_ids:
                     raise ValueError(f"screens[{si}].rotate_with: unknown screen {other!r}")
+            shown = set(screen.queues or queue_ids)
+            for part in ("tiles", "rows"):
+                for ti, tile in enumerate(getattr(screen, part)):
+                    problem = window_error(tile.metric, tile.window, self.windows)
+                    if problem is None and tile.queue and tile.queue not in shown:
+                        problem = f"queue {tile.queue!r} is not one of the screen's queues"
+                    if problem is not None:
+                        raise ValueError(f"screens[{si}].{part}[{ti}]: {problem}")
         for mi, mapping in enumerate(self.auth.oidc.roles):
             for tid in mapping.teams:
                 if tid not in team_ids:

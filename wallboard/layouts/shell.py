@@ -33,21 +33,28 @@ def _data(**values: str) -> dict[str, Any]:
     return {f"data-{k}": v for k, v in values.items()}
 
 
-def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> html.Div:
-    """Common frame: page config, the data store, the stale banner, and the view."""
-    page = {
+def page_config(cfg: Config, page: dict[str, Any]) -> dict[str, Any]:
+    """What every page's scripts read besides its own settings: labels, timings, the time zone, and
+    the ids of the elements they write (defined in :mod:`wallboard.layouts.ids`)."""
+    return {
         **page,
         "labels": LABELS[page["lang"]],
-        "heartbeat_s": config().web.heartbeat_s,
-        "stale_after_s": config().web.stale_after_s,
-        "timezone": config().timezone,
+        "heartbeat_s": cfg.web.heartbeat_s,
+        "stale_after_s": cfg.web.stale_after_s,
+        "timezone": cfg.timezone,
+        "ids": ids.FOR_SCRIPTS,
     }
+
+
+def page_shell(page: dict[str, Any], *children: Any, theme: str = "dark") -> html.Div:
+    """Common frame: page config, the data store, the stale banner, and the view."""
+    page = page_config(config(), page)
     return html.Div(
         [
             html.Div(id=ids.PAGE, **_data(page=json.dumps(page, ensure_ascii=False))),
             dcc.Store(id=ids.STORE),
             dcc.Store(id=ids.PAGE + "-store", data=page),
-            html.Div(LABELS[page["lang"]]["connecting"], id="wb-stale-banner", className="wb-stale-banner"),
+            html.Div(LABELS[page["lang"]]["connecting"], id=ids.BANNER, className="wb-stale-banner"),
             *(
                 [html.Div("OPEN", className="wb-open-badge", title=LABELS[page["lang"]]["open_mode"])]
                 if config().auth.open
