@@ -28,11 +28,18 @@ $(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 	touch $@
 
+# The ES5 check of the TV scripts (tests/js, acorn): its node modules exactly as locked.
+JS_MODULES := tests/js/node_modules/.installed
+
+$(JS_MODULES): tests/js/package.json tests/js/package-lock.json
+	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
+	touch $@
+
 # Browser tests drive Debian's Chromium (never a downloaded browser); install it when
 # missing and this user can (root, as on CI). Without it the browser tests fail under CI=true.
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
 
-test: $(VENV)/.test-deps $(OIDC_MODULES)
+test: $(VENV)/.test-deps $(OIDC_MODULES) $(JS_MODULES)
 ifeq ($(CHROMIUM),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \

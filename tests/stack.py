@@ -48,6 +48,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--disable-dev-shm-usage",  # (containers give /dev/shm 64 MB: Chromium's tabs would crash)
+    "--autoplay-policy=no-user-gesture-required",  # what a kiosk TV runs with, for the alert chime
 ]
 
 

@@ -4,6 +4,7 @@ team isolation, reconnect after a web restart, stale data greyed out, no console
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx2 as httpx
 import pytest
 
 from tests.stack import Stack, watched_page
@@ -27,6 +29,7 @@ def _screens_config(raw: dict[str, Any]) -> None:
     raw["collectors"] = []
     raw["web"].update(heartbeat_s=1, stale_after_s=3)
     raw["screens"][0]["dwell_s"] = raw["screens"][1]["dwell_s"] = 5  # "sala" rotates with "ventas", "soporte"
+    raw["screens"][2]["chime"] = True  # "soporte": a tone when a tile crosses into alert
     local = datetime.now(ZoneInfo(raw["timezone"])) - timedelta(hours=3)
     raw["day_start"] = f"{local.hour:02d}:{local.minute // 15 * 15:02d}"
 
@@ -74,42 +77,82 @@ def number(pg: Any, selector: str) -> str:
     return str(pg.locator(selector).inner_text(timeout=15_000)).strip()
 
 
+#: The TV's tiles by id (wallboard/tiles.py tile_id): "<metric>-<window>".
+WAITING = "#wb-t-waiting-now-num"
+SL_TODAY = "#wb-t-service_level-today"
+
+
+def _figure(text: str) -> float | None:
+    """A number as the page shows it ("85,1 %", "1.234") as a float; None for "—"."""
+    text = text.replace("\u202f", "").replace("%", "").replace("✖", "").replace("▲", "").strip()
+    return None if text in ("—", "") else float(text.replace(".", "").replace(",", "."))
+
+
+def _close(shown: str, value: float | None) -> bool:
+    """The page rounds half away from zero, Python's format half to even: compare the numbers."""
+    got = _figure(shown)
+    return got is None if value is None else got is not None and abs(got - value) <= 0.051
+
+
 def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Path) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_function("() => document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-t-waiting-now-num') && document.querySelector('#wb-rows')"
+    )
     assert number(page, "#wb-title") == "Sala de operaciones"
-    # "sala" shows every queue: five formulas and three thresholds, so its SL says it is mixed
-    assert number(page, "#wb-sl").endswith("%") and number(page, "#wb-sl-caption").startswith("SL mixto")
-    # "now" beside "today": the shortest rolling window under the figures, and today's counts
-    recent, answered, now_text, counts = page.evaluate(
-        "() => { const s = window.wallboardView().screens.sala; return [s.windows['15'].sl.pct, s.today.answered,"
-        " document.querySelector('#wb-sl-now').innerText, document.querySelector('#wb-counts').innerText]; }"
+    # every figure says its window; "now" beside "today" for SL and abandonment
+    windows = page.evaluate(
+        "() => [...document.querySelectorAll('.wb-tiles .wb-tile')]"
+        ".map((t) => [t.id, t.querySelector('.wb-window').innerText])"
     )
-    assert now_text.startswith("últimos 15 min: ")
-    shown_now = now_text.removeprefix("últimos 15 min: ").removesuffix("\u202f%")
-    if recent is None:
-        assert shown_now == "—", now_text
-    else:  # (the page rounds half away from zero, Python's format half to even: compare the numbers)
-        assert abs(float(shown_now.replace(",", ".")) - recent) <= 0.051, (now_text, recent)
-    assert counts.startswith("hoy: ") and f"{answered} respondidas" in counts.replace(".", "")
-    assert number(page, "#wb-abandon-now").startswith("últimos 15 min: ")
-    # how many agents are missing for the target now: "faltan 3" / "sobran 2", as the snapshot says
-    staffing, shown = page.evaluate(
-        "() => [window.wallboardView().screens.sala.staffing, document.querySelector('#wb-staffing').innerText]"
+    assert windows == [
+        ["wb-t-waiting-now", "ahora"],
+        ["wb-t-longest_wait-now", "ahora"],
+        ["wb-t-service_level-15", "últimos 15 min"],
+        ["wb-t-service_level-today", "hoy"],
+        ["wb-t-abandon_rate-15", "últimos 15 min"],
+        ["wb-t-abandon_rate-today", "hoy"],
+    ]
+    # Read the view and the page in one go: an update between two reads would compare two snapshots.
+    got = page.evaluate(
+        """() => { const v = window.wallboard.view(), s = v.screens.sala;
+        const text = (id) => document.getElementById(id).innerText;
+        const rows = [...document.querySelectorAll('#wb-rows tbody tr')].map((tr) => [tr.id,
+          tr.querySelector('.wb-row-rule').innerText, [...tr.querySelectorAll('td.wb-n')].map((td) => td.innerText)]);
+        return {screen: s, queues: v.queues, rows: rows,
+          sl15: text('wb-t-service_level-15-num'), sl: text('wb-t-service_level-today-num'),
+          caption: text('wb-t-service_level-today-sub'), answered: text('wb-t-answered-today-num'),
+          abandoned: text('wb-t-abandoned-today-num'),
+          staffing: [text('wb-t-staffing-now-num'), text('wb-t-staffing-now-sub')],
+          arc: document.querySelector('#wb-t-service_level-today .wb-gauge-value')
+            .getAttribute('stroke-dasharray')}; }"""
     )
-    gap = staffing["gap"]
+    sc = got["screen"]
+    # "sala" shows every queue: five formulas and three thresholds, so its combined SL says it is mixed
+    assert got["caption"] == "SL mixto"
+    assert _close(got["sl"], sc["today"]["sl"]["pct"]) and _close(got["sl15"], sc["windows"]["15"]["sl"]["pct"])
+    assert _figure(got["answered"]) == sc["today"]["answered"] and _figure(got["abandoned"]) == sc["today"]["abandoned"]
+    shown = _figure(got["sl"])
+    assert abs(float(got["arc"].split()[0]) - (shown or 0)) <= 0.05  # the gauge's arc is the figure on the page
+    gap = sc["staffing"]["gap"]
     word = "sin llamadas para estimar" if gap is None else "faltan" if gap > 0 else "sobran" if gap < 0 else "justos"
-    expected = ("—" if gap is None else str(abs(gap))) + " " + word
-    assert " ".join(shown.split()) == expected
-    page.wait_for_function("() => document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
-    # Both read in one go: an update between two reads (the aggregator may still be folding the day)
-    # would compare two different snapshots.
-    arc, text = page.evaluate(
-        "[document.querySelector('.wb-gauge-value').getAttribute('stroke-dasharray'),"
-        " document.querySelector('#wb-sl').innerText]"
-    )
-    shown = float(text.rstrip("%").strip().replace("\u202f", "").replace(",", "."))
-    assert abs(float(arc.split()[0]) - shown) <= 0.05  # the gauge's arc is the service level on the page
+    assert got["staffing"][0] == ("—" if gap is None else str(abs(gap)))
+    assert got["staffing"][1].startswith(word)
+    # a row per queue, each by its own formula and threshold, its numbers those of the queue
+    formulas = {
+        "answered": "respondidas",
+        "offered": "ofrecidas",
+        "asterisk_sl2": "Asterisk SL2",
+        "excl_short_abandons": "sin abandonos cortos",
+        "abandons_after_T": "abandonos tras T",
+    }
+    assert [r[0] for r in got["rows"]] == [f"wb-row-{q.id}" for q in stack.wallboard.queues]
+    for (row_id, rule, cells), q in zip(got["rows"], stack.wallboard.queues, strict=True):
+        assert rule == f"SL {q.sl_target_pct:g}/{q.sl_threshold_s:g} · {formulas[q.sl_formula]}", (row_id, rule)
+        block = got["queues"][q.id]
+        assert _figure(cells[0]) == block["waiting"]
+        assert _close(cells[2], block["windows"]["15"]["sl"]["pct"]) and _close(cells[3], block["today"]["sl"]["pct"])
+        assert _close(cells[4], block["today"]["abandon_rate_pct"])
     page.screenshot(path=str(tmp_path / "wall.png"))
 
     page.goto(stack.url("/team/norte"))
@@ -130,14 +173,14 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
 
 def test_a_tv_number_changes_within_a_second_of_an_event(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/ventas"))
-    page.wait_for_selector("#wb-waiting")
+    page.wait_for_selector(WAITING)
     page.wait_for_timeout(1500)  # let the view settle
     delays = []
     for _ in range(5):
-        page.evaluate("""() => { const el = document.querySelector('#wb-waiting');
+        page.evaluate("""() => { const el = document.querySelector('#wb-t-waiting-now-num');
             window.__before = el.textContent; window.__changedAt = null;
             const obs = new MutationObserver(() => {
-              const now = document.querySelector('#wb-waiting');
+              const now = document.querySelector('#wb-t-waiting-now-num');
               if (now && now.textContent !== window.__before && window.__changedAt === null) {
                 window.__changedAt = Date.now(); obs.disconnect(); } });
             obs.observe(document.body, {subtree: true, childList: true, characterData: true}); }""")
@@ -168,19 +211,22 @@ def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
     assert not (set(page.locator("body").inner_text().split("\n")) & others)
 
 
-def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: Any) -> None:
-    page.goto(stack.url("/wall/ventas"))
-    page.wait_for_selector("#wb-waiting")
+@pytest.mark.parametrize("path", ["/wall/ventas", "/tv/ventas"])
+def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: Any, path: str) -> None:
+    page.goto(stack.url(path))
+    page.wait_for_selector(WAITING)
     stack.kill("web")
     page.wait_for_function("() => document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=15_000)
     stack.start("web")
     stack.wait_healthy()
     # connects counts attempts (those made while the web process was down fail); opens counts sockets
     # that opened. The backoff between attempts is capped at 30 s, jittered.
-    page.wait_for_function("() => window.wallboardMetrics.opens >= 2", timeout=45_000)
-    before = number(page, "#wb-waiting")
+    page.wait_for_function("() => window.wallboard.metrics.opens >= 2", timeout=45_000)
+    before = number(page, WAITING)
     stack.queue_calls("ventas", 2)
-    page.wait_for_function(f"() => document.querySelector('#wb-waiting').textContent !== {before!r}", timeout=10_000)
+    page.wait_for_function(
+        f"() => document.querySelector('#wb-t-waiting-now-num').textContent !== {before!r}", timeout=10_000
+    )
     page.wait_for_function("() => !document.querySelector('.wb-root').classList.contains('wb-stale')", timeout=10_000)
     unexpected = [e for e in page.console_errors if "WebSocket" not in e and "ERR_CONNECTION_REFUSED" not in e]
     assert unexpected == []
@@ -188,7 +234,7 @@ def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: An
 
 def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
-    page.wait_for_selector("#wb-waiting")
+    page.wait_for_selector(WAITING)
     assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
     stack.stop("aggregate", signal.SIGTERM)
     try:
@@ -197,7 +243,7 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: A
         )
         banner = number(page, "#wb-stale-banner")
         assert banner.startswith("Sin datos desde ")
-        colour = page.evaluate("getComputedStyle(document.querySelector('#wb-waiting')).color")
+        colour = page.evaluate("getComputedStyle(document.querySelector('#wb-t-waiting-now-num')).color")
         assert colour == "rgb(91, 97, 104)"  # --wb-stale: the number itself is greyed
     finally:
         stack.start("aggregate")
@@ -217,24 +263,79 @@ def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens
     page.wait_for_function(
         "() => document.querySelector('#wb-title').textContent === 'Soporte y Facturación'", timeout=15_000
     )
-    assert page.evaluate("window.wallboardMetrics.connects") == 1  # rotation needs no new connection
+    assert page.evaluate("window.wallboard.metrics.connects") == 1  # rotation needs no new connection
     page.goto(stack.url("/wall/floor-en"))
-    page.wait_for_selector("#wb-sl-caption")
-    assert number(page, "#wb-sl-caption").startswith("SL mixed")  # (every queue: their formulas differ)
+    page.wait_for_selector("#wb-t-service_level-today-sub")
+    assert number(page, "#wb-t-service_level-today-sub").startswith("SL mixed")  # (every queue: their formulas differ)
+    assert number(page, "#wb-t-service_level-15 .wb-window") == "last 15 min"
+    assert number(page, "#wb-rows thead th:nth-child(2)").upper().split("\n") == ["WAITING", "NOW"]
     assert "WAITING" in page.locator(".wb-tile .wb-label").first.inner_text().upper()
     assert page.console_errors == []
 
 
 def test_a_tile_that_crosses_into_alert_flashes_and_says_since_when(stack: Screens, page: Any) -> None:
-    page.goto(stack.url("/wall/ventas"))
-    page.wait_for_selector("#wb-waiting")
-    already = int(number(page, "#wb-waiting") or 0)
-    stack.queue_calls("ventas", max(0, 9 - already))  # over the alert threshold of calls waiting (8)
-    tile = "() => document.querySelector('#wb-waiting').closest('.wb-tile')"
+    # "soporte" (Soporte, Facturación, Empresas): no other test queues calls there, so it is below
+    # the alert threshold of calls waiting (8) when the page opens; then 9 calls in Facturación
+    page.goto(stack.url("/wall/soporte"))
+    page.wait_for_selector(WAITING)
+    page.wait_for_timeout(1000)  # drawn once: what is in alert at the first draw does not flash
+    assert int(number(page, WAITING)) < 8
+    stack.queue_calls("facturacion", 9)
+    tile = "() => document.querySelector('#wb-t-waiting-now')"
     page.wait_for_function(f"() => ({tile})().getAttribute('data-flash') === '1'", timeout=10_000)
     cue = page.evaluate(f"() => ({tile})().querySelector('.wb-cue').innerText")
     assert cue.startswith("✖ ALERTA · desde ") and cue[-5:-2].endswith(":"), cue  # "✖ ALERTA · desde 10:42"
-    assert page.evaluate("() => window.wallboardMetrics.alerts") >= 1
+    assert page.evaluate("() => window.wallboard.metrics.alerts") >= 1
+    # "soporte" has chime: true (the test's config), and Chromium runs with the kiosk's autoplay flag
+    chimes, audio = page.evaluate("() => [window.wallboard.metrics.chimes, window.wallboard.metrics.audio]")
+    assert chimes >= 1 and audio == "running", (chimes, audio)
+    # Facturación's row crosses too, by that queue's own thresholds
+    page.wait_for_function("() => document.querySelector('#wb-row-facturacion td.wb-level-alert') !== null")
     page.wait_for_function(f"() => ({tile})().getAttribute('data-flash') === '0'", timeout=15_000)  # a few seconds
     assert "desde" in page.evaluate(f"() => ({tile})().querySelector('.wb-cue').innerText")  # still in alert
     assert page.console_errors == []
+
+
+def test_the_tv_lite_page_draws_the_same_tiles_with_two_small_scripts(stack: Screens, page: Any) -> None:
+    page.goto(stack.url("/wall/ventas"))
+    page.wait_for_selector("#wb-rows tbody tr")
+    tiles = "() => [...document.querySelectorAll('.wb-tile')].map((t) => t.id)"
+    rows = "() => [...document.querySelectorAll('#wb-rows tbody tr')].map((t) => t.id)"
+    on_wall = page.evaluate(tiles), page.evaluate(rows)
+    page.goto(stack.url("/tv/ventas"))
+    page.wait_for_selector("#wb-rows tbody tr")
+    assert (page.evaluate(tiles), page.evaluate(rows)) == on_wall
+    assert on_wall[1] == ["wb-row-ventas", "wb-row-retencion"]  # "Ventas y Retención": a row per queue
+    # no Dash, React or Plotly: the page's two scripts and its style sheet
+    loaded = page.evaluate(
+        "() => [[...document.scripts].map((s) => new URL(s.src).pathname),"
+        " [...document.querySelectorAll('link[rel=stylesheet]')].map((l) => new URL(l.href).pathname),"
+        " [typeof window.React, typeof window.Plotly, typeof window.dash_clientside]]"
+    )
+    assert loaded == [["/assets/tiles.js", "/assets/wallboard.js"], ["/assets/tv.css"], ["undefined"] * 3]
+    # the numbers are the view's, as on the Dash page
+    got = page.evaluate(
+        "() => [window.wallboard.view().screens.ventas,"
+        " document.getElementById('wb-t-service_level-today-num').innerText,"
+        " document.getElementById('wb-t-service_level-today-sub').innerText]"
+    )
+    assert _close(got[1], got[0]["today"]["sl"]["pct"])
+    assert got[2] == "SL mixto"  # ventas 80/20 sin abandonos cortos, retención 85/20 Asterisk SL2
+    assert page.console_errors == []
+
+
+def test_the_tv_lite_page_is_under_100_kb_compressed_and_cached(stack: Screens) -> None:
+    """What a TV downloads for /tv/<screen>: the page, its style sheet and its two scripts."""
+    with httpx.Client(base_url=stack.url(""), headers={"accept-encoding": "gzip"}) as client:
+        html = client.get("/tv/ventas")
+        assert html.status_code == 200 and "no-cache" in html.headers["cache-control"]
+        assets = re.findall(r'(?:src|href)="(/assets/[^"]+)"', html.text)
+        assert [a.split("?")[0] for a in assets] == ["/assets/tv.css", "/assets/tiles.js", "/assets/wallboard.js"]
+        total = html.num_bytes_downloaded
+        for url in assets:
+            answer = client.get(url)
+            assert answer.status_code == 200 and answer.headers.get("content-encoding") == "gzip", url
+            assert "immutable" in answer.headers["cache-control"], answer.headers  # the URL names the content
+            total += answer.num_bytes_downloaded
+    print(f"TV-lite page, compressed: {total} B")
+    assert total <= 100_000

@@ -169,7 +169,7 @@ def test_a_tv_key_opens_its_screen_only_and_goes_dark_when_revoked(doors: Doors,
     key = doors.key("tv-ventas", "--screen", "ventas")
     page.goto(doors.url(f"/wall/ventas?key={key}"))
     assert page.url == doors.url("/wall/ventas")  # the key left the address bar
-    page.wait_for_selector("#wb-waiting")
+    page.wait_for_selector("#wb-t-waiting-now-num")
     cookies = {c["name"]: c["value"] for c in page.context.cookies()}
     assert key not in "".join(cookies.values()) and "wb_display" in cookies
     assert page.evaluate(SOCKET, {"view": "team", "team": "norte"})["code"] == 4403
@@ -177,7 +177,7 @@ def test_a_tv_key_opens_its_screen_only_and_goes_dark_when_revoked(doors: Doors,
         page.goto(doors.url(other))
         assert page.locator("#wb-refused").count() == 1, other
     page.goto(doors.url("/wall/ventas"))
-    page.wait_for_selector("#wb-waiting")
+    page.wait_for_selector("#wb-t-waiting-now-num")
     revoked = doors.cli("display-key", "revoke", "tv-ventas")
     assert revoked.returncode == 0, revoked.stderr
     t0 = time.monotonic()
@@ -185,7 +185,7 @@ def test_a_tv_key_opens_its_screen_only_and_goes_dark_when_revoked(doors: Doors,
     dark_after = time.monotonic() - t0
     print(f"revoked key's screen dark after {dark_after:.2f} s")
     assert "revocada" in page.locator("#wb-stale-banner").inner_text()
-    assert page.locator("#wb-waiting").is_hidden()
+    assert page.locator("#wb-t-waiting-now-num").is_hidden()
     listing = doors.cli("display-key", "list")
     assert "tv-ventas" not in listing.stdout
 

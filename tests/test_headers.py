@@ -34,10 +34,10 @@ from wallboard.clock import day_start_at
 from wallboard.collectors.simulator import Options, Simulation
 from wallboard.config import load_config
 from wallboard.events import CallQueued, Event
-from wallboard.headers import HSTS, SecurityHeaders, content_security_policy, dash_script_hashes
+from wallboard.headers import HSTS, SecurityHeaders, cache_control, content_security_policy, dash_script_hashes
 from wallboard.web import server_config
 
-PAGES = ("/", "/wall/sala", "/wall/ventas", "/team/norte", "/manager")
+PAGES = ("/", "/wall/sala", "/wall/ventas", "/tv/ventas", "/team/norte", "/manager")
 FIXED = {
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
@@ -179,7 +179,8 @@ def test_every_page_asset_and_answer_carries_the_headers(served: Served) -> None
             resources = _Resources()
             resources.feed(page.text)
             # every inline script the page carries is allowed by its hash, and by nothing else
-            assert resources.inline, path
+            # (the TV-lite page has none)
+            assert bool(resources.inline) == (not path.startswith("/tv/")), path
             for script in resources.inline:
                 digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
                 assert f"'sha256-{digest}'" in policy.split("; ")[1].split(), (path, script[:80])
@@ -297,12 +298,18 @@ def _number(page: Any, selector: str) -> str:
 
 
 def _live_wall(served: Served, page: Any, screen: str) -> None:
-    page.wait_for_function("() => document.querySelector('#wb-waiting') && document.querySelector('#wb-sl')")
+    page.wait_for_function(
+        "() => document.querySelector('#wb-t-waiting-now-num')"
+        " && document.querySelector('#wb-t-service_level-today-num')"
+    )
     page.wait_for_function("() => document.querySelector('.wb-gauge svg .wb-gauge-value') !== null")
-    assert _number(page, "#wb-sl").endswith("%"), screen
-    before = _number(page, "#wb-waiting")
+    page.wait_for_function("() => document.querySelector('#wb-rows tbody tr') !== null")  # a row per queue
+    assert _number(page, "#wb-t-service_level-today-num").endswith("%"), screen
+    before = _number(page, "#wb-t-waiting-now-num")
     served.queue_calls("ventas", 2)  # through the aggregator and the socket to the pixel
-    page.wait_for_function(f"() => document.querySelector('#wb-waiting').textContent !== {before!r}", timeout=15_000)
+    page.wait_for_function(
+        f"() => document.querySelector('#wb-t-waiting-now-num').textContent !== {before!r}", timeout=15_000
+    )
 
 
 def _live_team(served: Served, page: Any) -> None:
@@ -331,7 +338,7 @@ def test_every_page_works_under_the_policy_in_chromium(served: Served, page: Any
             if path == "/":
                 page.wait_for_selector("#wb-home-screens a")
                 assert page.locator("#wb-home-screens a").count() == len(served.wallboard.screens) + 1
-            elif path.startswith("/wall/"):
+            elif path.startswith(("/wall/", "/tv/")):
                 _live_wall(served, page, path)
             elif path.startswith("/team/"):
                 _live_team(served, page)
@@ -363,3 +370,29 @@ def test_a_policy_too_strict_is_seen(served: Served, page: Any) -> None:
     page.wait_for_timeout(1000)
     assert page.locator("#wb-agent-grid tbody tr").count() == 0
     assert any("Content Security Policy" in e for e in page.console_errors)
+
+
+def test_every_answer_says_how_long_it_may_be_cached(served: Served) -> None:
+    with httpx.Client(base_url=f"http://127.0.0.1:{served.port}", timeout=15) as client:
+        page = client.get("/wall/sala")
+        assert page.headers["cache-control"] == "private, no-cache"  # pages depend on who asks
+        # every script and style sheet the Dash page names carries its version: kept for a year
+        named = re.findall(r'(?:src|href)="(/(?:assets|_dash-component-suites)/[^"]+)"', page.text)
+        assert named, page.text[:500]
+        for url in named:
+            answer = client.get(url)
+            assert answer.status_code == 200, url
+            assert "max-age=31536000" in answer.headers["cache-control"], (url, answer.headers["cache-control"])
+        bare = client.get("/assets/wallboard.css")  # no version in the URL: asked again each time
+        assert bare.headers["cache-control"] == "public, no-cache"
+        assert client.get("/_dash-layout").headers["cache-control"] == "private, no-cache"
+
+
+def test_cache_control_by_path() -> None:
+    assert cache_control(b"/assets/tiles.js", b"v=0123abcd") == b"public, max-age=31536000, immutable"
+    assert cache_control(b"/assets/wallboard.css", b"m=1700000000.0") == b"public, max-age=31536000, immutable"
+    suite = b"/_dash-component-suites/dash/deps/react@18.v4_2_0m1764000000.14.0.min.js"
+    assert cache_control(suite, b"") == b"public, max-age=31536000, immutable"
+    assert cache_control(b"/assets/tiles.js", b"") == b"public, no-cache"
+    assert cache_control(b"/assets/tiles.js", b"x=1&v=2") == b"public, max-age=31536000, immutable"
+    assert cache_control(b"/tv/ventas", b"v=1") == b"private, no-cache"  # a page, whatever its query

@@ -21,7 +21,12 @@ app set that header itself):
   ``Cross-Origin-Opener-Policy: same-origin``, a ``Permissions-Policy`` denying camera,
   microphone and geolocation;
 - ``Strict-Transport-Security`` only on a request that came over https (the ASGI scope's scheme:
-  behind a proxy, uvicorn sets it from ``X-Forwarded-Proto`` of a trusted proxy).
+  behind a proxy, uvicorn sets it from ``X-Forwarded-Proto`` of a trusted proxy);
+- ``Cache-Control`` (:func:`cache_control`): an asset whose URL names its content (Dash's
+  ``?m=<mtime>`` and fingerprinted bundles, the TV-lite page's ``?v=<digest>``) is kept for a year
+  and never asked again (``immutable``); anything else — pages, Dash's layout, other assets — is
+  kept but asked again each time (``no-cache``: a 304 when unchanged), and ``private`` unless it is
+  a static file (pages and views depend on who asks).
 
 ``Referrer-Policy`` is ``same-origin`` rather than ``no-referrer``: both send no address to
 another site (the identity provider, a link), but under ``no-referrer`` a browser sends
@@ -56,6 +61,22 @@ _HOST = re.compile(rb"(?:[a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?|\[[0-9a-f:.]+\])(?::[
 HSTS = "max-age=31536000"
 #: Host values whose policy is kept; past this the cache starts again (a client inventing hosts).
 _MAX_CACHED_HOSTS = 64
+
+_CACHE_CONTROL = b"cache-control"
+_STATIC = (b"/assets/", b"/_dash-component-suites/")
+#: Dash's fingerprinted bundles: ``dash_renderer.v4_2_0m1700000000.min.js``.
+_FINGERPRINT = re.compile(rb"\.v[0-9a-z_]+m[0-9]+\.")
+_FOREVER = b"public, max-age=31536000, immutable"
+
+
+def cache_control(path: bytes, query: bytes) -> bytes:
+    """The ``Cache-Control`` of an answer to ``path``?``query`` that did not set one."""
+    if path.startswith(_STATIC):
+        named = _FINGERPRINT.search(path) is not None or any(
+            part.startswith((b"m=", b"v=")) for part in query.split(b"&")
+        )
+        return _FOREVER if named else b"public, no-cache"
+    return b"private, no-cache"
 
 _CSP = b"content-security-policy"
 _HSTS = b"strict-transport-security"
@@ -160,6 +181,8 @@ class SecurityHeaders:
             return
         policy = self._policy(_host(scope))
         https = self._hsts and scope.get("scheme") == "https"
+        path = scope.get("raw_path") or scope["path"].encode("latin-1", "replace")
+        caching = cache_control(path, scope.get("query_string", b""))
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -170,6 +193,8 @@ class SecurityHeaders:
                 headers += [(name, value) for name, value in self._fixed if name not in present]
                 if https and _HSTS not in present:
                     headers.append((_HSTS, HSTS.encode()))
+                if _CACHE_CONTROL not in present:
+                    headers.append((_CACHE_CONTROL, caching))
                 message = {**message, "headers": headers}
             await send(message)
 

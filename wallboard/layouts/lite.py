@@ -52,7 +52,7 @@ def lite_page(cfg: Config, screen: str) -> str | None:
         "<!DOCTYPE html>"
         f'<html lang="{lang}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>wallboard · TV</title>{styles}</head>"
+        f'<title>wallboard · TV</title><link rel="icon" href="/_favicon.ico">{styles}</head>'
         f'<body><div class="wb-root wb-wall wb-lite wb-theme-{escape(page["theme"])}">'
         f'<div id="{ids.PAGE}" data-page="{escape(json.dumps(page, ensure_ascii=False))}"></div>'
         f'<div id="{ids.BANNER}" class="wb-stale-banner">{escape(labels["connecting"])}</div>{badge}'
