@@ -223,7 +223,7 @@
     }
     var out = {table: table, rows: []};
     for (var q = 0; q < rows.queues.length; q++) {
-      var queue = rows.queues[q], tr = el("tr", "wb-row", "wb-row-" + queue.id.replace(/[^A-Za-z0-9_-]/g, "_"));
+      var queue = rows.queues[q], tr = el("tr", "wb-row", queue.row_id);
       var name = el("td", "wb-row-name"), rule = el("div", "wb-row-rule", null, NBSP);
       put(name, [el("div", null, null, queue.name), rule]);
       tr.appendChild(name);

@@ -137,6 +137,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 from _util import cpu_seconds, rss_mb, run_fast
 from fanout import SCREEN, SUBSCRIBE, Run, q
 
+#: The TV's "calls waiting" number (wallboard/tiles.py tile_id("waiting", "now") + "-num").
+WAITING = "wb-t-waiting-now-num"
+
 from tests import stack as harness
 from tests.stack import CHROMIUM_ARGS
 from wallboard.events import CallAbandoned, CallAnswered, CallQueued, Event
@@ -312,29 +315,32 @@ class Stack:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
-def open_tv(browser: Any, stack: Stack) -> Any:
+def open_tv(browser: Any, stack: Stack, view: str = "wall") -> Any:
     context = browser.new_context(viewport={"width": 1920, "height": 1080})
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda e: page.errors.append(str(e)))
     page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
-    page.goto(stack.url(f"/wall/{SCREEN}"))
-    page.wait_for_selector("#wb-waiting", timeout=30_000)
+    page.goto(stack.url(f"/{view}/{SCREEN}"))
+    page.wait_for_selector(f"#{WAITING}", timeout=30_000)
     page.wait_for_function(
-        "() => window.wallboardMetrics && window.wallboardMetrics.applied.length > 0", timeout=30_000
+        "() => window.wallboard && window.wallboard.metrics && window.wallboard.metrics.applied.length > 0",
+        timeout=30_000,
     )
     return page
 
 
 def shown_number(page: Any) -> int | None:
-    digits = re.sub(r"\D", "", page.evaluate("(document.getElementById('wb-waiting') || {}).textContent || ''"))
+    digits = re.sub(
+        r"\D", "", page.evaluate("(document.getElementById('wb-t-waiting-now-num') || {}).textContent || ''")
+    )
     return int(digits) if digits else None
 
 
 # ------------------------------------------------------------------------------ 1. event → pixel
 
 OBSERVE = """() => {
-  const read = () => { const el = document.getElementById('wb-waiting'); return el ? el.textContent : null; };
+  const read = () => { const el = document.getElementById('wb-t-waiting-now-num'); return el ? el.textContent : null; };
   let last = read();
   window.__wbStamps = [];
   new MutationObserver(() => {
@@ -409,7 +415,7 @@ def pixel_run(
             final = start_value + args.events
             try:
                 page.wait_for_function(
-                    "() => (document.getElementById('wb-waiting') || {}).textContent.replace(/\\D/g, '')"
+                    "() => (document.getElementById('wb-t-waiting-now-num') || {}).textContent.replace(/\\D/g, '')"
                     f" === '{final}'",
                     timeout=10_000,
                 )
@@ -488,10 +494,10 @@ def pixel_line(r: dict[str, Any]) -> str:
 
 COUNT_UPDATES = """() => {
   window.__wb = {updates: 0, renders: 0, renderMs: 0};
-  const applied = window.wallboardMetrics.applied, push = applied.push;
+  const applied = window.wallboard.metrics.applied, push = applied.push;
   applied.push = function () { window.__wb.updates += 1; return push.apply(this, arguments); };
-  const render = window.wallboardRenderWall;
-  window.wallboardRenderWall = function () {
+  const render = window.wallboard.renderWall;
+  window.wallboard.renderWall = function () {
     const t = performance.now();
     try { return render.apply(this, arguments); }
     finally { window.__wb.renders += 1; window.__wb.renderMs += performance.now() - t; }
@@ -614,10 +620,12 @@ def top_functions(profile: dict[str, Any], n: int = 15) -> list[dict[str, Any]]:
     ]
 
 
-def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argparse.Namespace) -> dict[str, Any]:
+def cost_run(
+    browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argparse.Namespace, view: str = "wall"
+) -> dict[str, Any]:
     assert redis.process is not None
     with Stack("cost", redis.url, tmp, n) as stack:
-        page = open_tv(browser, stack)
+        page = open_tv(browser, stack, view)
         driver: EventDriver | None = None
         try:
             page.evaluate(COUNT_UPDATES)
@@ -753,6 +761,7 @@ def cost_run(browser: Any, redis: EmbeddedRedis, tmp: Path, n: int, args: argpar
     renders = sum(seg["renders"] for seg in segments)
     return {
         "throttle": args.throttle,
+        "view": f"/{view}/{SCREEN}",
         "rate": args.rate,
         "updates": updates,
         "seconds": seconds,
@@ -804,8 +813,9 @@ def cost_lines(r: dict[str, Any]) -> list[str]:
         )
 
     return [
-        f"main thread of the TV page at {r['throttle']:g}× CPU throttle (what a CPU {r['throttle']:g}× slower would "
-        f"spend): {r['updates']} updates applied in {r['seconds']:.0f} s ({r['updates_per_s']:.1f}/s from "
+        f"main thread of the {r['view']} page at {r['throttle']:g}× CPU throttle (what a CPU "
+        f"{r['throttle']:g}× slower would spend): {r['updates']} updates applied in {r['seconds']:.0f} s "
+        f"({r['updates_per_s']:.1f}/s from "
         f"{r['events_appended']} events), {r['renders']} renders; main thread busy {r['main_thread_busy_pct']:.0f} %",
         row("gross (all main-thread time ÷ updates)", r["ms_per_update_gross"]),
         row("gross, in wall-clock time", {k: r["ms_per_update_gross"][f"wall {k}"] for k in METRICS}),
@@ -966,6 +976,7 @@ def main() -> None:
         help="events per second (cost); the aggregator publishes at most every 0.1 s",
     )
     parser.add_argument("--throttle", type=float, default=4.0, help="CPU throttling rate (cost)")
+    parser.add_argument("--pages", default="wall,tv", help="the TV pages measured, in turn (cost): wall, tv (TV-lite)")
     parser.add_argument("--idle-s", type=float, default=30.0, help="idle phase (cost)")
     parser.add_argument("--heap-every", type=int, default=300, help="updates between heap samples (cost)")
     parser.add_argument("--profile", action="store_true", help="then a CPU profile of the renderer (cost)")
@@ -1020,9 +1031,27 @@ def main() -> None:
                             f"p99 {r['p99_ms'] / base['p99_ms']:.2f}×"
                         )
             if args.only in (None, "cost"):
-                cost = cost_run(browser, server, Path(tmpdir), 9, args)
-                for text in cost_lines(cost):
-                    print(text, flush=True)
+                # the Dash TV page and the TV-lite page, one after the other in the same run
+                costs = {}
+                for k, view in enumerate(args.pages.split(",")):
+                    costs[view] = cost_run(browser, server, Path(tmpdir), 9 + k, args, view)
+                    for text in cost_lines(costs[view]):
+                        print(text, flush=True)
+                cost = next(iter(costs.values()))
+                cost["by_page"] = {
+                    v: {
+                        "ms_per_update_gross": c["ms_per_update_gross"],
+                        "ms_per_update_net_of_idle": c["ms_per_update_net_of_idle"],
+                        "updates": c["updates"],
+                    }
+                    for v, c in costs.items()
+                }
+                if len(costs) > 1:
+                    first, *rest = costs
+                    for other in rest:
+                        a = costs[first]["ms_per_update_gross"]["TaskDuration"]
+                        b = costs[other]["ms_per_update_gross"]["TaskDuration"]
+                        print(f"main thread per update, /{other} ÷ /{first}: {b / a:.2f}× ({b:.2f} vs {a:.2f} ms)")
                 if cost["profile"]:
                     print(
                         f"CPU profile of the renderer over {cost['profile']['updates']:.0f} more updates "

@@ -121,5 +121,10 @@ def tile_id(metric: str, window: str, queue: str = "") -> str:
     return "wb-t-" + "-".join(p for p in (metric, window, _safe(queue)) if p)
 
 
+def row_id(queue: str) -> str:
+    """The DOM id of a queue's row on a TV: ``wb-row-ventas``."""
+    return "wb-row-" + _safe(queue)
+
+
 def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() or c in "_-" else "_" for c in text)
+    return "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "_" for c in text)

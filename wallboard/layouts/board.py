@@ -12,7 +12,7 @@ from typing import Any
 
 from wallboard.config import DEFAULT_THRESHOLDS, Config, ScreenConfig
 from wallboard.layouts.i18n import LABELS
-from wallboard.tiles import INTERVAL, METRICS, NOW, TODAY, row_defaults, tile_id, wall_defaults
+from wallboard.tiles import INTERVAL, METRICS, NOW, TODAY, row_defaults, row_id, tile_id, wall_defaults
 
 #: ``/wall/all``: every queue under the centre's defaults.
 ALL = "all"
@@ -80,6 +80,7 @@ def _screen_entry(cfg: Config, sc: ScreenConfig | None, labels: dict[str, str]) 
             "queues": [
                 {
                     "id": q,
+                    "row_id": row_id(q),
                     "name": cfg.queue(q).name or q,
                     "th": {name: cfg.threshold(name, q).model_dump() for name in DEFAULT_THRESHOLDS},
                 }
