@@ -13,3 +13,24 @@ TREND_QUEUE = "wb-trend-queue"
 
 #: The ids the scripts write to (``#wb-page`` itself is how they find the page config).
 FOR_SCRIPTS = {"store": STORE, "banner": BANNER, "wall": WALL}
+
+# The team and manager pages (assets/pages.js draws into these; the page config hands them over).
+TEAM = "wb-team"  # the team page's live part: KPIs, queues, agents by state
+TEAM_GRID = "wb-team-grid"  # the agent grid's container
+TEAM_HANDLED = "wb-team-handled"
+AGENT_GRID = "wb-agent-grid"
+MANAGER = "wb-manager"  # the manager page's live part: header and queue table
+QUEUE_TABLE = "wb-queue-table"
+ROW = "wb-row-"  # + a queue id, or "centre": a row of the manager's table
+ALERT_LOG = "wb-alert-log"
+DOWNLOAD = "wb-download"  # the dcc.Download that hands over the CSV
+DOWNLOAD_CSV = "wb-download-csv"  # its button
+
+#: The ids the team and manager scripts write (``page.parts``).
+FOR_PAGES = {
+    "team_handled": TEAM_HANDLED,
+    "agent_grid": AGENT_GRID,
+    "queue_table": QUEUE_TABLE,
+    "row": ROW,
+    "alert_log": ALERT_LOG,
+}
