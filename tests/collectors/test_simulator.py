@@ -77,7 +77,20 @@ def test_unbounded_generation_for_load_tests() -> None:
     assert len(events) == 20_000
 
 
-@pytest.mark.parametrize("bad", [{"speed": 0}, {"hold_probability": 2}, {"colour": "red"}])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"speed": 0},
+        {"hold_probability": 2},
+        {"colour": "red"},
+        {"shrinkage": 0.7},
+        {"shrinkage": -0.1},
+        {"shift_hours": 13},
+        {"shift_hours": 0.5},
+        {"staffing_model": "erlang_b"},
+        {"incidents": "maybe"},
+    ],
+)
 def test_bad_options(bad: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         Options.model_validate(bad)

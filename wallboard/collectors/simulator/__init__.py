@@ -5,8 +5,15 @@ reproducible from its seed: Poisson arrivals per queue thinned by an intraday
 profile (quiet nights, a late-morning and a late-afternoon peak), FIFO queues,
 skills from the teams' queues, ringing before answer, lognormal talk, hold and
 wrap-up, callers with lognormal patience (some abandon, some give up quickly),
-a queue timeout, and agents on staggered shifts who take breaks, lunch and
-training with reason codes. It emits exactly the events real sources emit.
+a queue timeout. It emits exactly the events real sources emit.
+
+Its agents follow a roster (:mod:`.roster`) made as a workforce planner would: each
+team staffed per 15-minute interval to its queues' targets by the product's own
+Erlang model (:mod:`wallboard.staffing`, via :mod:`.need`), grossed up for
+shrinkage, in full and part-time shifts (:mod:`.schedule`) with late log-ins,
+breaks, lunch and training placed where they hurt least (:mod:`.shifts`). Two
+incidents a day (:mod:`.incidents`: a demand surge at 11:00, a team meeting at
+15:30) make the few bad intervals that show the alerts working.
 
 The collector (:func:`run`) paces it against the wall clock times ``speed``.
 With ``backfill`` it starts at the beginning of today and catches up to now at

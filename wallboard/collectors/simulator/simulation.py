@@ -8,11 +8,16 @@ import random
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from wallboard.clock import LocalIntervals
 from wallboard.collectors.common.agents import AgentStates, Shown
+from wallboard.collectors.simulator import incidents
+from wallboard.collectors.simulator.demand import HOLD_S, RING_S, peak_per_hour, profile
 from wallboard.collectors.simulator.options import Options
+from wallboard.collectors.simulator.roster import Roster, Shift, make_roster
+from wallboard.collectors.simulator.shifts import as_taken, late_by
 from wallboard.config import Config
 from wallboard.events import (
     AgentState,
@@ -24,34 +29,6 @@ from wallboard.events import (
     CallTransferred,
     Event,
 )
-
-# Relative demand by local hour: quiet nights, peaks around 11:00 and 17:00.
-_PROFILE = [
-    0.12,
-    0.08,
-    0.06,
-    0.05,
-    0.06,
-    0.1,
-    0.2,
-    0.45,
-    0.75,
-    0.9,
-    1.0,
-    1.0,
-    0.85,
-    0.7,
-    0.75,
-    0.85,
-    0.95,
-    0.9,
-    0.7,
-    0.5,
-    0.38,
-    0.3,
-    0.22,
-    0.16,
-]
 
 
 @dataclass(slots=True)
@@ -66,10 +43,12 @@ class _Call:
 @dataclass(slots=True)
 class _Agent:
     id: str
+    #: The queues the agent is logged in to, and the team it works for, in its current shift.
     skills: tuple[str, ...]
-    shift_start: float
+    pool: str
     call: _Call | None = None
-    pending_pause: tuple[str, float] | None = None  # (reason or "logout", seconds)
+    #: Pauses due, oldest first, taken as soon as the agent is free: (reason or "logout", seconds).
+    pending: list[tuple[str, float]] = field(default_factory=list)
     #: What the board shows of this agent: the emitter's own record, read at every dispatch.
     shown: Shown = field(default_factory=Shown)
 
@@ -91,35 +70,60 @@ class Simulation:
         self._waiting: dict[str, deque[_Call]] = {}
         self._clock = LocalIntervals(config.zone, 900)
         self._reasons = {r.id for r in config.pause_reasons}
+        #: Team → when its meeting ends (while one is on).
+        self._meetings: dict[str, float] = {}
         #: What each agent is doing, as the board sees it: the events say it, by the fold's rules.
         self._states = AgentStates(source)
         queue_ids = [q.id for q in config.queues] or ["default"]
+        #: The roster every day follows (the same each day), and the day's incidents.
+        self.roster: Roster = make_roster(config, options, queue_ids)
+        self.incidents = incidents.choose(options, self.roster.pools, queue_ids)
+        self._agents = {aid: _Agent(aid, pool.queues, pool.id) for pool in self.roster.pools for aid in pool.agents}
+        for agent in self._agents.values():
+            agent.shown = self._states[agent.id]
         for qid in queue_ids:
             self._waiting[qid] = deque()
             self._schedule_arrival(qid, start)
-        self._agents = self._make_agents(queue_ids, start)
-        for agent in self._agents.values():
-            agent.shown = self._states[agent.id]
+        first = datetime.fromtimestamp(start, config.zone).date()
+        self._plan_day(first - timedelta(days=1), start)
+        self._plan_day(first, start)
 
-    # --------------------------------------------------------------- setup
+    # --------------------------------------------------------------- days
 
-    def _make_agents(self, queue_ids: list[str], start: float) -> dict[str, _Agent]:
-        team_queues = {t.id: t.queues or tuple(queue_ids) for t in self.config.teams}
-        team_of = self.config.team_of()
-        ids = [a.id for a in self.config.agents] or [f"agent{i:02d}" for i in range(1, 13)]
-        agents: dict[str, _Agent] = {}
-        for i, aid in enumerate(ids):
-            skills = tuple(team_queues.get(team_of.get(aid, ""), tuple(queue_ids)))
-            # Staggered shifts cover the clock; more agents start in the morning.
-            frac = (i * 0.618034) % 1.0
-            offset_h = 6.0 + frac * 14.0 if i % 4 else (frac * 24.0)
-            shift = start - 86_400.0 + offset_h * 3600.0
-            while shift + self.options.shift_hours * 3600.0 <= start:
-                shift += 86_400.0
-            agent = _Agent(aid, skills, shift)
-            agents[aid] = agent
-            self._push(max(start, shift) + self._rng.uniform(0, 30) + i * 0.01, "login", aid)
-        return agents
+    def _at(self, day: date, local_s: float) -> float:
+        """POSIX seconds of ``local_s`` seconds of wall-clock time after ``day``'s local midnight."""
+        wall = datetime.combine(day, time(0)) + timedelta(seconds=local_s)
+        return wall.replace(tzinfo=self.config.zone).timestamp()
+
+    def _plan_day(self, day: date, start: float) -> None:
+        """Push the shifts of ``day`` that end after ``start`` (those running at ``start`` log in then),
+        its meeting, and the planning of the next day at its midnight."""
+        rng = self._rng
+        for i, shift in enumerate(self.roster.shifts):
+            begins = self._at(day, shift.start_s)
+            ends = self._at(day, shift.start_s + shift.length_s)
+            if ends <= start:
+                continue
+            login = begins + late_by(rng)
+            if login < start:
+                login = start + rng.uniform(0, 30) + i * 0.01
+            self._push(login, "login", (shift, begins, ends))
+        meeting = self._at(day, incidents.MEETING_AT_S)
+        if self.incidents.meeting_team is not None and meeting >= start:
+            self._push(meeting, "meeting", self.incidents.meeting_team)
+        if day >= datetime.fromtimestamp(start, self.config.zone).date():
+            self._push(self._at(day, 86_400), "day", day + timedelta(days=1))
+
+    def _on_day(self, day: date) -> None:
+        self._plan_day(day, self.now)
+
+    def _on_meeting(self, team: str) -> None:
+        """The meeting of everyone working for ``team`` (its own agents and its floaters) begins:
+        each joins it when free (now, after the call, back from a pause, or logging in) until it ends."""
+        self._meetings[team] = self.now + incidents.MEETING_S
+        for agent in sorted(self._agents.values(), key=lambda a: a.id):
+            if agent.pool == team and self._state(agent) is AgentState.AVAILABLE:
+                self._ready_or_pause(agent)
 
     def _reason(self, wanted: str) -> str:
         return wanted if not self._reasons or wanted in self._reasons else next(iter(sorted(self._reasons)))
@@ -158,14 +162,14 @@ class Simulation:
     # ------------------------------------------------------------- calls
 
     def _rate_per_s(self, queue: str) -> float:
-        peak = self.options.calls_per_hour.get(queue, self.options.default_calls_per_hour)
-        return peak / 3600.0
+        """The most calls a second ``queue`` ever gets: its peak, times its surge if it has one."""
+        return peak_per_hour(self.options, queue) * self.incidents.peak_factor(queue) / 3600.0
 
-    def _profile(self, at: float) -> float:
-        local_hour = ((at + self._clock.offset(at)) % 86_400.0) / 3600.0
-        h = int(local_hour)
-        frac = local_hour - h
-        return _PROFILE[h] * (1 - frac) + _PROFILE[(h + 1) % 24] * frac
+    def _demand(self, queue: str, at: float) -> float:
+        """Calls of ``queue`` at ``at`` relative to :meth:`_rate_per_s` (the profile, and the surge)."""
+        local_s = (at + self._clock.offset(at)) % 86_400.0
+        factor = self.incidents.demand_factor(queue, local_s)
+        return profile(local_s) * factor / self.incidents.peak_factor(queue)
 
     def _schedule_arrival(self, queue: str, after: float) -> None:
         rate = self._rate_per_s(queue)
@@ -175,7 +179,7 @@ class Simulation:
 
     def _on_arrival(self, queue: str) -> None:
         self._schedule_arrival(queue, self.now)
-        if self._rng.random() > self._profile(self.now):
+        if self._rng.random() > self._demand(queue, self.now):
             return  # thinning: demand is lower at this hour
         o = self.options
         patience = self._rng.lognormvariate(math.log(o.patience_s) - 0.5, 1.0)
@@ -213,7 +217,7 @@ class Simulation:
             best.status = "ringing"
             agent.call = best
             self._set_state(agent, AgentState.RINGING)
-            self._push(self.now + self._rng.uniform(2.0, 7.0), "answer", agent.id)
+            self._push(self.now + self._rng.uniform(*RING_S), "answer", agent.id)
 
     def _on_answer(self, agent_id: str) -> None:
         agent = self._agents[agent_id]
@@ -227,7 +231,7 @@ class Simulation:
         talk = self._rng.lognormvariate(math.log(o.talk_s) - 0.18, 0.6)
         hold = 0.0
         if self._rng.random() < o.hold_probability:
-            hold = self._rng.uniform(15.0, 90.0)
+            hold = self._rng.uniform(*HOLD_S)
             self._push(self.now + talk * 0.5, "hold", (agent.id, hold))
         self._push(self.now + talk + hold, "hangup", (agent.id, talk, hold))
 
@@ -288,44 +292,46 @@ class Simulation:
             self._emit(event)
 
     def _ready_or_pause(self, agent: _Agent) -> None:
-        if agent.pending_pause is not None:
-            (reason, seconds), agent.pending_pause = agent.pending_pause, None
-            if reason == "logout":
-                self._logout(agent)
-                return
+        """The agent is free: log out if the shift is over, else join the team's meeting if one
+        is on, else take the next pause due, else take calls."""
+        if any(reason == "logout" for reason, _ in agent.pending):
+            agent.pending.clear()
+            self._logout(agent)
+            return
+        meeting_ends = self._meetings.get(agent.pool, 0.0)
+        if self.now < meeting_ends:
+            self._set_state(agent, AgentState.NOT_READY, self._reason("meeting"))
+            self._push(meeting_ends, "back", agent.id)
+            return
+        if agent.pending:
+            reason, seconds = agent.pending.pop(0)
             self._set_state(agent, AgentState.NOT_READY, self._reason(reason))
             self._push(self.now + seconds, "back", agent.id)
             return
         self._set_state(agent, AgentState.AVAILABLE)
         self._dispatch()
 
-    def _on_login(self, agent_id: str) -> None:
-        agent = self._agents[agent_id]
+    def _on_login(self, payload: tuple[Shift, float, float]) -> None:
+        shift, begins, ends = payload
+        agent = self._agents[shift.agent]
         if self._state(agent) is not AgentState.LOGGED_OUT:
             return
+        agent.skills, agent.pool = shift.queues, shift.pool
         for qid in agent.skills:  # (the first login makes the agent available)
             self._emit(self._states.login(self._id(), self.now, agent.id, qid))
-        rng = self._rng
-        length = self.options.shift_hours * 3600.0
-        start = self.now
-        plan = [
-            (0.25, "break", 600.0 + rng.uniform(0, 420)),
-            (0.5, "lunch", 1800.0 + rng.uniform(0, 900)),
-            (0.78, "break", 600.0 + rng.uniform(0, 300)),
-        ]
-        if rng.random() < 0.15:
-            plan.append((rng.uniform(0.3, 0.7), rng.choice(["training", "meeting", "coaching"]), 1800.0))
-        for frac, reason, seconds in plan:
-            self._push(start + frac * length + rng.uniform(-900, 900), "pause_due", (agent.id, reason, seconds))
-        self._push(start + length, "pause_due", (agent.id, "logout", 0.0))
-        self._dispatch()
+        for planned in shift.pauses:
+            pause = as_taken(planned, self._rng)
+            if begins + pause.at_s >= self.now:
+                self._push(begins + pause.at_s, "pause_due", (agent.id, pause.reason, pause.seconds))
+        self._push(max(self.now, ends), "pause_due", (agent.id, "logout", 0.0))
+        self._ready_or_pause(agent)
 
     def _on_pause_due(self, payload: tuple[str, str, float]) -> None:
         agent_id, reason, seconds = payload
         agent = self._agents[agent_id]
         if self._state(agent) is AgentState.LOGGED_OUT:
             return
-        agent.pending_pause = (reason, seconds)
+        agent.pending.append((reason, seconds))
         if self._state(agent) is AgentState.AVAILABLE:
             self._ready_or_pause(agent)
 
@@ -336,5 +342,3 @@ class Simulation:
 
     def _logout(self, agent: _Agent) -> None:
         self._emit(self._states.logout(self._id(), self.now, agent.id))
-        agent.shift_start += 86_400.0
-        self._push(agent.shift_start + self._rng.uniform(0, 120), "login", agent.id)
