@@ -392,3 +392,29 @@ async def test_aggregator_logs_waiting_crossing_alert_and_keeps_it_across_a_rest
     centre_cleared = entry(T0 + 63, Key(Scope.CENTRE, "centre", "waiting", "now"), "cleared", 2, 8)
     assert snap["alerts"] == [ventas_cleared, centre_cleared, ventas, centre]
     assert await stored(streams) == [centre, ventas, centre_cleared, ventas_cleared]
+
+
+async def test_a_backlog_read_at_start_logs_no_crossing_of_the_past(streams: Streams) -> None:
+    """Nine calls queued then answered, read in full batches of 5 (a restart reading the day): the
+    snapshots published while catching up show 8 waiting at one point, but nothing is logged —
+    the crossing was in the past; caught up, nothing is in alert."""
+    now = [T0 + 30]
+    agg = Aggregator(CONFIG, streams, clock=lambda: now[0], block_ms=10, publish_min_s=0.0, batch=5)
+    await agg.restore()
+    await agg.recover()
+    events: list[Any] = [CallQueued(f"bq{i}", "simulador", T0 + i, "ventas", f"b{i}") for i in range(9)]
+    events += [CallAnswered(f"ba{i}", "simulador", T0 + 10, "ventas", f"b{i}", "raul.serrano", 1.0) for i in range(9)]
+    ids = await streams.append(events)
+    waiting: list[int] = []
+    for _ in range(1000):
+        if agg.last_id == ids[-1]:
+            break
+        await agg.step()
+        snap = await streams.latest_snapshot()
+        if snap is not None:
+            waiting.append(snap["queues"]["ventas"]["waiting"])
+    assert max(waiting) >= 8  # (a snapshot while catching up had Ventas in alert)
+    await agg.publish()
+    snap = await streams.latest_snapshot()
+    assert snap is not None and snap["queues"]["ventas"]["waiting"] == 0
+    assert snap["alerts"] == [] and await stored(streams) == []

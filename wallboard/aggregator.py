@@ -97,6 +97,7 @@ class Aggregator:
         self.streams = streams
         self.consumer = consumer
         self.batch = batch
+        self._catching_up = False  # the last read was a full batch: more is waiting
         self.block_ms = block_ms
         self.checkpoint_every_s = checkpoint_every_s
         self.publish_min_s = publish_min_s
@@ -115,7 +116,6 @@ class Aggregator:
         self._last_publish = 0.0
         self._last_checkpoint = 0.0
         self.alerts = AlertLog()
-        self.alerts_key = streams.prefix + "alerts"
         self._alerts_unsaved: deque[Crossing] = deque(maxlen=ALERTS_KEEP)  # in stream order
 
     # -------------------------------------------------------------- setup
@@ -146,9 +146,9 @@ class Aggregator:
         """The stored alert log, newest first; an entry that cannot be read is skipped and said."""
         stored: list[Crossing] = []
         bad = 0
-        for entry_id, fields in await self.streams.redis.xrevrange(self.alerts_key, count=ALERTS_KEEP) or []:
+        for entry_id, text in await self.streams.recent_alerts(ALERTS_KEEP):
             try:
-                stored.append(parse_entry(str((fields or {}).get("json", ""))))
+                stored.append(parse_entry(text))
             except ValueError as exc:
                 bad += 1
                 if bad == 1:
@@ -161,11 +161,8 @@ class Aggregator:
         """Append the crossings not stored yet to the alerts stream, all or none."""
         if not self._alerts_unsaved:
             return
-        pipe = self.streams.redis.pipeline(transaction=True)
-        for crossing in self._alerts_unsaved:
-            fields: dict[Any, Any] = {"json": json.dumps(crossing.as_dict(), separators=(",", ":"))}
-            pipe.xadd(self.alerts_key, fields, maxlen=ALERTS_KEEP, approximate=True)
-        await pipe.execute()
+        texts = [json.dumps(c.as_dict(), separators=(",", ":")) for c in self._alerts_unsaved]
+        await self.streams.append_alerts(texts, ALERTS_KEEP)
         self._alerts_unsaved.clear()
 
     async def recover(self) -> None:
@@ -264,7 +261,11 @@ class Aggregator:
         view = build_view(self.state, self.config, self.settings, now)
         # Newest first in the log; the stream reads back newest first, so a snapshot's
         # crossings are appended in reverse.
-        self._alerts_unsaved.extend(reversed(self.alerts.observe(view, self.config)))
+        # Not while reading a backlog (the last read was a full batch: a restart, a source's
+        # catch-up): figures of the past hours would be logged as crossings happening now. What
+        # is in alert once it has caught up is logged then, once.
+        if not self._catching_up:
+            self._alerts_unsaved.extend(reversed(self.alerts.observe(view, self.config)))
         health = await self.streams.source_health()
         sources: dict[str, Any] = {}
         errors: dict[str, str] = {}
@@ -341,6 +342,7 @@ class Aggregator:
             due = min(due, self._last_checkpoint + self.checkpoint_every_s)
         block_ms = max(1, min(self.block_ms, int((due - time.monotonic()) * 1000) + 1))
         entries = await self.streams.read_new(self.consumer, self.batch, block_ms)
+        self._catching_up = len(entries) >= self.batch
         changed = await self.fold_entries(entries)
         now = time.monotonic()
         since_publish = now - self._last_publish

@@ -8,6 +8,7 @@ Keys (under the configured prefix, ``wb:`` by default):
   one, or block for the next);
 - ``aggregator:checkpoint``: the folded state and the last stream id in it;
 - ``audit``: the audit log (sign-ins, refusals, display-key use), written by ``wallboard.audit``;
+- ``alerts``: the alert log's crossings (JSON, one per entry), kept to about a thousand;
 - ``sources``: a hash of collector health, one JSON value per source;
 - ``cursor:<source>``: a collector's durable position (a file offset, a count);
 - ``seen:<store>`` and ``seen:<store>:0..3``: a bounded store of remembered ids
@@ -449,6 +450,20 @@ class Streams:
             await self.redis.hset(self.prefix + "ticker", screen, text)
         else:
             await self.redis.hdel(self.prefix + "ticker", screen)
+
+    # --------------------------------------------------------------- alert log
+
+    async def append_alerts(self, jsons: list[str], keep: int) -> None:
+        """Append alert-log entries (JSON texts), all or none, keeping about ``keep``."""
+        pipe = self.redis.pipeline(transaction=True)
+        for text in jsons:
+            pipe.xadd(self.prefix + "alerts", {"json": text}, maxlen=keep, approximate=True)
+        await pipe.execute()
+
+    async def recent_alerts(self, count: int) -> list[tuple[str, str]]:
+        """The newest ``count`` alert-log entries, newest first: ``(entry id, JSON text)``."""
+        raw = await self.redis.xrevrange(self.prefix + "alerts", count=count) or []
+        return [(_str(entry_id), _str((fields or {}).get("json", ""))) for entry_id, fields in raw]
 
     async def tickers(self) -> dict[str, str]:
         raw = await self.redis.hgetall(self.prefix + "ticker")
