@@ -33,12 +33,12 @@
     return value <= th.alert ? "alert" : value <= th.warn ? "warn" : "ok";
   }
 
-  // The staffing gap now: ["3", "faltan", "short", "necesarios 14"], ["2", "sobran", "spare", …], or "—".
+  // The staffing gap now: ["3", "faltan", "short", "necesarios 14"], ["1", "sobra", "spare", …], or "—".
   function staffingText(st, labels, lang) {
     if (!st || st.gap === null || st.gap === undefined) { return [DASH, labels.staffing_none, "none", ""]; }
     var needed = labels.needed + " " + (st.capped ? "> " : "") + fmt(lang, st.needed, 0);
-    if (st.gap > 0) { return [fmt(lang, st.gap, 0), labels.missing, "short", needed]; }
-    if (st.gap < 0) { return [fmt(lang, -st.gap, 0), labels.spare, "spare", needed]; }
+    if (st.gap > 0) { return [fmt(lang, st.gap, 0), st.gap === 1 ? labels.missing_one : labels.missing, "short", needed]; }
+    if (st.gap < 0) { return [fmt(lang, -st.gap, 0), st.gap === -1 ? labels.spare_one : labels.spare, "spare", needed]; }
     return ["0", labels.exact, "exact", needed];
   }
 
@@ -192,8 +192,12 @@
   }
 
   /* ---- the wall TV */
+  // A small tile whose words are long (the staffing gap: "2 sobran · necesarios 14") is wider.
+  function tileClass(spec) {
+    return spec.big ? "wb-tile" : spec.fmt === "staffing" ? "wb-tile wb-tile-small wb-tile-wide" : "wb-tile wb-tile-small";
+  }
   function mountTile(spec) {
-    var t = {spec: spec, root: el("div", spec.big ? "wb-tile" : "wb-tile wb-tile-small", spec.id),
+    var t = {spec: spec, root: el("div", tileClass(spec), spec.id),
       label: el(spec.big ? "div" : "span", spec.big ? "wb-label" : null, null, spec.label),
       win: el(spec.big ? "div" : "span", "wb-window", null, spec.window_label),
       num: el("div", "wb-num", spec.id + "-num", DASH), sub: el("div", "wb-sub", spec.id + "-sub", NBSP), cue: el("div", "wb-cue", null, NBSP)};
@@ -203,9 +207,8 @@
       if (spec.th) { t.num.setAttribute("data-steps", JSON.stringify([spec.th.warn, spec.th.alert])); }
     }
     if (!spec.big) {  // one line for what and when, one for the number and its word
-      if (spec.window === "now") { t.win.className = "wb-hidden"; }
-      t.win.textContent = " \u00B7 " + spec.window_label;
-      put(t.root, [put(el("div", "wb-label"), [t.label, t.win]), put(el("div", "wb-small-value"), [t.num, t.sub])]);
+      if (spec.window === "now") { t.win.className = "wb-hidden"; }  // "1859 hoy": the window beside the number
+      put(t.root, [put(el("div", "wb-label"), [t.label]), put(el("div", "wb-small-value"), [t.num, t.win, t.sub])]);
       return t;
     }
     put(t.root, [t.label, t.win, t.num]);
@@ -273,7 +276,7 @@
       setText(t.num, r.text);
     }
     setText(t.sub, r.sub);
-    setClass(t.root, (t.spec.big ? "wb-tile" : "wb-tile wb-tile-small") + " wb-level-" + r.lvl);
+    setClass(t.root, tileClass(t.spec) + " wb-level-" + r.lvl);
     var a = alertState(rot.id + ":" + t.spec.id, r.lvl, t.root, rot.chime);
     setCue(t.cue, r.lvl, labels, a ? a.since : "");
     if (t.gauge) {

@@ -135,7 +135,8 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     shown = _figure(got["sl"])
     assert abs(float(got["arc"].split()[0]) - (shown or 0)) <= 0.05  # the gauge's arc is the figure on the page
     gap = sc["staffing"]["gap"]
-    word = "sin llamadas para estimar" if gap is None else "faltan" if gap > 0 else "sobran" if gap < 0 else "justos"
+    many = {1: "falta", -1: "sobra"}.get(gap or 0, "faltan" if (gap or 0) > 0 else "sobran")  # "1 falta", "3 faltan"
+    word = "sin llamadas para estimar" if gap is None else many if gap else "justos"
     assert got["staffing"][0] == ("—" if gap is None else str(abs(gap)))
     assert got["staffing"][1].startswith(word)
     # a row per queue, each by its own formula and threshold, its numbers those of the queue

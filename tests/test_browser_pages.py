@@ -131,7 +131,13 @@ def _staffing(st: dict[str, Any] | None) -> str:
     if not st or st.get("gap") is None:
         return "—"
     gap, needed = st["gap"], ("> " if st.get("capped") else "") + str(st["needed"])
-    word = "faltan" if gap > 0 else "sobran" if gap < 0 else "justos"
+    word = (
+        ("falta" if gap == 1 else "faltan")
+        if gap > 0
+        else ("sobra" if gap == -1 else "sobran")
+        if gap < 0
+        else "justos"
+    )
     return f"{abs(gap)} {word} (necesarios {needed})"
 
 

@@ -78,6 +78,7 @@ def cache_control(path: bytes, query: bytes) -> bytes:
         return _FOREVER if named else b"public, no-cache"
     return b"private, no-cache"
 
+
 _CSP = b"content-security-policy"
 _HSTS = b"strict-transport-security"
 
