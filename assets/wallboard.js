@@ -194,7 +194,8 @@
       }
     }
     var clocks = document.querySelectorAll("[data-clock]");
-    for (var c = 0; c < clocks.length; c++) { clocks[c].textContent = clockText(now, false); }
+    var clock = clockText(now, false);  // written only when the minute changes: a write re-lays out the header
+    for (var c = 0; c < clocks.length; c++) { if (clocks[c].textContent !== clock) { clocks[c].textContent = clock; } }
     var stale = staleState(), root = document.querySelector(".wb-root"), banner = document.getElementById(page.ids.banner);
     if (root && banner && !metrics.denied) {
       if (stale) {

@@ -21,7 +21,7 @@ from playwright.sync_api import sync_playwright
 
 from tests.stack import CHROMIUM_ARGS, Stack, chromium
 
-VIEWS = ("/wall/sala", "/team/norte", "/manager", "/")
+VIEWS = ("/wall/sala", "/tv/sala", "/team/norte", "/manager", "/")
 
 
 def main() -> None:

@@ -463,7 +463,7 @@ class Streams:
     async def recent_alerts(self, count: int) -> list[tuple[str, str]]:
         """The newest ``count`` alert-log entries, newest first: ``(entry id, JSON text)``."""
         raw = await self.redis.xrevrange(self.prefix + "alerts", count=count) or []
-        return [(_str(entry_id), _str((fields or {}).get("json", ""))) for entry_id, fields in raw]
+        return [(_str(entry_id or ""), _str((fields or {}).get("json") or "")) for entry_id, fields in raw]
 
     async def tickers(self) -> dict[str, str]:
         raw = await self.redis.hgetall(self.prefix + "ticker")
