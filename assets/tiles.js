@@ -141,8 +141,8 @@
   /* ---- alerts: a figure that crosses into alert flashes for 5 s and says since when
    * ("✖ ALERTA · desde 10:42") for as long as it stays there; a screen with chime: true sounds
    * a short tone (a kiosk browser must allow autoplay: docs/DEPLOYMENT.md). What is already in
-   * alert when the screen first draws does not flash or chime. */
-  var alerts = {}, FLASH_MS = 5000, primed = false, audio = null, lastChime = 0;
+   * alert when a screen (of a rotation too) is first drawn does not flash or chime. */
+  var alerts = {}, FLASH_MS = 5000, primed = {}, audio = null, lastChime = 0;
   function metrics() { return wb.metrics || (wb.metrics = {}); }
   function chime() {
     var now = Date.now();
@@ -167,17 +167,17 @@
       metrics().audio = audio.state;
     } catch (e) { metrics().audio = "error"; }
   }
-  function alertState(key, lvl, root, withChime) {
-    var a = alerts[key];
+  function alertState(rot, key, lvl, root) {
+    var a = alerts[key], seen = primed[rot.id] === true;
     if (lvl !== "alert") {
       if (a) { delete alerts[key]; root.removeAttribute("data-flash"); }
       return null;
     }
     if (!a) {
-      a = alerts[key] = {since: wb.clock(), at: primed ? Date.now() : 0};
-      if (primed) {
+      a = alerts[key] = {since: wb.clock(), at: seen ? Date.now() : 0};
+      if (seen) {
         metrics().alerts = (metrics().alerts || 0) + 1;
-        if (withChime) { chime(); }
+        if (rot.chime) { chime(); }
       }
     }
     setAttr(root, "data-flash", Date.now() - a.at < FLASH_MS ? "1" : "0");
@@ -277,7 +277,7 @@
     }
     setText(t.sub, r.sub);
     setClass(t.root, tileClass(t.spec) + " wb-level-" + r.lvl);
-    var a = alertState(rot.id + ":" + t.spec.id, r.lvl, t.root, rot.chime);
+    var a = alertState(rot, rot.id + ":" + t.spec.id, r.lvl, t.root);
     setCue(t.cue, r.lvl, labels, a ? a.since : "");
     if (t.gauge) {
       var block = source || {};
@@ -303,7 +303,7 @@
           setText(td, text);
         }
         setClass(td, "wb-n" + (r.since !== null ? " wb-ticking" : "") + " wb-level-" + r.lvl);
-        alertState(rot.id + ":" + row.queue.id + ":" + col.metric + ":" + col.window, r.lvl, td, rot.chime);
+        alertState(rot, rot.id + ":" + row.queue.id + ":" + col.metric + ":" + col.window, r.lvl, td);
       }
     }
   }
@@ -326,7 +326,7 @@
     var ticker = view && view.ticker ? (view.ticker[rot.id] || view.ticker["*"] || "") : "";
     setText(w.tickerText, ticker);
     setClass(w.ticker, "wb-ticker" + (ticker ? "" : " wb-hidden"));
-    primed = true;
+    primed[rot.id] = true;
   }
   function tileSource(t, sc, view) {
     return t.spec.queue && view.queues && view.queues[t.spec.queue] ? view.queues[t.spec.queue] : sc;

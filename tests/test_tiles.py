@@ -66,6 +66,11 @@ def test_a_bad_tile_is_refused_naming_it(
     assert message in str(err.value)
 
 
+def test_a_rows_column_takes_no_queue(make_config: Callable[..., Config]) -> None:
+    with pytest.raises((ConfigError, ValueError), match=r"screens\[0\]\.rows\[0\]: a row's column takes no queue"):
+        make_config(queues=QUEUES, screens=[{"id": "tv", "rows": [{"metric": "waiting", "queue": "ventas"}]}])
+
+
 def test_all_is_not_a_screen_id(make_config: Callable[..., Config]) -> None:
     with pytest.raises((ConfigError, ValueError), match="'all' names the whole centre's screen"):
         make_config(queues=QUEUES, screens=[{"id": "all"}])

@@ -346,6 +346,8 @@ class Config(_Frozen):
             for part in ("tiles", "rows"):
                 for ti, tile in enumerate(getattr(screen, part)):
                     problem = window_error(tile.metric, tile.window, self.windows)
+                    if problem is None and part == "rows" and (tile.queue or tile.size):
+                        problem = "a row's column takes no queue or size (each row is one of the screen's queues)"
                     if problem is None and tile.queue and tile.queue not in shown:
                         problem = f"queue {tile.queue!r} is not one of the screen's queues"
                     if problem is not None:
