@@ -54,6 +54,8 @@ from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
 
+#: A read whose newest event is older than this (seconds) is a backlog: no crossings logged.
+BACKLOG_S = 60.0
 #: Crossings kept on the alerts stream (approximately: ``XADD MAXLEN ~``), and read back at start.
 ALERTS_KEEP = 1_000
 
@@ -97,7 +99,8 @@ class Aggregator:
         self.streams = streams
         self.consumer = consumer
         self.batch = batch
-        self._catching_up = False  # the last read was a full batch: more is waiting
+        self._catching_up = False  # the last read was of the past (a backlog): see _step
+        self._newest_ts = 0.0  # the newest event time of the last read
         self.block_ms = block_ms
         self.checkpoint_every_s = checkpoint_every_s
         self.publish_min_s = publish_min_s
@@ -193,6 +196,7 @@ class Aggregator:
         now = self.clock()  # the aggregator's clock is "now"; event time only places an event
         refused: list[tuple[str, dict[str, str], str]] = []
         # Only entries read again after a restart can be inside the checkpoint: the first ones.
+        self._newest_ts = 0.0
         last, inside = id_tuple(self.last_id), 0
         while inside < len(entries) and id_tuple(entries[inside][0]) <= last:
             to_ack.append(entries[inside][0])
@@ -213,6 +217,8 @@ class Aggregator:
                     log.warning("rejected entry %s (#%d): %s", entry_id, self.rejected, exc)
                 await self.streams.reject(entry_id, fields, str(exc))
                 continue
+            if event.ts > self._newest_ts:
+                self._newest_ts = event.ts
             verdict = apply(state, settings, event, now)
             if verdict:
                 changed += 1
@@ -261,9 +267,9 @@ class Aggregator:
         view = build_view(self.state, self.config, self.settings, now)
         # Newest first in the log; the stream reads back newest first, so a snapshot's
         # crossings are appended in reverse.
-        # Not while reading a backlog (the last read was a full batch: a restart, a source's
-        # catch-up): figures of the past hours would be logged as crossings happening now. What
-        # is in alert once it has caught up is logged then, once.
+        # Not while reading a backlog (_step: a full batch, or events all older than BACKLOG_S):
+        # figures of the past hours would be logged as crossings happening now. What is in
+        # alert once it has caught up is logged then, once.
         if not self._catching_up:
             self._alerts_unsaved.extend(reversed(self.alerts.observe(view, self.config)))
         health = await self.streams.source_health()
@@ -342,8 +348,10 @@ class Aggregator:
             due = min(due, self._last_checkpoint + self.checkpoint_every_s)
         block_ms = max(1, min(self.block_ms, int((due - time.monotonic()) * 1000) + 1))
         entries = await self.streams.read_new(self.consumer, self.batch, block_ms)
-        self._catching_up = len(entries) >= self.batch
         changed = await self.fold_entries(entries)
+        # Reading a backlog (a restart, a source replaying its day): a full batch, or events all
+        # older than BACKLOG_S. Its snapshots show the past as if it were now.
+        self._catching_up = bool(entries) and (len(entries) >= self.batch or self._newest_ts < self.clock() - BACKLOG_S)
         now = time.monotonic()
         since_publish = now - self._last_publish
         if (self._dirty and since_publish >= self.publish_min_s) or since_publish >= self.publish_max_s:
