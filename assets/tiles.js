@@ -46,8 +46,10 @@
   function slCaption(block, labels, lang) {
     if (!block || block.sl_formula === undefined) { return NBSP; }
     if (block.sl_mixed) { return labels["formula.mixed"]; }
-    var target = block.sl_target_pct === null || block.sl_target_pct === undefined ? "" : fmt(lang, block.sl_target_pct, 0);
-    return "SL " + target + "/" + block.sl_threshold_s + " \u00B7 " + labels["formula." + block.sl_formula];
+    var head = block.sl_target_pct === null || block.sl_target_pct === undefined
+      ? "SL " + block.sl_threshold_s + " s"  // one rule, targets that differ: no one target to show
+      : "SL " + fmt(lang, block.sl_target_pct, 0) + "/" + block.sl_threshold_s;
+    return head + " \u00B7 " + labels["formula." + block.sl_formula];
   }
 
   // The part of a block (a screen, a queue, the centre) a window reads.
@@ -83,7 +85,9 @@
       out.text = st[0]; out.sub = st[1] + (st[3] ? " \u00B7 " + st[3] : ""); out.lvl = "staffing-" + st[2];
       return out;
     }
-    out.lvl = level(value, spec.th);
+    // a rate of too few calls is shown but not coloured (one abandon of two at 03:00 is no alert)
+    var basis = spec.basis ? pick(block, spec.basis) : null;
+    out.lvl = spec.basis && (basis === null || basis < spec.min_calls) ? "none" : level(value, spec.th);
     if (spec.fmt === "count") { out.text = fmt(lang, value, 0); }
     else if (spec.fmt === "pct") { out.text = pct(lang, value); }
     else if (spec.fmt === "duration") { out.text = secs(value); }
@@ -292,6 +296,7 @@
       setText(row.rule, block ? slCaption(block, labels, lang) : NBSP);
       for (var c = 0; c < cols.length; c++) {
         var col = cols[c], spec = {metric: col.metric, window: col.window, field: col.field, fmt: col.fmt,
+          basis: col.basis, min_calls: col.min_calls,
           th: col.threshold ? row.queue.th[col.threshold] : null};  // that queue's own colours
         var r = read(spec, block, labels, lang), td = row.cells[c];
         var text = r.since !== null ? null : r.lvl === "alert" || r.lvl === "warn" ? ICON[r.lvl] + " " + r.text : r.text;

@@ -152,7 +152,7 @@ def _snapshot() -> dict[str, Any]:
 
 async def test_anyone_is_sent_to_sign_in_and_learns_nothing(site: Site) -> None:
     async with site.client() as c:
-        for page in ("/", "/wall/sala", "/team/norte", "/manager"):
+        for page in ("/", "/wall/sala", "/tv/sala", "/team/norte", "/manager"):
             r = await c.get(page)
             assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), (page, r.status_code)
         for internal in ("/_dash-layout", "/_dash-dependencies"):
@@ -193,7 +193,8 @@ async def test_a_team_leader_reads_their_team_by_every_route_and_no_other(site: 
     async with site.signed_in("lucia") as c:
         assert (await c.get("/team/norte")).status_code == 200
         assert (await c.get("/wall/ventas")).status_code == 200  # it shows only queues norte serves
-        for other in ("/team/sur", "/team/noche", "/manager", "/wall/sala", "/wall/all", "/wall/soporte"):
+        assert (await c.get("/tv/ventas")).status_code == 200  # and its TV-lite page
+        for other in ("/team/sur", "/team/noche", "/manager", "/wall/sala", "/wall/all", "/wall/soporte", "/tv/sala"):
             r = await c.get(other)
             assert r.status_code == 403 and "Sin permiso" in r.text, other
         ok = await c.post("/_dash-update-component", json=_callback("/team/norte"), headers={"origin": site.base})
@@ -286,7 +287,8 @@ async def test_a_display_key_opens_its_screens_only_and_its_cookie_is_not_the_ke
         assert r.status_code == 303 and r.headers["location"] == "/wall/ventas?lang=en"
         assert key not in r.headers["set-cookie"] and "HttpOnly" in r.headers["set-cookie"]
         assert (await c.get("/wall/ventas")).status_code == 200
-        for other in ("/wall/sala", "/team/norte", "/manager"):
+        assert (await c.get("/tv/ventas")).status_code == 200
+        for other in ("/wall/sala", "/tv/sala", "/tv/all", "/team/norte", "/manager"):
             assert (await c.get(other)).status_code == 403, other
         assert (await c.get("/wall/sala?key=wbk_not-a-key")).status_code == 401
         headers = cookie_header(c)

@@ -383,6 +383,8 @@ def test_every_answer_says_how_long_it_may_be_cached(served: Served) -> None:
             answer = client.get(url)
             assert answer.status_code == 200, url
             assert "max-age=31536000" in answer.headers["cache-control"], (url, answer.headers["cache-control"])
+        missing = client.get("/assets/nothing.js?v=0123")  # a versioned URL's error is not kept
+        assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
         bare = client.get("/assets/wallboard.css")  # no version in the URL: asked again each time
         assert bare.headers["cache-control"] == "public, no-cache"
         assert client.get("/_dash-layout").headers["cache-control"] == "private, no-cache"

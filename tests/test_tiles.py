@@ -53,6 +53,7 @@ def test_which_windows_a_metric_takes() -> None:
         ({"metric": "speed"}, "screens[0].tiles[1]: unknown metric 'speed'"),
         ({"metric": "waiting", "queue": "soporte"}, "screens[0].tiles[1]: queue 'soporte' is not one of the screen's"),
         ({"metric": "waiting", "size": "huge"}, "size"),
+        ({"metric": "waiting", "window": "now"}, "screens[0].tiles[1]: waiting over 'now' twice"),
     ],
 )
 def test_a_bad_tile_is_refused_naming_it(
@@ -71,9 +72,16 @@ def test_a_rows_column_takes_no_queue(make_config: Callable[..., Config]) -> Non
         make_config(queues=QUEUES, screens=[{"id": "tv", "rows": [{"metric": "waiting", "queue": "ventas"}]}])
 
 
-def test_all_is_not_a_screen_id(make_config: Callable[..., Config]) -> None:
+def test_all_is_not_a_screen_id_nor_centre_a_queue_id(make_config: Callable[..., Config]) -> None:
     with pytest.raises((ConfigError, ValueError), match="'all' names the whole centre's screen"):
         make_config(queues=QUEUES, screens=[{"id": "all"}])
+    with pytest.raises((ConfigError, ValueError), match="'centre' names the whole centre"):
+        make_config(queues=[*QUEUES, {"id": "centre"}])
+
+
+def test_a_window_written_with_zeros_is_that_window(make_config: Callable[..., Config]) -> None:
+    config = make_config(queues=QUEUES, screens=[{"id": "tv", "tiles": [{"metric": "service_level", "window": "015"}]}])
+    assert config.screens[0].tiles[0].window == "15"
 
 
 @pytest.fixture
@@ -84,6 +92,7 @@ def config(make_config: Callable[..., Config]) -> Config:
         screens=[
             {"id": "both", "title": "Ventas y Retención", "queues": ["ventas", "retencion"], "chime": True},
             {"id": "one", "queues": ["retencion"]},
+            {"id": "one-rows", "queues": ["retencion"], "queue_rows": True},
             {
                 "id": "mine",
                 "queues": ["ventas", "retencion"],
@@ -147,6 +156,7 @@ def test_a_screen_lists_its_own_tiles(config: Config) -> None:
         ("wb-t-answered-today", True, None),  # (counts have no thresholds)
     ]
     assert screen["tiles"][1]["window_label"] == "intervalo actual"
+    assert screen["tiles"][1]["label"] == "Abandono · Retención"  # a tile of one queue says which
     assert {t["metric"] for t in screen["tiles"]} <= set(METRICS)
 
 
@@ -167,3 +177,12 @@ def test_the_current_interval_is_a_window_of_its_own(config: Config) -> None:
     assert v["screens"]["both"]["interval"]["answered"] == 2
     # /wall/all is the whole centre as a screen
     assert v["screens"]["all"]["today"] == v["centre"]["today"]
+    # the queue blocks each screen draws by itself: its rows, its tiles naming a queue
+    detail = {sid: sc["detail"] for sid, sc in v["screens"].items()}
+    assert detail == {
+        "both": ["ventas", "retencion"],
+        "one": [],
+        "one-rows": ["retencion"],  # queue_rows: true on one queue
+        "mine": ["retencion"],  # no rows, one tile of retención alone
+        "all": ["ventas", "retencion"],
+    }

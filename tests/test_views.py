@@ -42,6 +42,15 @@ def test_wall_view_has_its_screens_and_tickers() -> None:
     assert v["screens"] == {"sala": {"waiting": 2}}
     assert v["ticker"] == {"sala": "Reunión 12:00", "*": "Hola"}
     assert "agents" not in v
+    assert v["queues"] == {}  # "sala" draws no queue by itself
+
+
+def test_a_wall_view_has_the_queue_blocks_its_screens_draw_and_no_others() -> None:
+    snap = {**SNAP, "screens": {"rows": {"waiting": 2, "detail": ["ventas"]}, "plain": {"waiting": 0}}}
+    v = view_of(snap, Selector("wall", screens=("rows",)))
+    assert v["queues"] == {"ventas": {"name": "Ventas", "waiting": 2}}  # without its intervals
+    assert view_of(snap, Selector("wall", screens=("plain",)))["queues"] == {}
+    assert "alerts" not in v  # the alert log is the manager's
 
 
 def test_manager_view_has_every_queue_with_intervals() -> None:

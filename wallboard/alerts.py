@@ -41,9 +41,9 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from wallboard.config import Config, Threshold
+from wallboard.tiles import MIN_CALLS
 
 #: Fewer calls than this in a figure's own window: the ratio or mean has no level.
-MIN_CALLS = 5
 #: Seconds a figure must stay out of alert before it is logged "cleared".
 CLEAR_AFTER_S = 60.0
 #: Crossings a snapshot carries (newest first).

@@ -187,6 +187,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # (a versioned URL's error is not kept: a 404 during a deploy must not stay a year)
+                kept = caching if caching != _FOREVER or message.get("status") == 200 else b"no-store"
                 headers = list(message.get("headers", ()))
                 present = {bytes(name).lower() for name, _ in headers}
                 if _CSP not in present:
@@ -195,7 +197,7 @@ class SecurityHeaders:
                 if https and _HSTS not in present:
                     headers.append((_HSTS, HSTS.encode()))
                 if _CACHE_CONTROL not in present:
-                    headers.append((_CACHE_CONTROL, caching))
+                    headers.append((_CACHE_CONTROL, kept))
                 message = {**message, "headers": headers}
             await send(message)
 

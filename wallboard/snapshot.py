@@ -304,6 +304,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
         screens[screen.id] = {
             "title": screen.title or screen.id,
             "queues": ids,
+            "detail": screen.detail_queues(ids),  # the queues whose own blocks it draws
             **call_block(ids),
             "agents": screen_agents,
             "staffing": pooled_staffing(
@@ -329,6 +330,7 @@ def build_view(state: CentreState, config: Config, settings: FoldSettings, now: 
             {
                 "title": "",
                 "queues": queue_ids,
+                "detail": queue_ids if len(queue_ids) > 1 else [],
                 **centre_calls,
                 "agents": centre_agents,
                 "staffing": pooled_staffing(

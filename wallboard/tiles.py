@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Calls a rate or mean needs before it has a colour (screens) or an alert (the alert log).
+MIN_CALLS = 5
+
 NOW = "now"
 INTERVAL = "interval"
 TODAY = "today"
@@ -41,6 +44,9 @@ class Metric:
     #: A service level: captioned with its block's formula and threshold (or "mixed"), and a
     #: gauge with the target when big.
     rules: bool = False
+    #: The calls a rate or mean stands on (a field of the same block): under :data:`MIN_CALLS`
+    #: it is shown but not coloured, flashed or logged (one abandon of two at 03:00 is no alert).
+    basis: str = ""
 
 
 METRICS: dict[str, Metric] = {
@@ -48,10 +54,10 @@ METRICS: dict[str, Metric] = {
     for m in (
         Metric("waiting", "waiting", "waiting", "count", "waiting", instant=True),
         Metric("longest_wait", "longest", "longest_wait_s", "since", "longest_wait_s", instant=True),
-        Metric("service_level", "sl", "sl", "pct", "service_level_pct", rules=True),
-        Metric("abandon_rate", "abandon", "abandon_rate_pct", "pct", "abandon_rate_pct"),
-        Metric("asa", "asa", "asa_s", "duration", "asa_s"),
-        Metric("aht", "aht", "aht_s", "duration", "aht_s"),
+        Metric("service_level", "sl", "sl", "pct", "service_level_pct", rules=True, basis="sl.denominator"),
+        Metric("abandon_rate", "abandon", "abandon_rate_pct", "pct", "abandon_rate_pct", basis="offered"),
+        Metric("asa", "asa", "asa_s", "duration", "asa_s", basis="answered"),
+        Metric("aht", "aht", "aht_s", "duration", "aht_s", basis="handled"),
         Metric("answered", "answered", "answered", "count", big=False),
         Metric("abandoned", "abandoned", "abandoned", "count", big=False),
         Metric("offered", "offered", "offered", "count", big=False),
@@ -84,7 +90,7 @@ def default_window(metric: str) -> str:
 def wall_defaults(windows: tuple[int, ...] | list[int]) -> tuple[tuple[str, str], ...]:
     """A TV's tiles when its screen names none: what a supervisor acts on now, beside today.
     ``(metric, window)``; the rolling window is the shortest configured."""
-    w = str(min(windows)) if windows else TODAY
+    w = str(min(windows))  # (the config refuses an empty windows:)
     return (
         ("waiting", NOW),
         ("longest_wait", NOW),
@@ -105,7 +111,7 @@ def wall_defaults(windows: tuple[int, ...] | list[int]) -> tuple[tuple[str, str]
 def row_defaults(windows: tuple[int, ...] | list[int]) -> tuple[tuple[str, str], ...]:
     """The columns of a multi-queue screen's queue rows when it names none: each queue by its
     own rules, now and today."""
-    w = str(min(windows)) if windows else TODAY
+    w = str(min(windows))  # (the config refuses an empty windows:)
     return (
         ("waiting", NOW),
         ("longest_wait", NOW),

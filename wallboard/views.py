@@ -106,8 +106,8 @@ def view_of(snapshot: dict[str, Any], selector: Selector) -> dict[str, Any]:
     if selector.view == "wall":
         screens = snapshot.get("screens", {})
         out["screens"] = {sc: screens[sc] for sc in selector.screens if sc in screens}
-        # A screen of several queues shows a row per queue, each by its own rules.
-        shown = [q for sc in out["screens"].values() if len(sc.get("queues") or ()) > 1 for q in sc["queues"]]
+        # The queues a screen draws by themselves (a row per queue, a tile of one queue): only those.
+        shown = [q for sc in out["screens"].values() for q in sc.get("detail") or ()]
         out["queues"] = {q: _without(queues[q], "intervals") for q in dict.fromkeys(shown) if q in queues}
         tickers = snapshot.get("ticker", {})
         out["ticker"] = {sc: tickers[sc] for sc in (*selector.screens, "*") if sc in tickers}

@@ -153,7 +153,11 @@ class TileConfig(_Frozen):
     @field_validator("window", mode="before")
     @classmethod
     def _window_text(cls, value: Any) -> Any:
-        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        if isinstance(value, str) and value.isascii() and value.isdigit():
+            return str(int(value))  # "015" is the 15-minute window
+        return value
 
     @model_validator(mode="after")
     def _window_default(self) -> TileConfig:
@@ -181,6 +185,16 @@ class ScreenConfig(_Frozen):
     #: A short chime when a tile crosses into alert (a kiosk browser must allow autoplay:
     #: docs/DEPLOYMENT.md).
     chime: bool = False
+
+    def shows_rows(self, queue_count: int) -> bool:
+        """Whether the screen draws a row per queue (``queue_rows``, else when it has several)."""
+        return self.queue_rows if self.queue_rows is not None else queue_count > 1
+
+    def detail_queues(self, shown: list[str]) -> list[str]:
+        """The queues whose own blocks the screen draws (its rows, its tiles naming a queue), of
+        ``shown``, the queues it shows."""
+        rows = shown if self.shows_rows(len(shown)) else []
+        return list(dict.fromkeys([*rows, *(t.queue for t in self.tiles if t.queue)]))
 
 
 class WebSettings(_Frozen):
@@ -333,6 +347,10 @@ class Config(_Frozen):
                     raise ValueError(f"agents[{ai}].aliases: {alias!r} already names agent {aliases[alias]!r}")
                 aliases[alias] = agent.id
         screen_ids = {sc.id for sc in self.screens}
+        if "centre" in queue_ids:
+            raise ValueError(
+                "queues: 'centre' names the whole centre (the manager's row, its CSV); give this queue another id"
+            )
         if "all" in screen_ids:
             raise ValueError("screens: 'all' names the whole centre's screen (/wall/all); give this screen another id")
         for si, screen in enumerate(self.screens):
@@ -344,7 +362,11 @@ class Config(_Frozen):
                     raise ValueError(f"screens[{si}].rotate_with: unknown screen {other!r}")
             shown = set(screen.queues or queue_ids)
             for part in ("tiles", "rows"):
+                drawn: set[tuple[str, str, str]] = set()
                 for ti, tile in enumerate(getattr(screen, part)):
+                    if (tile.metric, tile.window, tile.queue) in drawn:
+                        raise ValueError(f"screens[{si}].{part}[{ti}]: {tile.metric} over {tile.window!r} twice")
+                    drawn.add((tile.metric, tile.window, tile.queue))
                     problem = window_error(tile.metric, tile.window, self.windows)
                     if problem is None and part == "rows" and (tile.queue or tile.size):
                         problem = "a row's column takes no queue or size (each row is one of the screen's queues)"

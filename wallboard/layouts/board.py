@@ -12,7 +12,7 @@ from typing import Any
 
 from wallboard.config import DEFAULT_THRESHOLDS, Config, ScreenConfig
 from wallboard.layouts.i18n import LABELS
-from wallboard.tiles import INTERVAL, METRICS, NOW, TODAY, row_defaults, row_id, tile_id, wall_defaults
+from wallboard.tiles import INTERVAL, METRICS, MIN_CALLS, NOW, TODAY, row_defaults, row_id, tile_id, wall_defaults
 
 #: ``/wall/all``: every queue under the centre's defaults.
 ALL = "all"
@@ -52,10 +52,12 @@ def tile_spec(
         "field": m.field,
         "fmt": m.fmt,
         "big": (size or ("big" if m.big else "small")) == "big",
-        "label": labels[m.label],
+        "label": labels[m.label] + (f" · {cfg.queue(queue).name or queue}" if queue else ""),
         "window_label": window_label(window, labels),
         "threshold": m.threshold,
         "rules": m.rules,
+        "basis": m.basis,
+        "min_calls": MIN_CALLS,
         "th": _threshold(cfg, m.threshold, queue or rules_of),
     }
 
@@ -69,7 +71,7 @@ def _screen_entry(cfg: Config, sc: ScreenConfig | None, labels: dict[str, str]) 
         else [(m, w, "", "") for m, w in wall_defaults(cfg.windows)]
     )
     tiles = [tile_spec(cfg, m, w, labels, q, size, single) for m, w, q, size in chosen]
-    show_rows = sc.queue_rows if sc is not None and sc.queue_rows is not None else len(queues) > 1
+    show_rows = sc.shows_rows(len(queues)) if sc is not None else len(queues) > 1
     rows: dict[str, Any] | None = None
     if show_rows:
         columns = (

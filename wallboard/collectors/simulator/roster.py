@@ -72,13 +72,6 @@ class Roster:
     rostered: Mapping[str, tuple[int, ...]]
     on_phones: Mapping[str, tuple[float, ...]]
 
-    def pool_of(self, agent: str) -> str | None:
-        """The team ``agent`` belongs to (None: not in the roster's pools)."""
-        for pool in self.pools:
-            if agent in pool.agents:
-                return pool.id
-        return None
-
 
 def pools(config: Config, queue_ids: list[str]) -> tuple[Pool, ...]:
     """The teams with their queues and agents; agents of no team (or of a team with no agents'
