@@ -340,3 +340,25 @@ def test_the_tv_lite_page_is_under_100_kb_compressed_and_cached(stack: Screens) 
             total += answer.num_bytes_downloaded
     print(f"TV-lite page, compressed: {total} B")
     assert total <= 100_000
+
+
+def test_what_is_in_alert_when_a_screen_is_first_shown_does_not_flash(stack: Screens, page: Any) -> None:
+    """A TV switched on (or rotating to a screen for the first time) while calls wait over the alert
+    threshold shows the alert at once, without the flash and chime of a crossing."""
+    stack.queue_calls("empresas", 9)  # "soporte" (Soporte, Facturación, Empresas) and "sala": in alert
+    time.sleep(1.5)  # folded and published before the page opens
+    page.goto(stack.url("/wall/sala"))  # rotates to "ventas", then "soporte", 5 s each
+    page.wait_for_function(
+        "() => document.querySelector('#wb-title') && "
+        "document.querySelector('#wb-title').textContent === 'Soporte y Facturación'",
+        timeout=20_000,
+    )
+    page.wait_for_timeout(1200)  # drawn a few times
+    tile = page.evaluate(
+        "() => { const t = document.getElementById('wb-t-waiting-now');"
+        " return [t.className, t.getAttribute('data-flash'), t.querySelector('.wb-cue').innerText]; }"
+    )
+    assert "wb-level-alert" in tile[0] and tile[1] == "0", tile  # in alert, not flashing
+    assert tile[2].startswith("✖ ALERTA · desde "), tile
+    assert page.evaluate("() => [window.wallboard.metrics.alerts || 0, window.wallboard.metrics.chimes || 0]") == [0, 0]
+    assert page.console_errors == []
