@@ -99,7 +99,8 @@
       h("div", {className: "wb-qfigs"}, [
         fig(labels.waiting, labels.now, levelled("b", "wb-q-waiting", fmt(lang, d.waiting, 0), level(d.waiting, th.waiting), labels)),
         fig(labels.longest, labels.now, longest("b", "wb-q-longest", d, th.longest_wait_s, labels)),
-        fig(labels.sl, labels.today, levelled("b", "wb-q-sl", pct(lang, sl), level(sl, th.service_level_pct), labels)),
+        fig(labels.sl, labels.today, levelled("b", "wb-q-sl", pct(lang, sl),
+          d.today && d.today.sl && d.today.sl.denominator >= page.min_calls ? level(sl, th.service_level_pct) : "none", labels)),
         fig(labels.staffing, labels.now, h("b", {className: "wb-q-staffing wb-staffing-" + st.kind}, st.text))
       ])
     ]);
@@ -189,18 +190,22 @@
     var labels = page.labels, lang = page.lang, th = page.thresholds[id] || page.thresholds.centre;
     var t = d.today || {}, w = (d.windows || {})[win] || {}, a = d.agents || {}, st = staffing(d.staffing, labels, lang);
     var slNow = w.sl ? w.sl.pct : null, slToday = t.sl ? t.sl.pct : null;
-    function cell(value, text, metric) { return levelled("td", "wb-n", text, level(value, th[metric]), labels); }
+    // a rate of fewer than page.min_calls calls is shown but not coloured (as on the TV and in the alert log)
+    function cell(value, text, metric, calls) {
+      var lvl = calls !== undefined && !(calls >= page.min_calls) ? "none" : level(value, th[metric]);
+      return levelled("td", "wb-n", text, lvl, labels);
+    }
     function plain(text, extra) { return h("td", {className: "wb-n" + (extra || "")}, text); }
     return h("tr", {id: page.parts.row + id, className: id === "centre" ? "wb-centre-row" : ""}, [
       h("td", {className: "wb-queue-name"}, [h("div", {}, name), h("div", {className: "wb-row-rule"}, wb.slCaption(d, labels, lang))]),
       cell(d.waiting, fmt(lang, d.waiting, 0), "waiting"),
       longest("td", "wb-n", d, th.longest_wait_s, labels),
-      cell(slNow, pct(lang, slNow), "service_level_pct"),
-      cell(slToday, pct(lang, slToday), "service_level_pct"),
+      cell(slNow, pct(lang, slNow), "service_level_pct", w.sl ? w.sl.denominator : 0),
+      cell(slToday, pct(lang, slToday), "service_level_pct", t.sl ? t.sl.denominator : 0),
       plain(target(d, lang), " wb-muted"),
-      cell(w.abandon_rate_pct, pct(lang, w.abandon_rate_pct), "abandon_rate_pct"),
-      cell(t.abandon_rate_pct, pct(lang, t.abandon_rate_pct), "abandon_rate_pct"),
-      cell(t.asa_s, secs(t.asa_s), "asa_s"),
+      cell(w.abandon_rate_pct, pct(lang, w.abandon_rate_pct), "abandon_rate_pct", w.offered || 0),
+      cell(t.abandon_rate_pct, pct(lang, t.abandon_rate_pct), "abandon_rate_pct", t.offered || 0),
+      cell(t.asa_s, secs(t.asa_s), "asa_s", t.answered || 0),
       plain(fmt(lang, t.answered, 0)), plain(fmt(lang, t.abandoned, 0)),
       plain(fmt(lang, a.available || 0, 0)), plain(fmt(lang, (a.on_call || 0) + (a.on_hold || 0) + (a.ringing || 0), 0)),
       plain(fmt(lang, a.wrap_up || 0, 0)), plain(fmt(lang, a.not_ready || 0, 0)),

@@ -11,6 +11,7 @@ from dash import dcc, html
 from wallboard.config import Config
 from wallboard.layouts import ids
 from wallboard.layouts.i18n import LABELS
+from wallboard.tiles import MIN_CALLS
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets"
 _CONFIG: Config | None = None
@@ -43,6 +44,7 @@ def page_config(cfg: Config, page: dict[str, Any]) -> dict[str, Any]:
         "stale_after_s": cfg.web.stale_after_s,
         "timezone": cfg.timezone,
         "ids": ids.FOR_SCRIPTS,
+        "min_calls": MIN_CALLS,  # a rate of fewer calls has no colour (wallboard.tiles)
     }
 
 
