@@ -422,23 +422,25 @@ async def test_a_backlog_read_at_start_logs_no_crossing_of_the_past(streams: Str
 
 async def test_a_backlog_in_small_chunks_logs_no_crossing_of_the_past(streams: Streams) -> None:
     """A source replaying its morning in chunks smaller than a batch (the simulator's backfill):
-    each read is of events an hour old, so its snapshots' alerts are not logged as happening now;
-    live events again, a crossing is logged."""
+    each read is of many events an hour old, so its snapshots' alerts are not logged as happening
+    now. A live source whose clock is two minutes behind, a few events a read, is logged."""
     now = [T0 + 3600]
     agg = Aggregator(CONFIG, streams, clock=lambda: now[0], block_ms=10, publish_min_s=0.0)
     await agg.restore()
     await agg.recover()
-    morning = [CallQueued(f"mq{i}", "simulador", T0 + i, "ventas", f"m{i}") for i in range(9)]
-    await drained(agg, await streams.append(morning))  # 9 waiting, an hour ago
+    morning = [CallQueued(f"mq{i}", "simulador", T0 + i, "ventas", f"m{i}") for i in range(120)]
+    await drained(agg, await streams.append(morning))  # 120 waiting, an hour ago
     await agg.publish()
     snap = await streams.latest_snapshot()
-    assert snap is not None and snap["queues"]["ventas"]["waiting"] == 9 and snap["alerts"] == []
-    answered = [CallAnswered(f"ma{i}", "simulador", T0 + 20, "ventas", f"m{i}", "raul.serrano", 15.0) for i in range(9)]
+    assert snap is not None and snap["queues"]["ventas"]["waiting"] == 120 and snap["alerts"] == []
+    answered = [
+        CallAnswered(f"ma{i}", "simulador", T0 + 200, "ventas", f"m{i}", "raul.serrano", 15.0) for i in range(120)
+    ]
     await drained(agg, await streams.append(answered))
     await agg.publish()
     assert (await streams.latest_snapshot() or {})["alerts"] == []
-    live = [CallQueued(f"lq{i}", "simulador", now[0] - 1, "ventas", f"l{i}") for i in range(8)]
-    await drained(agg, await streams.append(live))  # now: 8 waiting, Ventas's alert
+    behind = [CallQueued(f"lq{i}", "simulador", now[0] - 120, "ventas", f"l{i}") for i in range(8)]
+    await drained(agg, await streams.append(behind))  # 8 waiting now, stamped two minutes ago
     await agg.publish()
     snap = await streams.latest_snapshot()
     assert snap is not None and [(a["id"], a["metric"], a["level"]) for a in snap["alerts"]][:1] == [

@@ -54,8 +54,11 @@ from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
 
-#: A read whose newest event is older than this (seconds) is a backlog: no crossings logged.
+#: A read of at least BACKLOG_ENTRIES whose newest event is older than BACKLOG_S seconds is a
+#: backlog (a replay): no crossings logged. (A live source whose clock is behind sends a few
+#: entries a read: its alerts are still logged.)
 BACKLOG_S = 60.0
+BACKLOG_ENTRIES = 100
 #: Crossings kept on the alerts stream (approximately: ``XADD MAXLEN ~``), and read back at start.
 ALERTS_KEEP = 1_000
 
@@ -267,7 +270,7 @@ class Aggregator:
         view = build_view(self.state, self.config, self.settings, now)
         # Newest first in the log; the stream reads back newest first, so a snapshot's
         # crossings are appended in reverse.
-        # Not while reading a backlog (_step: a full batch, or events all older than BACKLOG_S):
+        # Not while reading a backlog (_step: a full batch, or many events all older than BACKLOG_S):
         # figures of the past hours would be logged as crossings happening now. What is in
         # alert once it has caught up is logged then, once.
         if not self._catching_up:
@@ -349,9 +352,11 @@ class Aggregator:
         block_ms = max(1, min(self.block_ms, int((due - time.monotonic()) * 1000) + 1))
         entries = await self.streams.read_new(self.consumer, self.batch, block_ms)
         changed = await self.fold_entries(entries)
-        # Reading a backlog (a restart, a source replaying its day): a full batch, or events all
-        # older than BACKLOG_S. Its snapshots show the past as if it were now.
-        self._catching_up = bool(entries) and (len(entries) >= self.batch or self._newest_ts < self.clock() - BACKLOG_S)
+        # Reading a backlog (a restart, a source replaying its day): a full batch, or many events
+        # all older than BACKLOG_S. Its snapshots show the past as if it were now.
+        self._catching_up = len(entries) >= self.batch or (
+            len(entries) >= BACKLOG_ENTRIES and self._newest_ts < self.clock() - BACKLOG_S
+        )
         now = time.monotonic()
         since_publish = now - self._last_publish
         if (self._dirty and since_publish >= self.publish_min_s) or since_publish >= self.publish_max_s:
