@@ -33,7 +33,10 @@ import redis
 import yaml
 
 from tests.helpers import eventually, free_port
-from wallboard.events import Event
+from wallboard.clock import day_start_at
+from wallboard.collectors.simulator import Options, Simulation
+from wallboard.config import load_config
+from wallboard.events import CallQueued, Event
 from wallboard.redis_server import read_password
 from wallboard.wire import encode
 
@@ -308,3 +311,39 @@ def watched_page(browser: Any, width: int = 1920, height: int = 1080, init_scrip
         yield pg
     finally:
         context.close()
+
+
+class LiveDay(Stack):
+    """Aggregator and web process on a real Redis, with today's simulated day so far on the stream
+    (the browser tests' stack); ``queue_calls`` adds calls waiting, now."""
+
+    def __init__(self, tmp: Path, redis_url: str, prefix: str, adjust: Callable[[dict[str, Any]], None]) -> None:
+        super().__init__(tmp, redis_url=redis_url, prefix=prefix, adjust=adjust, log_level="WARNING")
+        self.wallboard = load_config(self.config)
+        self.n = 0
+
+    def queue_calls(self, queue: str, n: int = 1) -> float:
+        now = time.time()
+        calls: list[Event] = []
+        for _ in range(n):
+            self.n += 1
+            calls.append(CallQueued(f"{self.prefix}{os.getpid()}-{self.n}", "test", now, queue, f"tc{self.n}"))
+        return self.append(calls)
+
+    @classmethod
+    @contextlib.contextmanager
+    def running(
+        cls, tmp: Path, redis_url: str, prefix: str, adjust: Callable[[dict[str, Any]], None], seed: int
+    ) -> Iterator[LiveDay]:
+        """Today's simulated day (``seed``) appended, then ``aggregate`` and ``web`` started and healthy."""
+        s = cls(tmp, redis_url, prefix, adjust)
+        now = time.time()
+        start = day_start_at(now, s.wallboard.zone, s.wallboard.day_start_time)
+        s.append(Simulation(s.wallboard, Options(seed=seed), start, "simulador").advance(now))
+        s.start("aggregate")
+        s.start("web")
+        try:
+            s.wait_healthy()
+            yield s
+        finally:
+            s.close(signal.SIGTERM, forget=True)

@@ -16,11 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx2 as httpx
 import pytest
 
-from tests.stack import Stack, watched_page
-from wallboard.clock import day_start_at
-from wallboard.collectors.simulator import Options, Simulation
-from wallboard.config import load_config
-from wallboard.events import CallQueued, Event
+from tests.stack import LiveDay, watched_page
 
 
 def _screens_config(raw: dict[str, Any]) -> None:
@@ -34,37 +30,12 @@ def _screens_config(raw: dict[str, Any]) -> None:
     raw["day_start"] = f"{local.hour:02d}:{local.minute // 15 * 15:02d}"
 
 
-class Screens(Stack):
-    """Aggregator and web process on a real Redis, with today's simulated data on the stream."""
-
-    def __init__(self, tmp: Path, redis_url: str, prefix: str) -> None:
-        super().__init__(tmp, redis_url=redis_url, prefix=prefix, adjust=_screens_config, log_level="WARNING")
-        self.wallboard = load_config(self.config)
-        self.n = 0
-
-    def queue_calls(self, queue: str, n: int = 1) -> float:
-        now = time.time()
-        events: list[Event] = []
-        for _ in range(n):
-            self.n += 1
-            events.append(CallQueued(f"test-{os.getpid()}-{self.n}", "test", now, queue, f"tc{self.n}"))
-        return self.append(events)
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Screens]:
-    s = Screens(tmp_path_factory.mktemp("stack"), redis_url, f"browser{os.getpid()}:")
-    now = time.time()
-    start = day_start_at(now, s.wallboard.zone, s.wallboard.day_start_time)
-    sim = Simulation(s.wallboard, Options(seed=5), start, "simulador")
-    s.append(sim.advance(now))
-    s.start("aggregate")
-    s.start("web")
-    try:
-        s.wait_healthy()
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[LiveDay]:
+    with LiveDay.running(
+        tmp_path_factory.mktemp("stack"), redis_url, f"browser{os.getpid()}:", _screens_config, 5
+    ) as s:
         yield s
-    finally:
-        s.close(signal.SIGTERM, forget=True)
 
 
 @pytest.fixture
@@ -94,7 +65,7 @@ def _close(shown: str, value: float | None) -> bool:
     return got is None if value is None else got is not None and abs(got - value) <= 0.051
 
 
-def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Path) -> None:
+def test_each_view_renders_live_numbers(stack: LiveDay, page: Any, tmp_path: Path) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_function(
         "() => document.querySelector('#wb-t-waiting-now-num') && document.querySelector('#wb-rows')"
@@ -172,7 +143,7 @@ def test_each_view_renders_live_numbers(stack: Screens, page: Any, tmp_path: Pat
     assert page.console_errors == []
 
 
-def test_a_tv_number_changes_within_a_second_of_an_event(stack: Screens, page: Any) -> None:
+def test_a_tv_number_changes_within_a_second_of_an_event(stack: LiveDay, page: Any) -> None:
     page.goto(stack.url("/wall/ventas"))
     page.wait_for_selector(WAITING)
     page.wait_for_timeout(1500)  # let the view settle
@@ -193,7 +164,7 @@ def test_a_tv_number_changes_within_a_second_of_an_event(stack: Screens, page: A
     assert page.console_errors == []
 
 
-def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
+def test_team_view_shows_only_its_team(stack: LiveDay, page: Any) -> None:
     page.goto(stack.url("/team/sur"))
     page.wait_for_selector("#wb-agent-grid tbody tr")
     shown = set(page.locator("#wb-agent-grid .wb-agent-name").all_inner_texts())
@@ -213,7 +184,7 @@ def test_team_view_shows_only_its_team(stack: Screens, page: Any) -> None:
 
 
 @pytest.mark.parametrize("path", ["/wall/ventas", "/tv/ventas"])
-def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: Any, path: str) -> None:
+def test_pages_reconnect_after_the_web_process_restarts(stack: LiveDay, page: Any, path: str) -> None:
     page.goto(stack.url(path))
     page.wait_for_selector(WAITING)
     stack.kill("web")
@@ -233,7 +204,7 @@ def test_pages_reconnect_after_the_web_process_restarts(stack: Screens, page: An
     assert unexpected == []
 
 
-def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: Any) -> None:
+def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: LiveDay, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_selector(WAITING)
     assert not page.evaluate("document.querySelector('.wb-root').classList.contains('wb-stale')")
@@ -252,7 +223,7 @@ def test_a_stopped_aggregator_makes_the_numbers_go_stale(stack: Screens, page: A
     assert page.console_errors == []
 
 
-def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens, page: Any) -> None:
+def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: LiveDay, page: Any) -> None:
     page.goto(stack.url("/wall/sala"))
     page.wait_for_function(
         "() => document.querySelector('#wb-title') && "
@@ -274,7 +245,7 @@ def test_a_tv_rotates_between_its_screens_and_speaks_its_language(stack: Screens
     assert page.console_errors == []
 
 
-def test_a_tile_that_crosses_into_alert_flashes_and_says_since_when(stack: Screens, page: Any) -> None:
+def test_a_tile_that_crosses_into_alert_flashes_and_says_since_when(stack: LiveDay, page: Any) -> None:
     # "soporte" (Soporte, Facturación, Empresas): no other test queues calls there, so it is below
     # the alert threshold of calls waiting (8) when the page opens; then 9 calls in Facturación
     page.goto(stack.url("/wall/soporte"))
@@ -297,7 +268,7 @@ def test_a_tile_that_crosses_into_alert_flashes_and_says_since_when(stack: Scree
     assert page.console_errors == []
 
 
-def test_the_tv_lite_page_draws_the_same_tiles_with_two_small_scripts(stack: Screens, page: Any) -> None:
+def test_the_tv_lite_page_draws_the_same_tiles_with_two_small_scripts(stack: LiveDay, page: Any) -> None:
     page.goto(stack.url("/wall/ventas"))
     page.wait_for_selector("#wb-rows tbody tr")
     tiles = "() => [...document.querySelectorAll('.wb-tile')].map((t) => t.id)"
@@ -325,7 +296,7 @@ def test_the_tv_lite_page_draws_the_same_tiles_with_two_small_scripts(stack: Scr
     assert page.console_errors == []
 
 
-def test_the_tv_lite_page_is_under_100_kb_compressed_and_cached(stack: Screens) -> None:
+def test_the_tv_lite_page_is_under_100_kb_compressed_and_cached(stack: LiveDay) -> None:
     """What a TV downloads for /tv/<screen>: the page, its style sheet and its two scripts."""
     with httpx.Client(base_url=stack.url(""), headers={"accept-encoding": "gzip"}) as client:
         html = client.get("/tv/ventas")
@@ -342,7 +313,7 @@ def test_the_tv_lite_page_is_under_100_kb_compressed_and_cached(stack: Screens) 
     assert total <= 100_000
 
 
-def test_what_is_in_alert_when_a_screen_is_first_shown_does_not_flash(stack: Screens, page: Any) -> None:
+def test_what_is_in_alert_when_a_screen_is_first_shown_does_not_flash(stack: LiveDay, page: Any) -> None:
     """A TV switched on (or rotating to a screen for the first time) while calls wait over the alert
     threshold shows the alert at once, without the flash and chime of a crossing."""
     stack.queue_calls("empresas", 9)  # "soporte" (Soporte, Facturación, Empresas) and "sala": in alert

@@ -8,8 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import signal
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -19,12 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.helpers import eventually
-from tests.stack import Stack, watched_page
+from tests.stack import LiveDay, watched_page
 from wallboard.alerts import level
-from wallboard.clock import day_start_at
-from wallboard.collectors.simulator import Options, Simulation
-from wallboard.config import QueueConfig, load_config
-from wallboard.events import CallQueued, Event
+from wallboard.config import QueueConfig
 from wallboard.tiles import MIN_CALLS
 
 #: A queue name a CSV must quote: a comma and double quotes.
@@ -49,40 +44,16 @@ def _pages_config(raw: dict[str, Any]) -> None:
     next(q for q in raw["queues"] if q["id"] == "empresas")["name"] = QUOTED_NAME
 
 
-class Pages(Stack):
-    """Aggregator and web process on a real Redis, with today's simulated data on the stream."""
-
-    def __init__(self, tmp: Path, redis_url: str, prefix: str) -> None:
-        super().__init__(tmp, redis_url=redis_url, prefix=prefix, adjust=_pages_config, log_level="WARNING")
-        self.wallboard = load_config(self.config)
-        self.n = 0
-
-    def queue_calls(self, queue: str, n: int) -> float:
-        now = time.time()
-        events: list[Event] = []
-        for _ in range(n):
-            self.n += 1
-            events.append(CallQueued(f"pages-{os.getpid()}-{self.n}", "test", now, queue, f"pc{self.n}"))
-        return self.append(events)
-
-
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[Pages]:
-    s = Pages(tmp_path_factory.mktemp("pages"), redis_url, f"pages{os.getpid()}:")
-    now = time.time()
-    start = day_start_at(now, s.wallboard.zone, s.wallboard.day_start_time)
-    s.append(Simulation(s.wallboard, Options(seed=7), start, "simulador").advance(now))
-    s.start("aggregate")
-    s.start("web")
-    try:
-        s.wait_healthy()
+def stack(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[LiveDay]:
+    with LiveDay.running(
+        tmp_path_factory.mktemp("pages"), redis_url, f"pages{os.getpid()}:", _pages_config, seed=7
+    ) as s:
         yield s
-    finally:
-        s.close(signal.SIGTERM, forget=True)
 
 
 @pytest.fixture
-def manager(browser: Any, stack: Pages) -> Iterator[Any]:
+def manager(browser: Any, stack: LiveDay) -> Iterator[Any]:
     with watched_page(browser, 1440, 1000) as pg:
         pg.goto(stack.url("/manager"))
         pg.wait_for_function("() => document.querySelectorAll('#wb-queue-table tbody tr').length === 6")
@@ -90,7 +61,7 @@ def manager(browser: Any, stack: Pages) -> Iterator[Any]:
 
 
 @pytest.fixture
-def team(browser: Any, stack: Pages) -> Iterator[Any]:
+def team(browser: Any, stack: LiveDay) -> Iterator[Any]:
     with watched_page(browser, 1366, 768) as pg:
         pg.goto(stack.url("/team/norte"))
         pg.wait_for_selector("#wb-agent-grid tbody tr")
@@ -201,7 +172,7 @@ def test_every_header_of_the_manager_table_says_its_window(manager: Any) -> None
     assert manager.console_errors == []
 
 
-def test_the_manager_table_shows_each_queue_by_its_own_rules(stack: Pages, manager: Any) -> None:
+def test_the_manager_table_shows_each_queue_by_its_own_rules(stack: LiveDay, manager: Any) -> None:
     cfg = stack.wallboard
     got = _read_manager(manager)
     assert [r["id"] for r in got["rows"]] == [f"wb-row-{q.id}" for q in cfg.queues] + ["wb-row-centre"]
@@ -256,7 +227,7 @@ def _alert_rows(pg: Any) -> list[list[str]]:
     return rows
 
 
-def test_the_alert_log_shows_a_queue_crossing_into_alert(stack: Pages, manager: Any) -> None:
+def test_the_alert_log_shows_a_queue_crossing_into_alert(stack: LiveDay, manager: Any) -> None:
     cfg = stack.wallboard
     queues = manager.evaluate("() => window.wallboard.view().queues")
     # a queue whose calls waiting are not in alert now: enough calls to reach its alert threshold
@@ -280,7 +251,7 @@ def _csv_value(text: str) -> float | None:
 
 
 @pytest.mark.parametrize("choice", ["empresas", "centre"])
-def test_the_csv_download_holds_todays_intervals(stack: Pages, manager: Any, choice: str) -> None:
+def test_the_csv_download_holds_todays_intervals(stack: LiveDay, manager: Any, choice: str) -> None:
     cfg = stack.wallboard
     manager.select_option("#wb-trend-queue", choice)
     read = (
@@ -357,7 +328,7 @@ def test_no_control_is_white_on_the_dark_theme(manager: Any, team: Any) -> None:
         assert pg.console_errors == []
 
 
-def test_the_team_page_aligns_its_number_columns_and_shows_its_queues(stack: Pages, team: Any) -> None:
+def test_the_team_page_aligns_its_number_columns_and_shows_its_queues(stack: LiveDay, team: Any) -> None:
     got = _drawn(
         team,
         """() => { const v = window.wallboard.view(), align = (e) => getComputedStyle(e).textAlign;
