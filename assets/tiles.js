@@ -15,14 +15,23 @@
   var ICON = wb.ICON = {ok: "\u2713", warn: "\u25B2", alert: "\u2716"};  // ✓ ▲ ✖: a cue besides colour
   var DASH = "\u2014", NBSP = "\u00A0";
 
+  // Half away from zero on the number's decimal form (88.55 -> 88.6), as Intl does; toFixed works on
+  // the binary double (88.55 -> "88.5"). Every figure and the gauge's arc round through here, so they agree.
+  function round(value, digits) {
+    var size = Math.abs(value);
+    if (size < 1e-6) { return 0; }
+    var r = Number(Math.round(Number(size + "e" + digits)) + "e-" + digits);
+    return value < 0 ? -r : r;
+  }
+  wb.round = round;
   var formats = {};  // an Intl formatter is costly to build: one per language and digits
   function fmt(lang, value, digits) {
     if (value === null || value === undefined) { return DASH; }
-    var key = lang + digits;
+    var key = lang + digits, rounded = round(value, digits);
     try {
       var f = formats[key] || (formats[key] = new Intl.NumberFormat(lang, {maximumFractionDigits: digits, minimumFractionDigits: digits}));
-      return f.format(value);
-    } catch (e) { return value.toFixed(digits); }
+      return f.format(rounded);
+    } catch (e) { return rounded.toFixed(digits); }
   }
   function pct(lang, value) { return value === null || value === undefined ? DASH : fmt(lang, value, 1) + "\u202F%"; }
   function secs(value) { return value === null || value === undefined ? DASH : wb.duration(value); }
@@ -131,7 +140,7 @@
     return g;
   }
   function drawGauge(g, value, lvl, target) {
-    var shown = Math.max(0, Math.min(100, value === null || value === undefined ? 0 : value));
+    var shown = round(Math.max(0, Math.min(100, value === null || value === undefined ? 0 : value)), 1);
     target = target === null || target === undefined ? 0 : target;  // 0: the queues' targets differ, no mark
     setClass(g.svg, "wb-gauge-svg wb-gauge-" + lvl);
     setAttr(g.value, "stroke-dasharray", shown.toFixed(1) + " 100");

@@ -9,6 +9,7 @@ import signal
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -141,6 +142,17 @@ def test_each_view_renders_live_numbers(stack: LiveDay, page: Any, tmp_path: Pat
     page.wait_for_selector("#wb-home-screens a")
     assert page.locator("#wb-home-screens a").count() == len(stack.wallboard.screens) + 1
     assert page.console_errors == []
+
+
+def test_figures_and_the_gauge_round_half_away_from_zero_alike(stack: LiveDay, page: Any) -> None:
+    """88.55 % is "88,6 %" in the figure and 88.6 on the arc (toFixed on the binary double said 88.5: CI saw it)."""
+    page.goto(stack.url("/wall/sala"))
+    page.wait_for_function("() => window.wallboard && window.wallboard.round")
+    values = [88.55, 0.05, 0.15, 1.005, 12.25, 99.95, 100.0, 0.0, 33.333333, 66.65]
+    got = page.evaluate("(vs) => vs.map((v) => window.wallboard.round(v, 1))", values)
+    want = [float(Decimal(repr(v)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)) for v in values]
+    assert got == want
+    assert got[0] == 88.6 and got[2] == 0.2  # the two toFixed got wrong
 
 
 def test_a_tv_number_changes_within_a_second_of_an_event(stack: LiveDay, page: Any) -> None:
