@@ -19,7 +19,15 @@ PACKAGE = ROOT / "wallboard"
 #: Bottom first. A name stands for the module and everything below it.
 LAYERS: tuple[tuple[str, ...], ...] = (
     # foundations: no wallboard imports but these
-    ("wallboard.retry", "wallboard.ratelog", "wallboard.clock", "wallboard.events"),
+    (
+        "wallboard.retry",
+        "wallboard.ratelog",
+        "wallboard.clock",
+        "wallboard.events",
+        "wallboard.logs",
+        "wallboard.metrics",
+        "wallboard.redis_client",
+    ),
     # values: the wire codec and limits, raw counters and the KPI formulas over them
     ("wallboard.wire", "wallboard.counters", "wallboard.kpi", "wallboard.staffing", "wallboard.tiles"),
     ("wallboard.config",),
@@ -35,6 +43,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.alerts",
         "wallboard.views",
         "wallboard.streams",
+        "wallboard.lease",
         "wallboard.redis_server",
         "wallboard.push",
         "wallboard.guard",
@@ -57,7 +66,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "wallboard.doors",
     ),
     # the web process and its pages
-    ("wallboard.layouts", "wallboard.web"),
+    ("wallboard.layouts", "wallboard.web", "wallboard.workers"),
     # the command line
     ("wallboard.admin", "wallboard.cli", "wallboard.__main__", "wallboard"),
 )

@@ -32,7 +32,6 @@ sixth of the aggregator's time.
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -43,6 +42,7 @@ from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.events import Event
+from wallboard.redis_client import client_for
 from wallboard.wire import PACKED_FIELD, pack
 
 GROUP = "aggregator"
@@ -137,32 +137,8 @@ def redact_url(url: str) -> str:
 
 
 def connect(url: str) -> Redis:
-    """An asyncio client that can always be cancelled.
-
-    ``url`` as redis-py reads it: ``redis://[[user]:password@]host:port/db``, ``rediss://``
-    for TLS (``?ssl_ca_certs=/path/ca.pem`` to trust a private CA), ``unix:///path.sock``.
-
-    No ``socket_timeout``: with one, redis-py (8.1) wraps every send in
-    ``asyncio.wait_for``, which on Python 3.11 swallows a cancellation that lands as
-    the send completes — measured here, 325 of 400 cancelled ``SET`` loops kept
-    running — and a task that cannot be cancelled hangs a shutdown. A dead peer is
-    found by TCP keep-alive instead (about 11 s), a stopped server by the refused
-    connection, and the blocking reads here are all bounded (≤ 1 s).
-    """
-    keepalive: dict[int, int | bytes] = {}
-    for name, value in (("TCP_KEEPIDLE", 5), ("TCP_KEEPINTVL", 2), ("TCP_KEEPCNT", 3)):
-        if hasattr(socket, name):
-            keepalive[getattr(socket, name)] = value
-    client: Redis = Redis.from_url(
-        url,
-        decode_responses=True,
-        socket_timeout=None,
-        socket_connect_timeout=5,
-        socket_keepalive=True,
-        socket_keepalive_options=keepalive,
-        health_check_interval=15,
-    )
-    return client
+    """An asyncio client for ``url`` that can always be cancelled (:func:`wallboard.redis_client.client_for`)."""
+    return client_for(url)
 
 
 def id_tuple(stream_id: str) -> tuple[int, int]:

@@ -47,6 +47,11 @@ class RedisSettings(_Frozen):
     # The embedded server's memory bound (Redis's own syntax: 1gb, 512mb, bytes; 0: none).
     # Full, it refuses writes (noeviction) instead of evicting events.
     maxmemory: str = Field(default="1gb", pattern=r"(?i)^[0-9]+(b|[kmg]b?)?$")
+    #: Collectors wait for this many replicas to acknowledge each batch (Redis ``WAIT``) before
+    #: they advance their cursor: an acknowledged event then survives a failover. 0: no wait.
+    wait_replicas: int = Field(default=0, ge=0, le=16)
+    #: How long a collector waits for those acknowledgements before it sends the batch again.
+    wait_timeout_ms: int = Field(default=1000, ge=10, le=60_000)
 
     @property
     def embedded(self) -> bool:
@@ -197,6 +202,12 @@ class ScreenConfig(_Frozen):
         return list(dict.fromkeys([*rows, *(t.queue for t in self.tiles if t.queue)]))
 
 
+class AggregatorSettings(_Frozen):
+    #: The active aggregator's lease in Redis: renewed every third of it; a standby takes over
+    #: once it has expired (an active that stops cleanly hands it over at once).
+    lease_ttl_s: float = Field(default=5.0, ge=1.0, le=300.0)
+
+
 class WebSettings(_Frozen):
     host: str = "127.0.0.1"
     port: int = Field(default=8050, ge=1, le=65535)
@@ -267,6 +278,7 @@ class Config(_Frozen):
     collectors: tuple[CollectorConfig, ...] = ()
     screens: tuple[ScreenConfig, ...] = ()
     web: WebSettings = WebSettings()
+    aggregator: AggregatorSettings = AggregatorSettings()
     auth: AuthSettings = AuthSettings()
     privacy: PrivacySettings = PrivacySettings()
     #: Folder of the config file; relative paths in the config are taken from here.
