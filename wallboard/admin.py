@@ -211,7 +211,7 @@ def cmd_purge(config: Config, path: Path, args: argparse.Namespace, url_for: Url
     async def main() -> dict[str, int]:
         client = connect(url)
         try:
-            streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+            streams = Streams.configured(client, config.redis)
             return await purge(streams, config, time.time(), older_than_days=days)
         finally:
             await client.aclose()

@@ -19,7 +19,7 @@ from typing import Any
 
 from wallboard import admin
 from wallboard.collectors import configure
-from wallboard.config import ENV_REDIS_URL, Config, ConfigError, config_path, load_config
+from wallboard.config import ENV_REDIS_URL, Config, ConfigError, cluster_prefix_error, config_path, load_config
 from wallboard.streams import redact_url
 
 log = logging.getLogger("wallboard")
@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(path)
         args.collectors = configure(config, str(path))  # options validated once, here, into typed objects
+        error = cluster_prefix_error(os.environ.get(ENV_REDIS_URL, ""), config.redis.prefix)
+        if error:
+            raise ConfigError(f"{ENV_REDIS_URL}: {error}")
     except ConfigError as exc:
         print(f"wallboard: bad configuration\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -136,7 +139,7 @@ async def _streams(url: str, config: Config) -> AsyncIterator[Any]:
 
     client = connect(url)
     try:
-        yield Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+        yield Streams.configured(client, config.redis)
     finally:
         await client.aclose()
 

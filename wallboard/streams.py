@@ -41,6 +41,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import OutOfMemoryError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from wallboard.config import RedisSettings
 from wallboard.events import Event
 from wallboard.redis_client import client_for
 from wallboard.wire import PACKED_FIELD, pack
@@ -108,6 +109,11 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
 FAILURES = (RedisError, OSError)
 
 Entry = tuple[str, dict[str, str] | None]  # (stream id, fields; None if trimmed away)
+
+
+class ReplicasBehind(RedisTimeoutError):
+    """Fewer replicas than ``redis.wait_replicas`` acknowledged a write in time (it may be lost at a
+    failover): a timeout, so every caller's retry of an unreachable Redis sends it again."""
 
 
 def redact_url(url: str) -> str:
@@ -199,10 +205,20 @@ def _entries(reply: Any) -> list[Entry]:
 class Streams:
     """Named operations on the project's Redis keys."""
 
-    def __init__(self, redis: Redis, prefix: str = "wb:", maxlen: int = 1_000_000) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        prefix: str = "wb:",
+        maxlen: int = 1_000_000,
+        *,
+        wait_replicas: int = 0,
+        wait_timeout_ms: int = 1000,
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.maxlen = maxlen
+        self.wait_replicas = wait_replicas
+        self.wait_timeout_ms = wait_timeout_ms
         self.events_key = prefix + "events"
         self.rejected_key = prefix + "events:rejected"
         self.snapshots_key = prefix + "snapshots"
@@ -213,11 +229,26 @@ class Streams:
         self._append = redis.register_script(_APPEND_SCRIPT)
         self._claim = redis.register_script(_CLAIM_SCRIPT)
 
+    @classmethod
+    def configured(cls, redis: Redis, settings: RedisSettings) -> Streams:
+        """The operations on ``redis`` with the config's prefix, trimming and replica acknowledgements."""
+        return cls(
+            redis,
+            settings.prefix,
+            settings.stream_maxlen,
+            wait_replicas=settings.wait_replicas,
+            wait_timeout_ms=settings.wait_timeout_ms,
+        )
+
     # ------------------------------------------------------------ events
 
     async def append(self, events: Sequence[Event]) -> list[str]:
         """XADD every event, trimming the stream approximately: one command per 10,000
-        (a script holds Redis while it runs: ~20 ms for that many)."""
+        (a script holds Redis while it runs: ~20 ms for that many).
+
+        With ``wait_replicas``, returns only once that many replicas hold them (``WAIT``), else
+        raises :class:`ReplicasBehind` (a timeout: the caller sends them again; the aggregator
+        counts an event id once)."""
         ids: list[str] = []
         for i in range(0, len(events), _APPEND_CHUNK):
             added = await self._append(
@@ -225,7 +256,18 @@ class Streams:
                 args=[self.maxlen, PACKED_FIELD, *[pack(e) for e in events[i : i + _APPEND_CHUNK]]],
             )
             ids.extend(_str(entry_id) for entry_id in added)
+        if self.wait_replicas and ids:
+            await self.wait_for_replicas()
         return ids
+
+    async def wait_for_replicas(self) -> None:
+        """``WAIT`` for ``wait_replicas`` replicas to hold this connection's writes so far."""
+        acknowledged = int(await self.redis.wait(self.wait_replicas, self.wait_timeout_ms))
+        if acknowledged < self.wait_replicas:
+            raise ReplicasBehind(
+                f"only {acknowledged} of {self.wait_replicas} replicas acknowledged the events "
+                f"within {self.wait_timeout_ms} ms (redis.wait_replicas)"
+            )
 
     async def append_raw(self, fields: dict[str, str]) -> str:
         """XADD one entry as given (tests use it to put bad entries on the stream)."""

@@ -87,7 +87,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         client = connect(redis_url)
-        streams = Streams(client, config.redis.prefix, config.redis.stream_maxlen)
+        streams = Streams.configured(client, config.redis)
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
         app.state.hub = hub
         ingest = app.state.ingest = Ingest.for_web(config, configured, streams)

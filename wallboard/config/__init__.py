@@ -29,6 +29,7 @@ from wallboard.config.model import (
     Threshold,
     TimeInState,
     WebSettings,
+    cluster_prefix_error,
 )
 from wallboard.config.security import (
     ROLES,
@@ -66,6 +67,7 @@ __all__ = [
     "Threshold",
     "TimeInState",
     "WebSettings",
+    "cluster_prefix_error",
     "config_path",
     "format_errors",
     "load_config",

@@ -57,6 +57,29 @@ class RedisSettings(_Frozen):
     def embedded(self) -> bool:
         return not self.url
 
+    @model_validator(mode="after")
+    def _cluster_needs_a_hash_tag(self) -> RedisSettings:
+        error = cluster_prefix_error(self.url, self.prefix)
+        if error:
+            raise ValueError(error)
+        return self
+
+
+def cluster_prefix_error(url: str, prefix: str) -> str:
+    """Why ``prefix`` cannot be used with a Redis Cluster at ``url`` ("" if it can, or it is no cluster).
+
+    The aggregator saves its checkpoint and acknowledges the events it holds in one transaction,
+    under its lease: a cluster runs that only on keys of one slot, so every key of a wallboard
+    shares the hash tag in its prefix (``{wb}:``)."""
+    scheme = url.partition("://")[0].lower()
+    if scheme.endswith("+cluster") and not re.search(r"\{[^{}]+\}", prefix):
+        return (
+            f"redis.prefix {prefix!r} has no hash tag: with a Redis Cluster ({scheme}://) every key of a "
+            "wallboard must share one, e.g. prefix '{wb}:' (the checkpoint, the events it acknowledges "
+            "and the lease are written in one transaction)"
+        )
+    return ""
+
 
 class Threshold(_Frozen):
     warn: float
