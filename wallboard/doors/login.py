@@ -6,11 +6,17 @@ a cookie and the form (double submit); ``POST /login`` checks the token, the lim
 beyond them, checked before the password so a blocked guess costs nothing), then the
 argon2 hash, and on success sets the signed session cookie and sends the browser to
 ``next`` (a local path only). ``POST /logout`` ends the session.
+
+The limits are shared by every web process through Redis (:mod:`wallboard.doors.limits`:
+behind N replicas a guesser gets no more tries than behind one); while Redis does not
+answer, each process counts in its own memory (:class:`LoginLimiter`) and says so once a
+minute.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
 import secrets
 import time
@@ -18,18 +24,23 @@ from collections import OrderedDict, deque
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from wallboard.config import Config, LoginLimits
 from wallboard.doors.http import client_address, cookie_header, local_path
+from wallboard.doors.limits import SharedLoginLimiter
 from wallboard.doors.pages import CSS, TEXT, login_page
+from wallboard.ratelog import RateLimitedLog
 from wallboard.tokens import CSRF_COOKIE, SESSION_COOKIE
 from wallboard.users import verify
 
 if TYPE_CHECKING:
     from wallboard.doors.gate import Gate
+
+log = logging.getLogger("wallboard.web")
 
 #: A sign-in form is a few hundred bytes.
 MAX_FORM_BYTES = 8192
@@ -116,13 +127,62 @@ class LoginLimiter:
         self.pairs.clear(f"{user}|{address}")
 
 
+class Limits:
+    """The shared limiter once Redis is known (the gate's client), this process's own while it fails."""
+
+    def __init__(self, gate: Gate) -> None:
+        self.gate = gate
+        self.local = LoginLimiter(gate.config.auth.login_limits)
+        self.shared: SharedLoginLimiter | None = None
+        self.warnings = RateLimitedLog(log)
+
+    def _shared(self) -> SharedLoginLimiter | None:
+        if self.shared is None and self.gate.redis is not None:
+            config = self.gate.config
+            self.shared = SharedLoginLimiter(self.gate.redis, config.redis.prefix, config.auth.login_limits)
+        return self.shared
+
+    def _unshared(self, exc: Exception) -> None:
+        self.warnings.warning("sign-in limits counted in this process only: Redis did not answer", type(exc).__name__)
+
+    async def retry_after(self, user: str, address: str, now: float) -> float:
+        local = self.local.retry_after(user, address, now)
+        shared = self._shared()
+        if shared is None:
+            return local
+        try:
+            return max(local, await shared.retry_after(user, address))
+        except (RedisError, OSError) as exc:
+            self._unshared(exc)
+            return local
+
+    async def failed(self, user: str, address: str, now: float) -> None:
+        shared = self._shared()
+        if shared is not None:
+            try:
+                await shared.failed(user, address)
+                return
+            except (RedisError, OSError) as exc:
+                self._unshared(exc)
+        self.local.failed(user, address, now)
+
+    async def succeeded(self, user: str, address: str) -> None:
+        self.local.succeeded(user, address)
+        shared = self._shared()
+        if shared is not None:
+            try:
+                await shared.succeeded(user, address)
+            except (RedisError, OSError) as exc:
+                self._unshared(exc)
+
+
 def _language(config: Config, value: str | None) -> str:
     return value if value in TEXT else config.language
 
 
 def routes(gate: Gate) -> list[BaseRoute]:
     config = gate.config
-    limiter = LoginLimiter(config.auth.login_limits)
+    limiter = Limits(gate)
     checking = Checks(CONCURRENT_CHECKS)
     session_s = config.auth.session_hours * 3600
 
@@ -166,7 +226,7 @@ def routes(gate: Gate) -> list[BaseRoute]:
         user = gate.users.get(name)
         # The audit log names only accounts that exist: a password typed in the name box stays out.
         who = name if user is not None else "(unknown user)"
-        wait = limiter.retry_after(name, address, now)
+        wait = await limiter.retry_after(name, address, now)
         if wait > 0:
             gate.audit.record("signin.limited", who, address, "/login", quiet=True)
             response = form_page(request, lang, next_path, t["limited"].format(s=math.ceil(wait)), status=429)
@@ -177,11 +237,11 @@ def routes(gate: Gate) -> list[BaseRoute]:
         async with checking:
             ok = await asyncio.to_thread(verify, user, form.get("password", ""))  # (not on the event loop)
         if not ok:
-            limiter.failed(name, address, now)
+            await limiter.failed(name, address, now)
             gate.audit.record("signin.fail", who, address, "/login", quiet=user is None)
             return form_page(request, lang, next_path, t["bad"], status=401)
         assert user is not None
-        limiter.succeeded(name, address)
+        await limiter.succeeded(name, address)
         gate.audit.record("signin.ok", f"person:{name}", address, next_path, f"role={user.role}")
         sid = secrets.token_urlsafe(12)
         token = gate.signer.session({"k": "user", "u": name, "c": repr(user.changed), "sid": sid}, session_s)
