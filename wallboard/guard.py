@@ -17,7 +17,9 @@ wrapped by :func:`protocols`:
   ``handshake_timeout_s`` (nothing at all, or headers a byte at a time) is closed.
 
 Refusals are answered with a few bytes written by the protocol itself (no
-task, no parsing) and counted. ``/healthz`` shows the counters, never an address.
+task, no parsing) and counted. ``/healthz`` shows the counters, never an address;
+``/metrics`` the same, by reason (:mod:`wallboard.metrics`: ``wallboard_web_connections_*``,
+``wallboard_web_ws_refused_total``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from wallboard import metrics
 from wallboard.push import PushProtocol
 from wallboard.ratelog import RateLimitedLog
 
@@ -131,6 +134,7 @@ class ConnectionGuard:
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
         if self.per_client[host] >= self.limits.max_per_client:
             self.refused_per_client += 1
+            metrics.CONNECTIONS_REFUSED.labels("per_client").inc()
             self.refusals.warning(
                 "connection refused: a client address is at max_connections_per_client", str(self.limits.max_per_client)
             )
@@ -138,6 +142,7 @@ class ConnectionGuard:
         if len(self.open) >= self.limits.max_connections:
             if not self.waiting:
                 self.refused_full += 1
+                metrics.CONNECTIONS_REFUSED.labels("max_connections").inc()
                 self.refusals.warning(
                     "connection refused: at max_connections, every connection in use", str(self.limits.max_connections)
                 )
@@ -146,7 +151,9 @@ class ConnectionGuard:
             self.closed(oldest)
             cast(asyncio.Transport, oldest).abort()  # at once: its file is needed now
             self.evicted_waiting += 1
+            metrics.CONNECTIONS_CLOSED.labels("evicted").inc()
         self.open[transport] = host
+        metrics.CONNECTIONS_OPEN.inc()
         self.per_client[host] += 1
         self.waiting[transport] = None
         return None
@@ -160,16 +167,19 @@ class ConnectionGuard:
         self.waiting.pop(transport, None)
         host = self.open.pop(transport, None)
         if host is not None:
+            metrics.CONNECTIONS_OPEN.dec()
             self.per_client[host] -= 1
             if self.per_client[host] <= 0:
                 del self.per_client[host]
 
     def idle_closed(self) -> None:
         self.closed_idle += 1
+        metrics.CONNECTIONS_CLOSED.labels("idle").inc()
 
     def frame_refused(self, code: int, reason: str) -> None:
         """A WebSocket closed for a message no screen sends (``reason``: a fixed phrase)."""
         self.ws_closed[code] += 1
+        metrics.ws_refused(code)
         self.ws_refusals.warning(f"/ws closed {code}: {reason}")
 
     def stats(self) -> dict[str, Any]:

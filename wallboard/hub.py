@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from wallboard import retry
+from wallboard import metrics, retry
 from wallboard.push import Message, Sink
 from wallboard.streams import UNREACHABLE, Streams
 from wallboard.views import Selector, diff, view_of
@@ -86,6 +86,7 @@ class SnapshotReader:
                     last_id = entries[-1][0]
                     await self.publish(entries[-1][1])  # only the newest matters
             except UNREACHABLE as exc:
+                metrics.redis_error("snapshot_read")
                 if self.connected or attempt == 0:
                     log.warning("%s lost Redis (%s); reconnecting", self.name, exc)
                 self.connected = False
@@ -127,6 +128,7 @@ class Hub(SnapshotReader):
         self.bytes_sent = 0
         self.messages_sent = 0
         self.replaced = 0
+        self._counted = metrics.HubCounts()  # the counters above, carried into the metrics per broadcast
 
     async def publish(self, snapshot: dict[str, Any]) -> None:
         """Make ``snapshot`` the latest and push it to every screen (never going backwards)."""
@@ -141,6 +143,13 @@ class Hub(SnapshotReader):
             self.deliver(sub)
             if i % YIELD_EVERY == YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let handshakes and reads in between big fan-outs
+        metrics.hub_snapshot(snapshot.get("now"))
+        self.count()
+
+    def count(self) -> None:
+        """Carry what the hub's counters gained into the metrics (once per broadcast or heartbeat,
+        never per screen)."""
+        self._counted.flush(self.messages_sent, self.replaced, self.bytes_sent)
 
     async def run_heartbeats(self) -> None:
         """Every ``heartbeat_s``, a heartbeat to each screen that heard nothing for that long."""
@@ -149,6 +158,7 @@ class Hub(SnapshotReader):
             self.heartbeat()
 
     def heartbeat(self) -> None:
+        self.count()  # (messages written between broadcasts: to screens connecting or draining)
         idle_since = time.monotonic() - self.heartbeat_s * 0.9
         message: Message | None = None
         for sub in list(self.subscribers):
@@ -163,12 +173,14 @@ class Hub(SnapshotReader):
         """A new screen: it gets the latest snapshot at once, then every change."""
         sub = Subscriber(selector, sink)
         self.subscribers[sub] = None
+        metrics.screen_connected(selector.view)
         sink.on_ready = lambda: self.deliver(sub)
         self.deliver(sub)
         return sub
 
     def unsubscribe(self, sub: Subscriber) -> None:
-        self.subscribers.pop(sub, None)
+        if self.subscribers.pop(sub, False) is None:  # (a screen unsubscribed twice counts once)
+            metrics.screen_gone(sub.selector.view)
         sub.sink.close()
 
     def deliver(self, sub: Subscriber) -> None:

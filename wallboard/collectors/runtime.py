@@ -5,7 +5,8 @@ A collector's ``run(ctx)`` turns source data into events and calls
 retry (an event is never dropped because Redis blinked), health reported to
 Redis every second for the snapshot's freshness flags, counted rejections of
 bad input, a durable cursor, and logging once when something starts failing
-and once when it recovers.
+and once when it recovers. Events appended, input rejected and Redis retries are
+counted per source in :mod:`wallboard.metrics` (once per batch, not per event).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 from redis.exceptions import ResponseError
 
-from wallboard import collectors, retry
+from wallboard import collectors, metrics, retry
 from wallboard.collectors import Configured
 from wallboard.config import CollectorConfig, Config
 from wallboard.events import Event
@@ -82,8 +83,11 @@ class CollectorContext(Generic[OptionsT]):
         self._last_heartbeat = 0.0
         self._redis_down = False
         self._link_reported = False
+        self._events_in = metrics.COLLECTOR_EVENTS.labels(self.source)  # (a source named in the config)
+        self._rejected = metrics.COLLECTOR_REJECTED.labels(self.source)
+        self._retries = metrics.COLLECTOR_RETRIES.labels(self.source)
 
-    async def _until_done(self, what: str, operation: Callable[[], Awaitable[Any]]) -> None:
+    async def _until_done(self, what: str, operation: Callable[[], Awaitable[Any]], kind: str = "append") -> None:
         """Run a Redis operation, retrying with backoff until Redis takes it (logged once).
 
         A full Redis (maxmemory reached) is handled like an unreachable one: the events
@@ -96,6 +100,7 @@ class CollectorContext(Generic[OptionsT]):
                 break
             except (*UNREACHABLE, ResponseError) as exc:
                 full = redis_full(exc)
+                metrics.redis_error(kind)
                 if not full and isinstance(exc, ResponseError):
                     raise
                 if retry.being_cancelled():
@@ -109,6 +114,7 @@ class CollectorContext(Generic[OptionsT]):
                         self.log.warning("Redis unavailable (%s); holding %s and retrying", exc, what)
                     self._redis_down = True
                 self.health.redis_full = full
+                self._retries.inc()
                 await asyncio.sleep(retry.backoff(attempt))
                 attempt += 1
         if self._redis_down:
@@ -120,6 +126,7 @@ class CollectorContext(Generic[OptionsT]):
         """Append events to the stream, retrying until Redis takes them."""
         await self._until_done(f"{len(events)} events", lambda: self.streams.append(events))
         if events:
+            self._events_in.inc(len(events))
             self.health.events_total += len(events)
             self.health.last_event_at = max(e.ts for e in events)
             self.health.rate_window.append((time.time(), len(events)))
@@ -128,6 +135,7 @@ class CollectorContext(Generic[OptionsT]):
     def reject(self, reason: str) -> None:
         """Count bad input from the source; logs the first ones and then every 1000th."""
         self.health.errors_total += 1
+        self._rejected.inc()
         self.health.last_error = reason[:300]
         n = self.health.errors_total
         if n <= 10 or n % 1000 == 0:
@@ -154,6 +162,7 @@ class CollectorContext(Generic[OptionsT]):
         try:
             await self.streams.set_source_health(self.source, self.health.as_dict(self.collector.kind))
         except (*UNREACHABLE, ResponseError) as exc:
+            metrics.redis_error("health")
             # emit() reports Redis trouble (a full one refuses this write too: the heartbeat
             # task must not die of it); health is refreshed on the next beat
             if isinstance(exc, ResponseError) and not redis_full(exc):
@@ -167,12 +176,12 @@ class CollectorContext(Generic[OptionsT]):
             nonlocal cursor
             cursor = await self.streams.load_cursor(self.source)
 
-        await self._until_done("the start until the source's position is read", load)
+        await self._until_done("the start until the source's position is read", load, "cursor")
         return cursor
 
     async def save_cursor(self, cursor: dict[str, Any]) -> None:
         """Store the source's position, retrying until Redis takes it."""
-        await self._until_done("the source's position", lambda: self.streams.save_cursor(self.source, cursor))
+        await self._until_done("the source's position", lambda: self.streams.save_cursor(self.source, cursor), "cursor")
 
 
 async def report_health(ctx: CollectorContext[Any]) -> None:

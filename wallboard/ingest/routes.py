@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from wallboard import metrics
 from wallboard.collectors.runtime import CollectorContext
 from wallboard.fold_settings import FoldSettings
 from wallboard.ingest import PATH, PREFIX, SCHEMA_PATH
@@ -97,11 +98,21 @@ class Ingest:
         return found
 
     async def handle(self, request: Request) -> Response:
-        """Answer one ``POST`` of a batch (see :mod:`wallboard.ingest` for the contract)."""
+        """Answer one ``POST`` of a batch (see :mod:`wallboard.ingest` for the contract), counted
+        in :mod:`wallboard.metrics` by source and status."""
+        tally = _Tally()
+        response = await self._handle(request, tally)
+        metrics.ingest_answered(tally.source, response.status_code)
+        if tally.refused:
+            metrics.INGEST_REFUSED.labels(tally.source).inc(tally.refused)
+        return response
+
+    async def _handle(self, request: Request, tally: _Tally) -> Response:
         source = self._authenticate(request)
         if source is None:
             return _error(401, "missing or unknown bearer token", {"WWW-Authenticate": 'Bearer realm="wallboard"'})
         ctx, opts, bucket = source.ctx, source.ctx.options, source.bucket
+        tally.source = ctx.source
         wait = bucket.take(1, time.monotonic())  # every request costs, valid or not
         if wait > 0:
             return _over_rate(ctx, wait)
@@ -129,6 +140,7 @@ class Ingest:
             ctx.reject("HTTP 400: no events list")
             return _error(400, 'body must be an object {"events": [ … ]} with at least one event')
         if len(raw) > opts.max_batch:
+            tally.refused = len(raw)
             ctx.reject(f"HTTP 413: batch of {len(raw)} events")
             return _error(413, f"batch of {len(raw)} events; at most {opts.max_batch} per request")
         events, errors = validate(raw, ctx.source, source.admission, time.time())
@@ -136,10 +148,13 @@ class Ingest:
             for err in errors[:10]:
                 ctx.reject(f"HTTP 422: event {err['index']}: field {err['field']!r}: {err['reason']}")
             ctx.health.errors_total += max(0, len(errors) - 10)
+            metrics.COLLECTOR_REJECTED.labels(ctx.source).inc(max(0, len(errors) - 10))
+            tally.refused = len(raw)
             return _Json(
                 {"error": f"{len(errors)} invalid event(s); none accepted", "accepted": 0, "errors": errors},
                 status_code=422,
             )
+        tally.refused = len(events)  # (until they are taken)
         if len(events) > opts.burst:
             ctx.reject(f"HTTP 413: batch of {len(events)} events over the burst of {opts.burst}")
             return _error(413, f"batch of {len(events)} events exceeds this source's burst ({opts.burst})")
@@ -160,7 +175,19 @@ class Ingest:
             return _error(
                 503, "the wallboard's Redis is unavailable; nothing was taken, retry later", {"Retry-After": "5"}
             )
+        tally.refused = 0
+        metrics.INGEST_ACCEPTED.labels(ctx.source).inc(len(fresh))
+        metrics.INGEST_DUPLICATES.labels(ctx.source).inc(len(events) - len(fresh))
         return _Json({"accepted": len(fresh), "duplicates": len(events) - len(fresh)})
+
+
+@dataclass(slots=True)
+class _Tally:
+    """What one request is counted as: its source (``none`` until a token names one) and how many
+    events of it were refused."""
+
+    source: str = "none"
+    refused: int = 0
 
 
 def _over_rate(ctx: CollectorContext[Options], wait: float) -> Response:
