@@ -5,7 +5,7 @@ Every server is a real ``redis-server`` process from the binary the project alre
 under a temporary directory, on a free loopback port, all of them requiring a password, and all
 stopped at the end (and sent SIGTERM if the process that started them dies).
 
-- :class:`SentinelSet`: a master, a replica of it and three sentinels (quorum 2) watching it as
+- :class:`SentinelSet`: a master, one or more replicas of it and three sentinels (quorum 2) watching it as
   ``wbmaster``, with ``down-after-milliseconds`` 1000 and a short failover timeout;
   :meth:`SentinelSet.kill_master` kills the master with SIGKILL (``kill -9``).
 - :class:`Cluster`: three masters with ``cluster-enabled yes``, their 16384 slots shared out by
@@ -156,16 +156,22 @@ class _Topology:
 
 
 class SentinelSet(_Topology):
-    """A master, a replica and three sentinels on loopback."""
+    """A master, ``replicas`` replicas of it (one by default) and three sentinels on loopback.
 
-    def __init__(self, root: Path, *, password: str | None = None, sentinel_password: str | None = None) -> None:
+    With ``redis.wait_replicas: 1``, a failover that leaves no replica (one replica, promoted)
+    leaves writes that cannot be acknowledged until a replica is back: two replicas keep one."""
+
+    def __init__(
+        self, root: Path, *, replicas: int = 1, password: str | None = None, sentinel_password: str | None = None
+    ) -> None:
         self.password = password or secrets.token_urlsafe(16)
         self.sentinel_password = sentinel_password or secrets.token_urlsafe(16)
         data = ['save ""', "appendonly no", f'requirepass "{self.password}"', f'masterauth "{self.password}"']
         self.master = Server(root, "master", data, password=self.password)
-        self.replica = Server(
-            root, "replica", [*data, f"replicaof 127.0.0.1 {self.master.port}"], password=self.password
-        )
+        self.replicas = [
+            Server(root, f"replica{i}", [*data, f"replicaof 127.0.0.1 {self.master.port}"], password=self.password)
+            for i in range(replicas)
+        ]
         self.sentinels = [
             Server(
                 root,
@@ -183,8 +189,8 @@ class SentinelSet(_Topology):
             )
             for i in range(3)
         ]
-        self.servers = [self.master, self.replica, *self.sentinels]
-        self.data_nodes = [self.master, self.replica]
+        self.data_nodes = [self.master, *self.replicas]
+        self.servers = [*self.data_nodes, *self.sentinels]
 
     def url(self, db: int = 0) -> str:
         """``redis+sentinel://:PASSWORD@h1,h2,h3/wbmaster/db?sentinel_password=…`` (a secret)."""
@@ -198,7 +204,8 @@ class SentinelSet(_Topology):
             server.start()
         for server in self.servers:
             server.wait_up()
-        self.wait_synced(self.replica)
+        for replica in self.replicas:
+            self.wait_synced(replica)
         for sentinel in self.sentinels:  # a failover needs the replica known and a quorum that knows itself
             wait_for(lambda s=sentinel: self._sees_all(s), 30, f"{sentinel.name} knowing the replica and 2 sentinels")
 
@@ -206,7 +213,7 @@ class SentinelSet(_Topology):
         with sentinel.client() as c:
             replicas = c.execute_command("SENTINEL", "REPLICAS", MASTER_NAME)
             others = c.execute_command("SENTINEL", "SENTINELS", MASTER_NAME)
-            return len(replicas) >= 1 and len(others) >= 2
+            return len(replicas) >= len(self.replicas) and len(others) >= 2
 
     def wait_synced(self, replica: Server, timeout: float = 30.0) -> None:
         def up() -> bool:
@@ -312,3 +319,8 @@ class Cluster(_Topology):
                     port = int(primary[1])
                     return next(n for n in self.nodes if n.port == port)
         raise RuntimeError(f"no node serves slot {slot}")
+
+
+def master_client(topology: SentinelSet) -> redis.Redis:
+    """A client of the server the sentinels name master now (a direct connection: to read what it holds)."""
+    return topology.current_master().client()
