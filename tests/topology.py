@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import secrets
 import signal
 import socket
@@ -45,6 +46,25 @@ def free_port() -> int:
         return port
 
 
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (10000 above it) is free too: both below 65536."""
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randint(20000, 55000)
+        if _bindable(port) and _bindable(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
     """Poll ``condition`` until it returns something true (which is returned), else fail naming ``what``."""
     deadline = time.monotonic() + timeout
@@ -63,11 +83,13 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: 
 class Server:
     """One ``redis-server`` process (a data node or, with ``sentinel``, a sentinel)."""
 
-    def __init__(self, root: Path, name: str, lines: list[str], *, password: str, sentinel: bool = False) -> None:
+    def __init__(
+        self, root: Path, name: str, lines: list[str], *, password: str, sentinel: bool = False, bus: bool = False
+    ) -> None:
         self.dir = root / name
         self.dir.mkdir(parents=True)
         self.name = name
-        self.port = free_port()
+        self.port = free_cluster_port() if bus else free_port()
         self.password = password
         self.sentinel = sentinel
         self.config = self.dir / ("sentinel.conf" if sentinel else "redis.conf")
@@ -277,6 +299,7 @@ class Cluster(_Topology):
                     f'masterauth "{self.password}"',
                 ],
                 password=self.password,
+                bus=True,
             )
             for i in range(3)
         ]

@@ -222,16 +222,32 @@ def sentinel_for(target: Target) -> Sentinel:
     return Sentinel(list(target.hosts), sentinel_kwargs=sentinel_kwargs)  # type: ignore[no-untyped-call]
 
 
+class SentinelMaster(Redis):
+    """The master's client (a :class:`Redis`) that also closes its connections to the sentinels."""
+
+    sentinels: Sentinel | None = None
+
+    async def aclose(self, close_connection_pool: bool | None = None) -> None:
+        try:
+            await super().aclose(close_connection_pool)
+        finally:
+            if self.sentinels is not None:
+                for client in self.sentinels.sentinels:
+                    await client.aclose()
+
+
 def _sentinel_master(target: Target) -> Redis:
-    master: Redis = sentinel_for(target).master_for(
+    sentinel = sentinel_for(target)
+    master: SentinelMaster = sentinel.master_for(
         target.master,
-        redis_class=Redis,
+        redis_class=SentinelMaster,
         db=target.db,
         username=target.username,
         password=target.password,
         **_tls(target),
         **connection_options(),
     )
+    master.sentinels = sentinel
     return master
 
 
@@ -268,3 +284,21 @@ def connect_any(url: str) -> Client:
         target = parse(url)
         return _cluster(target) if target.kind == "cluster" else _sentinel_master(target)
     return client_for(url)
+
+
+def url_error(url: str) -> str:
+    """Why ``url`` is no Redis URL the project can use ("" when it is one): for a config check
+    before anything connects. The message never quotes the password."""
+    try:
+        if is_multi_node(url):
+            parse(url)
+        else:
+            from redis.asyncio.connection import parse_url
+
+            parse_url(url)
+    except ValueError as exc:
+        if is_multi_node(url) or "scheme" not in str(exc):
+            return str(exc)
+        # redis-py's message names the forms it knows: those known here besides.
+        return f"{exc} (or {', '.join(s + '://' for s in SENTINEL_SCHEMES + CLUSTER_SCHEMES)})"
+    return ""
