@@ -52,7 +52,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,7 @@ from tests import stack as harness
 from tests.helpers import eventually
 from wallboard.counters import QueueCounters
 from wallboard.kpi import queue_kpis
+from wallboard.lease import parse_token
 
 SOURCE = "pbx-log"
 KINDS = ("aggregator", "collector", "web", "redis")
@@ -87,6 +88,8 @@ COUNTS = (
 #: … and the averages the report shows (sums of waits and talk over the counts, rounded as it rounds them).
 AVERAGES = ("asa_s", "avg_abandon_wait_s", "max_wait_s", "aht_s")
 POLL_S = 0.1
+STANDBY = "aggregator-2"
+LEASE_KEY = "wb:aggregator:lease"
 RECOVERY_TIMEOUT_S = 120.0
 _EXIT_LINES = (("EXITWITHTIMEOUT", "timeout"), ("EXITEMPTY", "empty"), ("EXITWITHKEY", "exit_key"))
 
@@ -104,6 +107,11 @@ class Plan:
     gap_s: tuple[float, float] = (0.5, 3.0)
     drain_timeout_s: float = 900.0
     history_s: float = 20 * 3600.0  # lines dated over this span, ending before the start
+    #: A second aggregator beside `run`'s (`wallboard aggregate`, named STANDBY): each "aggregator"
+    #: kill is then of the active one, whichever holds the lease. The standby, killed, is started
+    #: again only after the lease has expired (a host that is down a while): the other takes over.
+    standby: bool = False
+    kinds: tuple[str, ...] = KINDS  # what is killed, a shuffle of these each round
 
 
 # ------------------------------------------------------------------ the queue_log
@@ -290,6 +298,8 @@ class Kill:
     last0: tuple[int, int]
     writing: bool  # lines were still being written (else no new event can show the flow is back)
     recovered: dict[str, float | None] = field(default_factory=dict)
+    who: str = ""  # the aggregator killed (with a standby): its name
+    after: str = ""  # … and the one whose snapshot showed the recovery
 
 
 class Monitor(threading.Thread):
@@ -303,6 +313,7 @@ class Monitor(threading.Thread):
         self.stop = threading.Event()
         self.seq = -1
         self.last: tuple[int, int] = (0, 0)
+        self.timers: list[threading.Timer] = []  # the standby's restarts to come
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -326,6 +337,7 @@ class Monitor(threading.Thread):
                     beat = (snap["sources"].get(SOURCE) or {}).get("heartbeat_at") or 0
                     if "snapshot" not in k.recovered and beat > k.at:
                         k.recovered["snapshot"] = now - k.at
+                        k.after = ((snap["pipeline"].get("aggregator") or {}).get("name")) or ""
                     if "folded" not in k.recovered and _id(snap["pipeline"]["last_id"]) > k.last0:
                         k.recovered["folded"] = now - k.at
                 if now - k.at > RECOVERY_TIMEOUT_S:
@@ -333,12 +345,12 @@ class Monitor(threading.Thread):
                         k.recovered.setdefault(name, None)
             self.stop.wait(POLL_S)
 
-    def kill(self, kind: str, pid: int, writing: bool) -> None:
+    def kill(self, kind: str, pid: int, writing: bool, who: str = "") -> None:
         try:  # the stream's tip right now (the poll's may be 0.1 s old)
             last = max(self.last, self.stack.stream_last())
         except (OSError, ValueError, redis.RedisError):
             last = self.last
-        k = Kill(kind, pid, time.time(), self.seq, last, writing)
+        k = Kill(kind, pid, time.time(), self.seq, last, writing, who=who)
         if not writing:
             k.recovered["folded"] = None
         os.kill(pid, signal.SIGKILL)
@@ -350,23 +362,51 @@ def kill_all(stack: Stack, monitor: Monitor, plan: Plan, rng: random.Random, wri
     """``plan.kills`` SIGKILLs, each round a shuffle of the kinds, each once its target has been up long enough."""
     order: list[str] = []
     while len(order) < plan.kills:
-        round_ = list(KINDS)
+        round_ = list(plan.kinds)
         rng.shuffle(round_)
         order += round_
     for kind in order[: plan.kills]:
         time.sleep(rng.uniform(*plan.gap_s))
-        kid = _until(
-            lambda kind=kind: (k := stack.children().get(kind)) and harness.uptime() - k[1] >= plan.healthy_s and k,
-            deadline - time.monotonic(),
-            f"{kind} up for {plan.healthy_s:g} s before the campaign's deadline",
-            poll=0.05,
-        )
+        if kind == "aggregator" and plan.standby:
+            kid, who = _until(
+                lambda: active_aggregator(stack, plan), deadline - time.monotonic(), "an active aggregator"
+            )
+        else:
+            who = ""
+            kid = _until(
+                lambda kind=kind: (k := stack.children().get(kind)) and harness.uptime() - k[1] >= plan.healthy_s and k,
+                deadline - time.monotonic(),
+                f"{kind} up for {plan.healthy_s:g} s before the campaign's deadline",
+                poll=0.05,
+            )
         try:
-            monitor.kill(kind, kid[0], not writer.done.is_set())
+            monitor.kill(kind, kid[0], not writer.done.is_set(), who)
         except ProcessLookupError:  # it died on its own just now: take the next one's turn
             continue
+        if who == STANDBY:  # started again once the lease has expired: the other one takes over meanwhile
+            stack.procs.pop(STANDBY).wait(10)  # (reaped)
+            timer = threading.Timer(stack.lease_ttl_s + 1.0, lambda: stack.start("aggregate", name=STANDBY))
+            monitor.timers.append(timer)
+            timer.start()
         if writer.error is not None:
             raise RuntimeError("the queue_log writer failed") from writer.error
+
+
+def active_aggregator(stack: Stack, plan: Plan) -> tuple[tuple[int, float], str] | None:
+    """The active aggregator's (pid, start) and name, once it has been up ``plan.healthy_s`` (else None)."""
+    held = stack.redis().get(LEASE_KEY)
+    if held is None:
+        return None
+    holder = parse_token(held.decode() if isinstance(held, bytes) else str(held))
+    if holder.pid is None:
+        return None
+    try:
+        kid = (holder.pid, harness.start_time(holder.pid))
+    except OSError:  # gone: its lease has not expired yet
+        return None
+    if harness.uptime() - kid[1] < plan.healthy_s:
+        return None
+    return kid, holder.name
 
 
 # -------------------------------------------------------------------- the counts
@@ -393,10 +433,13 @@ def live_totals(checkpoint: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return out
 
 
-def drained(stack: Stack, writer: Writer) -> dict[str, Any] | None:
+def drained(stack: Stack, writer: Writer, restarts: Sequence[threading.Timer] = ()) -> dict[str, Any] | None:
     """The checkpoint once everything written was folded (else None)."""
     if set(stack.children()) != set(KINDS):
         return None
+    standby = stack.procs.get(STANDBY)
+    if any(t.is_alive() for t in restarts) or (standby is not None and standby.poll() is not None):
+        return None  # (the standby down or to be started again: not the end yet)
     cursor = stack.get_json(f"wb:cursor:{SOURCE}") or {}
     pos, size = cursor.get("position") or {}, stack.queue_log.stat()
     if cursor.get("previous") or pos.get("inode") != size.st_ino or pos.get("offset") != size.st_size:
@@ -470,11 +513,14 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
     stack.start("run")
     monitor = Monitor(stack)
     started = time.time()
-    deadline = time.monotonic() + plan.duration_s * 3 + plan.kills * (plan.healthy_s / len(KINDS) + 10) + 300
+    deadline = time.monotonic() + plan.duration_s * 3 + plan.kills * (plan.healthy_s / len(plan.kinds) + 10) + 300
     written = Written()
     try:
         _until(lambda: stack.healthz(timeout=2)[0] == 200, 120, "the wallboard answering /healthz 200")
         _until(lambda: stack.get_json(f"wb:cursor:{SOURCE}"), 60, "the collector's first cursor")
+        if plan.standby:
+            stack.start("aggregate", name=STANDBY)
+            _until(lambda: STANDBY in stack.output(STANDBY) and "standing by" in stack.output(STANDBY), 60, "a standby")
         end = started - 600.0  # the last call ends long before now
         lines = calls(rng, stack.queues, stack.members, end - plan.history_s, end - 1200.0, plan.lines, written)
         writer = Writer(queue_log, lines, plan, random.Random(plan.seed + 1))
@@ -490,7 +536,7 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
             raise RuntimeError("the queue_log writer failed or did not finish") from writer.error
         write_s = writer.finished_at - t_write
         t_drain = time.monotonic()
-        checkpoint = _until(lambda: drained(stack, writer), plan.drain_timeout_s, "everything folded")
+        checkpoint = _until(lambda: drained(stack, writer, monitor.timers), plan.drain_timeout_s, "everything folded")
         drain_s = time.monotonic() - t_drain
         _until(lambda: all(len(k.recovered) == 3 for k in monitor.kills), RECOVERY_TIMEOUT_S + 5, "recoveries")
         monitor.stop.set()
@@ -504,14 +550,17 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
         files = [str(f.name) for f in writer.files]
     finally:
         monitor.stop.set()
+        for timer in monitor.timers:  # no standby started after the stack is closed
+            timer.cancel()
+            timer.join()
         stack.close()
     run_log = stack.output("run")
     redis_log = (stack.redis_dir / "redis.log").read_text(errors="replace")
     result = compare(live, report, written)
-    by_kind = {kind: [k for k in monitor.kills if k.kind == kind] for kind in KINDS}
+    by_kind = {kind: [k for k in monitor.kills if k.kind == kind] for kind in plan.kinds}
     result.update(
         {
-            "command": plan.__dict__ | {"gap_s": list(plan.gap_s)},
+            "command": plan.__dict__ | {"gap_s": list(plan.gap_s), "kinds": list(plan.kinds)},
             "lines": written.lines,
             "bytes": writer.bytes,
             "files": files,
@@ -533,8 +582,12 @@ def campaign(plan: Plan, tmp: Path, *, progress: bool = False) -> dict[str, Any]
             "kills_after_writing": sum(not k.writing for k in monitor.kills),
             "kill_log": [
                 {"kind": k.kind, "at": round(k.at - started, 2), "writing": k.writing, **k.recovered}
+                | ({"killed": k.who, "then_active": k.after} if k.who else {})
                 for k in monitor.kills
             ],
+            # With a standby: which aggregator took over after each kill of the active one.
+            "takeovers": dict(Counter(f"{k.who} -> {k.after}" for k in monitor.kills if k.who)),
+            "standby_log": stack.output(STANDBY) if plan.standby else "",
             "deaths_logged": run_log.count("was killed by SIGKILL"),
             "restart_delays_s": dict(
                 Counter(

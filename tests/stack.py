@@ -90,6 +90,12 @@ def uptime() -> float:
     return float(Path("/proc/uptime").read_text().split()[0])
 
 
+def start_time(pid: int) -> float:
+    """When process ``pid`` started (seconds since boot, as :func:`children` gives it)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
 def children(parent: int) -> dict[str, tuple[int, float]]:
     """The live processes ``parent`` (a ``wallboard run``) started, by kind (redis, aggregator, web,
     collector), each with its pid and when it started (seconds since boot)."""
@@ -175,17 +181,27 @@ class Stack:
 
     # ------------------------------------------------------------------ processes
 
-    def start(self, command: str = "run") -> subprocess.Popen[bytes]:
+    def start(self, command: str = "run", *, name: str | None = None) -> subprocess.Popen[bytes]:
         """Start ``wallboard <command>`` (run, aggregate, web, collect) on this config; its output
-        goes to ``<command>.log`` in the stack's directory (appended to across restarts)."""
+        goes to ``<command>.log`` in the stack's directory (appended to across restarts).
+
+        ``name``: a second part of one kind, known by that name here (its log ``<name>.log``); an
+        aggregator so started is named so too (``$WALLBOARD_AGGREGATOR_NAME``)."""
         args = [sys.executable, "-m", "wallboard", command, "--config", str(self.config)]
         if self.log_level is not None:
             args += ["--log-level", self.log_level]
-        with self.log_path(command).open("ab") as log:  # the child writes to its own copy
-            self.procs[command] = subprocess.Popen(
-                args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(self.extra_env), cwd=self.dir
+        key = name or command
+        env = dict(self.extra_env, **({"WALLBOARD_AGGREGATOR_NAME": name} if name and command == "aggregate" else {}))
+        with self.log_path(key).open("ab") as log:  # the child writes to its own copy
+            self.procs[key] = subprocess.Popen(
+                args, stdout=log, stderr=subprocess.STDOUT, env=clean_env(env), cwd=self.dir
             )
-        return self.procs[command]
+        return self.procs[key]
+
+    @property
+    def lease_ttl_s(self) -> float:
+        """The aggregators' lease (``aggregator.lease_ttl_s``)."""
+        return float(self.raw.get("aggregator", {}).get("lease_ttl_s", 5.0))
 
     def stop(self, command: str = "run", sig: int = signal.SIGINT, timeout: float = 60) -> int:
         """Signal one part (Ctrl-C by default, as a person would) and wait for it (see :func:`stop_process`)."""

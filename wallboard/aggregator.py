@@ -18,6 +18,12 @@ of the watched figures into alert and back out, newest first. New crossings are 
 them is published, and read back at start, so the log and the figures held in alert survive a
 restart.
 
+One aggregator folds at a time: the active one holds the lease (:mod:`wallboard.lease`), and
+its reads, checkpoints, snapshots and alert log are fenced by it; others stand by, trying to take
+it twice a second. An aggregator that takes the lease after another held it starts from the
+checkpoint and takes over every entry the other had read and not acknowledged (XAUTOCLAIM: nobody
+else can read them now), so a takeover loses no event and counts none twice.
+
 Beside the fold, a task of its own applies the retention (``privacy.retention_days``)
 once at the start and then hourly: :func:`wallboard.retention.purge_forever`.
 """
@@ -25,6 +31,7 @@ once at the start and then hourly: :func:`wallboard.retention.purge_forever`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -46,6 +53,7 @@ from wallboard.config import Config
 from wallboard.fold import apply, cycle_collection_paused
 from wallboard.fold_settings import FoldSettings
 from wallboard.freshness import SOURCE_STALE_S, source_status
+from wallboard.lease import Lease, LeaseLost
 from wallboard.retention import PURGE_EVERY_S, purge_forever
 from wallboard.snapshot import build_view
 from wallboard.state import CentreState
@@ -61,6 +69,15 @@ BACKLOG_S = 60.0
 BACKLOG_ENTRIES = 100
 #: Crossings kept on the alerts stream (approximately: ``XADD MAXLEN ~``), and read back at start.
 ALERTS_KEEP = 1_000
+#: How often a standby tries to take the lease.
+STANDBY_POLL_S = 0.5
+#: The name (consumer and lease holder) of an aggregator not given one: $WALLBOARD_AGGREGATOR_NAME, else this.
+DEFAULT_NAME = "aggregator-1"
+
+
+def default_name() -> str:
+    """This aggregator's name when none is given: ``$WALLBOARD_AGGREGATOR_NAME``, else ``aggregator-1``."""
+    return os.environ.get("WALLBOARD_AGGREGATOR_NAME") or DEFAULT_NAME
 
 
 def _refusal_reason(verdict: Verdict, ts: float, now: float) -> str:
@@ -88,7 +105,7 @@ class Aggregator:
         config: Config,
         streams: Streams,
         *,
-        consumer: str = "aggregator-1",
+        consumer: str | None = None,
         batch: int = 5_000,
         block_ms: int = 500,
         checkpoint_every_s: float = 1.0,
@@ -100,7 +117,8 @@ class Aggregator:
     ) -> None:
         self.config = config
         self.streams = streams
-        self.consumer = consumer
+        self.consumer = consumer or default_name()
+        self.lease: Lease | None = None  # run() takes one; step() alone (tests, tools) is unfenced
         self.batch = batch
         self._catching_up = False  # the last read was of the past (a backlog): see _step
         self._newest_ts = 0.0  # the newest event time of the last read
@@ -123,6 +141,23 @@ class Aggregator:
         self._last_checkpoint = 0.0
         self.alerts = AlertLog()
         self._alerts_unsaved: deque[Crossing] = deque(maxlen=ALERTS_KEEP)  # in stream order
+        self._last_renew = 0.0
+
+    @property
+    def fence(self) -> str | None:
+        """The lease's token while this aggregator holds it (None: unfenced, or not held)."""
+        return None if self.lease is None else self.lease.token
+
+    def _forget(self) -> None:
+        """Drop everything held in memory: another aggregator has folded since (start from the checkpoint)."""
+        self.state = CentreState()
+        self.last_id = "0-0"
+        self.seq = 0
+        self.rejected = 0
+        self._to_ack = []
+        self._dirty = True
+        self.alerts = AlertLog()
+        self._alerts_unsaved.clear()
 
     # -------------------------------------------------------------- setup
 
@@ -168,15 +203,25 @@ class Aggregator:
         if not self._alerts_unsaved:
             return
         texts = [json.dumps(c.as_dict(), separators=(",", ":")) for c in self._alerts_unsaved]
-        await self.streams.append_alerts(texts, ALERTS_KEEP)
+        await self.streams.append_alerts(texts, ALERTS_KEEP, self.fence)
         self._alerts_unsaved.clear()
 
     async def recover(self) -> None:
-        """Fold what this consumer had pending, then what others left behind."""
+        """Fold what this consumer had pending, and what others left behind.
+
+        Under the lease, entries other consumers hold are taken over first (at once: while this
+        aggregator holds the lease nobody else can read or acknowledge) and then folded with its
+        own in stream order. Without one, those idle for 10 s are, after its own."""
         if self.state.applied == 0 and self.last_id == "0-0":
             # Nothing folded yet: anything pending anywhere is simply read again in order.
             await self.streams.rewind_group()
             return
+        if self.lease is not None:
+            claimed = await self.streams.claim_stale(self.consumer, min_idle_ms=0)
+            if claimed:
+                log.info(
+                    "took over %d entries read and not acknowledged before (this or another aggregator)", len(claimed)
+                )
         after = "0-0"
         while True:
             entries = await self.streams.read_own_pending(self.consumer, after, self.batch)
@@ -184,10 +229,12 @@ class Aggregator:
                 break
             await self.fold_entries(entries)
             after = entries[-1][0]
-        claimed = await self.streams.claim_stale(self.consumer, min_idle_ms=10_000)
-        if claimed:
-            log.info("took over %d entries left pending by another consumer", len(claimed))
-            await self.fold_entries(claimed)
+            await self._renew_if_due()
+        if self.lease is None:
+            claimed = await self.streams.claim_stale(self.consumer, min_idle_ms=10_000)
+            if claimed:
+                log.info("took over %d entries left pending by another consumer", len(claimed))
+                await self.fold_entries(claimed)
         await self.commit()
 
     # ---------------------------------------------------------------- fold
@@ -257,7 +304,7 @@ class Aggregator:
             "rejected": self.rejected,
             "saved_at": self.clock(),
         }
-        await self.streams.commit(checkpoint, self._to_ack)
+        await self.streams.commit(checkpoint, self._to_ack, self.fence)
         self._to_ack = []
         self._last_checkpoint = time.monotonic()
 
@@ -325,6 +372,8 @@ class Aggregator:
                     "queues": len(self.state.discovered_queues),
                     "agents": len(self.state.discovered_agents),
                 },
+                # Which aggregator published this, and how many times the lease has been taken.
+                "aggregator": {"name": self.consumer, "epoch": None if self.lease is None else self.lease.epoch},
             },
         }
 
@@ -332,7 +381,9 @@ class Aggregator:
         self.seq += 1
         snap = await self.snapshot()
         await self._save_alerts()  # before the snapshot that shows them
-        await self.streams.publish_snapshot(self.seq, json.dumps(snap, separators=(",", ":"), ensure_ascii=False))
+        await self.streams.publish_snapshot(
+            self.seq, json.dumps(snap, separators=(",", ":"), ensure_ascii=False), self.fence
+        )
         self._dirty = False
         self._last_publish = time.monotonic()
 
@@ -350,7 +401,7 @@ class Aggregator:
         if self._to_ack:
             due = min(due, self._last_checkpoint + self.checkpoint_every_s)
         block_ms = max(1, min(self.block_ms, int((due - time.monotonic()) * 1000) + 1))
-        entries = await self.streams.read_new(self.consumer, self.batch, block_ms)
+        entries = await self.streams.read_new(self.consumer, self.batch, block_ms, self.fence)
         changed = await self.fold_entries(entries)
         # Reading a backlog (a restart, a source replaying its day): a full batch, or many events
         # all older than BACKLOG_S. Its snapshots show the past as if it were now.
@@ -369,17 +420,74 @@ class Aggregator:
             await self.commit()
         return changed
 
+    async def _renew_if_due(self) -> None:
+        """Renew the lease every third of its time to live; :class:`LeaseLost` if it is gone."""
+        if self.lease is None or time.monotonic() - self._last_renew < self.lease.renew_every_s:
+            return
+        if not await self.lease.renew():
+            raise LeaseLost("the lease expired or another aggregator took it")
+        self._last_renew = time.monotonic()
+
+    async def _take_lease(self, first: bool) -> bool:
+        """Try to become the active aggregator; True if this one is now. What it held in memory is
+        kept only if nobody else can have folded since: the lease's epoch went up by one since its
+        own (or restarted at 1: Redis lost its data, and this memory is the newest copy)."""
+        assert self.lease is not None
+        held_epoch = self.lease.epoch
+        # At start, a lease under this aggregator's own name is its killed previous run's.
+        if not await self.lease.acquire(take_own=first):
+            return False
+        self._last_renew = time.monotonic()
+        continues = held_epoch and self.lease.epoch in (held_epoch + 1, 1)
+        if not continues and self.state.applied:
+            self._forget()
+        log.info(
+            "aggregator %r is active (lease epoch %d)%s",
+            self.consumer,
+            self.lease.epoch,
+            "" if held_epoch == 0 or continues else "; starting from the checkpoint",
+        )
+        return True
+
+    async def _stand_by(self, stop: asyncio.Event, announced: bool) -> None:
+        """Wait before the next try at the lease, saying once who holds it."""
+        assert self.lease is not None
+        if not announced:
+            holder = await self.lease.holder_now()
+            log.info(
+                "aggregator %r standing by: %s holds the lease",
+                self.consumer,
+                "nobody" if holder is None else f"{holder.name!r} (epoch {holder.epoch})",
+            )
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STANDBY_POLL_S)
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Run until ``stop`` is set (or cancelled), surviving Redis restarts."""
+        """Run until ``stop`` is set (or cancelled), surviving Redis restarts: active while this
+        aggregator holds the lease, standing by while another does."""
         stop = stop or asyncio.Event()
+        self.lease = Lease(self.streams.redis, self.streams.prefix, self.consumer, self.config.aggregator.lease_ttl_s)
         log.info("aggregator %r starting, pid %d", self.consumer, os.getpid())
         attempt = 0
         ready = False
+        first = True  # the first try at the lease
+        standing_by = False  # said so
         purger: asyncio.Task[None] | None = None
         try:
             while not stop.is_set():
                 try:
+                    if self.lease.token is None:
+                        taken = await self._take_lease(first)
+                        first = False
+                        if not taken:
+                            await self._stand_by(stop, standing_by)
+                            standing_by = True
+                            continue
+                        standing_by, ready = False, False
                     if not ready:
+                        if not await self.lease.renew():  # (after a Redis outage: is it still ours?)
+                            raise LeaseLost("the lease expired while Redis was unreachable")
+                        self._last_renew = time.monotonic()
                         if self.state.applied == 0:
                             await self.restore()  # first start: continue from the checkpoint
                         else:
@@ -397,7 +505,16 @@ class Aggregator:
                         if attempt:
                             log.info("Redis reachable again; aggregating")
                         attempt = 0
+                    await self._renew_if_due()
                     await self.step()
+                except LeaseLost as exc:
+                    log.warning("aggregator %r is no longer active (%s); standing by", self.consumer, exc)
+                    self.lease.token = None
+                    ready = False
+                    if purger is not None:
+                        purger.cancel()
+                        await asyncio.gather(purger, return_exceptions=True)
+                        purger = None
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                     if attempt == 0:
                         log.warning("Redis unavailable (%s); retrying", exc)
@@ -420,9 +537,10 @@ class Aggregator:
             if purger is not None:
                 purger.cancel()
                 await asyncio.gather(purger, return_exceptions=True)
-            if ready:
+            if ready and self.lease.token is not None:
                 try:
                     await asyncio.shield(self.commit())
-                    log.info("aggregator stopped at %s (checkpoint saved)", self.last_id)
+                    await asyncio.shield(self.lease.release())  # the standby takes over at once
+                    log.info("aggregator stopped at %s (checkpoint saved, lease given up)", self.last_id)
                 except Exception as exc:  # shutting down: report, do not mask the original exit
                     log.warning("final checkpoint failed: %s", exc)

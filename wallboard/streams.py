@@ -43,6 +43,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.config import RedisSettings
 from wallboard.events import Event
+from wallboard.lease import LeaseLost
 from wallboard.redis_client import client_for
 from wallboard.wire import PACKED_FIELD, pack
 
@@ -102,6 +103,52 @@ for k = 1, #KEYS do redis.call('PEXPIRE', KEYS[k], ttl) end
 return {early, fresh}
 """
 ID_STORE_RING = 4
+
+# The aggregator's fenced operations (wallboard.lease): each runs only while the lease at KEYS[1]
+# holds the token ARGV[1], else fails with FENCED (see LeaseLost).
+_FENCE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return redis.error_reply('FENCED the aggregator lease is held by another aggregator')
+end
+"""
+# KEYS[2] the events; ARGV: token, group, consumer, count. Entries never delivered to the group.
+_FENCED_READ = (
+    _FENCE
+    + """
+return redis.call('XREADGROUP', 'GROUP', ARGV[2], ARGV[3], 'COUNT', ARGV[4], 'STREAMS', KEYS[2], '>')
+"""
+)
+# KEYS[2] the checkpoint, KEYS[3] the events; ARGV: token, group, checkpoint, then the ids to acknowledge.
+_FENCED_COMMIT = (
+    _FENCE
+    + """
+redis.call('SET', KEYS[2], ARGV[3])
+local i, n = 4, #ARGV
+while i <= n do
+    local j = math.min(i + 4999, n)
+    redis.call('XACK', KEYS[3], ARGV[2], unpack(ARGV, i, j))
+    i = j + 1
+end
+return 1
+"""
+)
+# KEYS[2] a stream; ARGV: token, trimming ('=' or '~'), maxlen, then field, value pairs of one entry.
+_FENCED_XADD = (
+    _FENCE
+    + """
+return redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], ARGV[3], '*', unpack(ARGV, 4, #ARGV))
+"""
+)
+# KEYS[2] a stream; ARGV: token, maxlen (approximate), field, then one value per entry.
+_FENCED_XADD_MANY = (
+    _FENCE
+    + """
+for i = 4, #ARGV do
+    redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', ARGV[3], ARGV[i])
+end
+return 1
+"""
+)
 
 #: What a Redis call raises when Redis cannot be reached or stops answering (a retry may succeed).
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError)
@@ -225,9 +272,22 @@ class Streams:
         self.checkpoint_key = prefix + "aggregator:checkpoint"
         self.sources_key = prefix + "sources"
         self.audit_key = prefix + "audit"
+        self.lease_key = prefix + "aggregator:lease"  # (wallboard.lease)
         redis.set_response_callback("XREADGROUP", _as_sent)  # see the module's docstring
         self._append = redis.register_script(_APPEND_SCRIPT)
         self._claim = redis.register_script(_CLAIM_SCRIPT)
+        self._fenced_read = redis.register_script(_FENCED_READ)
+        self._fenced_commit = redis.register_script(_FENCED_COMMIT)
+        self._fenced_xadd = redis.register_script(_FENCED_XADD)
+        self._fenced_xadd_many = redis.register_script(_FENCED_XADD_MANY)
+
+    async def _fenced(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await script(keys=[self.lease_key, *keys], args=args)
+        except ResponseError as exc:
+            if "FENCED" in str(exc):
+                raise LeaseLost(str(exc)) from None
+            raise
 
     @classmethod
     def configured(cls, redis: Redis, settings: RedisSettings) -> Streams:
@@ -286,10 +346,28 @@ class Streams:
         """Deliver the whole retained stream to the group again (to rebuild the state)."""
         await self.redis.xgroup_setid(self.events_key, GROUP, id="0")
 
-    async def read_new(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
-        """Entries never delivered to the group, waiting up to ``block_ms``."""
-        reply = await self.redis.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count, block=block_ms)
-        return _entries(reply)
+    async def read_new(self, consumer: str, count: int, block_ms: int, fence: str | None = None) -> list[Entry]:
+        """Entries never delivered to the group, waiting up to ``block_ms``.
+
+        With ``fence`` (the lease's token), delivered only while the lease holds it (else
+        :class:`~wallboard.lease.LeaseLost`): read at once (a script cannot block), and if there
+        are none, wait for an entry after the group's last delivered one, then read again."""
+        if fence is None:
+            reply = await self.redis.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count, block=block_ms)
+            return _entries(reply)
+        entries = _entries(await self._fenced(self._fenced_read, [self.events_key], [fence, GROUP, consumer, count]))
+        if entries or block_ms <= 0:
+            return entries
+        if not await self.redis.xread({self.events_key: await self._last_delivered()}, count=1, block=block_ms):
+            return []
+        return _entries(await self._fenced(self._fenced_read, [self.events_key], [fence, GROUP, consumer, count]))
+
+    async def _last_delivered(self) -> str:
+        """The id of the group's last delivered entry (``$`` if the group is not there: NOGROUP follows)."""
+        for group in await self.redis.xinfo_groups(self.events_key):
+            if _str(group.get("name", "")) == GROUP:
+                return _str(group.get("last-delivered-id") or "0-0")
+        return "$"
 
     async def read_own_pending(self, consumer: str, after: str, count: int) -> list[Entry]:
         """Entries delivered to ``consumer`` but not acknowledged, after id ``after``."""
@@ -307,8 +385,16 @@ class Streams:
             if start in ("0-0", b"0-0"):
                 return sorted(out, key=lambda e: id_tuple(e[0]))
 
-    async def commit(self, checkpoint: dict[str, Any], ack_ids: Sequence[str]) -> None:
-        """Save the checkpoint and acknowledge the entries it covers, atomically."""
+    async def commit(self, checkpoint: dict[str, Any], ack_ids: Sequence[str], fence: str | None = None) -> None:
+        """Save the checkpoint and acknowledge the entries it covers, atomically (with ``fence``:
+        only while the lease holds that token, else :class:`~wallboard.lease.LeaseLost`)."""
+        if fence is not None:
+            await self._fenced(
+                self._fenced_commit,
+                [self.checkpoint_key, self.events_key],
+                [fence, GROUP, json.dumps(checkpoint, separators=(",", ":")), *ack_ids],
+            )
+            return
         pipe = self.redis.pipeline(transaction=True)
         pipe.set(self.checkpoint_key, json.dumps(checkpoint, separators=(",", ":")))
         for i in range(0, len(ack_ids), 10_000):
@@ -399,7 +485,13 @@ class Streams:
 
     # --------------------------------------------------------- snapshots
 
-    async def publish_snapshot(self, seq: int, payload: str) -> None:
+    async def publish_snapshot(self, seq: int, payload: str, fence: str | None = None) -> None:
+        """Add a snapshot (with ``fence``: only while the lease holds that token)."""
+        if fence is not None:
+            await self._fenced(
+                self._fenced_xadd, [self.snapshots_key], [fence, "=", SNAPSHOT_KEEP, "seq", str(seq), "json", payload]
+            )
+            return
         await self.redis.xadd(
             self.snapshots_key, {"seq": str(seq), "json": payload}, maxlen=SNAPSHOT_KEEP, approximate=False
         )
@@ -471,8 +563,12 @@ class Streams:
 
     # --------------------------------------------------------------- alert log
 
-    async def append_alerts(self, jsons: list[str], keep: int) -> None:
-        """Append alert-log entries (JSON texts), all or none, keeping about ``keep``."""
+    async def append_alerts(self, jsons: list[str], keep: int, fence: str | None = None) -> None:
+        """Append alert-log entries (JSON texts), all or none, keeping about ``keep`` (with ``fence``:
+        only while the lease holds that token)."""
+        if fence is not None:
+            await self._fenced(self._fenced_xadd_many, [self.prefix + "alerts"], [fence, keep, "json", *jsons])
+            return
         pipe = self.redis.pipeline(transaction=True)
         for text in jsons:
             pipe.xadd(self.prefix + "alerts", {"json": text}, maxlen=keep, approximate=True)

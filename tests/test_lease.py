@@ -1,0 +1,149 @@
+"""The aggregators' lease on a real Redis: one active at a time, the fence on every write, handing over."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.helpers import holds, until
+from tests.test_aggregator import CONFIG, clock, simulated
+from wallboard.aggregator import Aggregator
+from wallboard.events import Event
+from wallboard.lease import Lease, LeaseLost, parse_token
+from wallboard.streams import Streams
+
+
+def lease(streams: Streams, name: str, ttl_s: float = 5.0) -> Lease:
+    return Lease(streams.redis, streams.prefix, name, ttl_s)
+
+
+async def test_one_holder_at_a_time_and_the_epoch_counts_every_taking(streams: Streams) -> None:
+    a, b = lease(streams, "a"), lease(streams, "b")
+    assert await a.acquire()
+    assert not await b.acquire()  # held
+    assert not await b.acquire(take_own=True)  # held by another name
+    assert await a.renew()
+    held = await a.holder_now()
+    assert held is not None and (held.epoch, held.name) == (1, "a") and held.pid is not None
+    await a.release()
+    assert await a.holder_now() is None
+    assert await b.acquire()
+    assert b.epoch == 2
+    assert not await a.renew()  # not a's any more
+    assert a.token is None
+
+
+async def test_a_lease_under_its_own_name_is_taken_over_at_start(streams: Streams) -> None:
+    """A killed aggregator's lease under the restarted one's name: its previous run's, taken at once."""
+    killed, restarted = lease(streams, "agg"), lease(streams, "agg")
+    assert await killed.acquire()
+    assert not await restarted.acquire()  # a standby waits for it to expire …
+    assert await restarted.acquire(take_own=True)  # … a restart of the same aggregator does not
+    assert restarted.epoch == killed.epoch + 1
+    assert not await killed.renew()
+
+
+async def test_the_lease_expires_when_not_renewed(streams: Streams) -> None:
+    a, b = lease(streams, "a", ttl_s=1.0), lease(streams, "b", ttl_s=1.0)
+    assert await a.acquire()
+    await until(lambda: b.acquire(), timeout=5)
+    assert parse_token(b.token or "").name == "b"
+    assert not await a.renew()
+
+
+def test_a_name_with_a_space_is_refused(streams: Streams) -> None:
+    with pytest.raises(ValueError, match="no spaces"):
+        lease(streams, "two words")
+
+
+async def test_a_deposed_aggregator_can_read_save_and_publish_nothing(streams: Streams) -> None:
+    """The fence: once another has taken the lease, the first one's read, checkpoint with its
+    acknowledgements, snapshot and alert log are all refused, and change nothing in Redis."""
+    events = simulated(20)
+    await streams.ensure_group()
+    await streams.append(events[:10])
+    old, new = lease(streams, "old"), lease(streams, "new")
+    assert await old.acquire()
+    read = await streams.read_new("old", 100, 0, old.token)
+    assert len(read) == 10
+    await streams.redis.delete(old.key)  # its lease expired (it was paused, cut off …)
+    assert await new.acquire()
+    await streams.append(events[10:])
+    stale = old.token
+    assert stale is not None
+    with pytest.raises(LeaseLost):
+        await streams.read_new("old", 100, 0, stale)
+    with pytest.raises(LeaseLost):
+        await streams.commit({"state": {}, "last_id": read[-1][0]}, [i for i, _ in read], stale)
+    with pytest.raises(LeaseLost):
+        await streams.publish_snapshot(99, "{}", stale)
+    with pytest.raises(LeaseLost):
+        await streams.append_alerts(['{"x":1}'], 10, stale)
+    assert await streams.load_checkpoint() is None
+    assert await streams.latest_snapshot() is None
+    assert await streams.recent_alerts(10) == []
+    info = await streams.group_info()
+    assert info["pending"] == 10  # nothing acknowledged; the 10 new ones never delivered to "old"
+    # the holder reads what was never delivered, and takes over the rest
+    assert len(await streams.read_new("new", 100, 0, new.token)) == 10
+
+
+async def test_a_fenced_read_waits_for_entries_then_reads_them(streams: Streams) -> None:
+    await streams.ensure_group()
+    a = lease(streams, "a")
+    assert await a.acquire()
+    assert await streams.read_new("a", 10, 50, a.token) == []  # waited 50 ms: nothing
+
+    async def later() -> None:
+        await asyncio.sleep(0.2)
+        await streams.append(simulated(3))
+
+    task = asyncio.create_task(later())
+    got = await streams.read_new("a", 10, 5_000, a.token)
+    await task
+    assert len(got) == 3
+
+
+@contextlib.asynccontextmanager
+async def running(agg: Aggregator) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(agg.run(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)
+
+
+async def _applied(streams: Streams) -> int:
+    snap = await streams.latest_snapshot()
+    return -1 if snap is None else int(snap["pipeline"]["applied"])
+
+
+async def test_a_standby_takes_over_at_once_from_an_aggregator_that_stops(streams: Streams) -> None:
+    """Two aggregators: one folds, the other stands by; the first stops (its lease given up): the
+    second takes over from its checkpoint, folds what came since, and every event counts once."""
+    events: list[Event] = simulated(400)
+    first = Aggregator(CONFIG, streams, consumer="first", clock=clock, purge_every_s=None)
+    second = Aggregator(CONFIG, streams, consumer="second", clock=clock, purge_every_s=None)
+    await streams.append(events[:200])
+    async with running(first) as stop_first:
+        await until(lambda: _applied_is(streams, first, 200), timeout=30)
+        async with running(second):
+            # standing by: folds nothing, holds no lease (it tries twice a second)
+            await holds(lambda: second.fence is None and second.state.applied == 0, 1.5)
+            stop_first.set()  # a clean stop: checkpoint, lease given up
+            await until(lambda: second.fence is not None, timeout=10)
+            await streams.append(events[200:])
+            await until(lambda: _applied_is(streams, second, 400), timeout=30)
+            snap = await streams.latest_snapshot()
+            assert snap is not None
+            assert snap["pipeline"]["aggregator"] == {"name": "second", "epoch": 2}
+            assert snap["pipeline"]["duplicates"] == 0
+
+
+async def _applied_is(streams: Streams, agg: Aggregator, n: int) -> bool:
+    return agg.state.applied == n and await _applied(streams) == n
