@@ -44,7 +44,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from wallboard import retry
+from wallboard import metrics, retry
 from wallboard.admission import REFUSALS, Verdict
 from wallboard.alerts import AlertLog, Crossing, parse_entry
 from wallboard.checkpoint import from_dict, to_dict
@@ -57,7 +57,7 @@ from wallboard.lease import Lease, LeaseLost
 from wallboard.retention import PURGE_EVERY_S, purge_forever
 from wallboard.snapshot import build_view
 from wallboard.state import CentreState
-from wallboard.streams import Entry, Streams, id_tuple, redis_full
+from wallboard.streams import GROUP, Entry, Streams, id_tuple, redis_full
 from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
@@ -304,7 +304,8 @@ class Aggregator:
             "rejected": self.rejected,
             "saved_at": self.clock(),
         }
-        await self.streams.commit(checkpoint, self._to_ack, self.fence)
+        with metrics.timed(metrics.CHECKPOINT_SECONDS):
+            await self.streams.commit(checkpoint, self._to_ack, self.fence)
         self._to_ack = []
         self._last_checkpoint = time.monotonic()
 
@@ -379,11 +380,13 @@ class Aggregator:
 
     async def publish(self) -> None:
         self.seq += 1
+        started = time.perf_counter()
         snap = await self.snapshot()
+        payload = json.dumps(snap, separators=(",", ":"), ensure_ascii=False)
+        built = time.perf_counter() - started
         await self._save_alerts()  # before the snapshot that shows them
-        await self.streams.publish_snapshot(
-            self.seq, json.dumps(snap, separators=(",", ":"), ensure_ascii=False), self.fence
-        )
+        await self.streams.publish_snapshot(self.seq, payload, self.fence)
+        metrics.snapshot_published(len(payload.encode()), built)
         self._dirty = False
         self._last_publish = time.monotonic()
 
@@ -402,7 +405,10 @@ class Aggregator:
             due = min(due, self._last_checkpoint + self.checkpoint_every_s)
         block_ms = max(1, min(self.block_ms, int((due - time.monotonic()) * 1000) + 1))
         entries = await self.streams.read_new(self.consumer, self.batch, block_ms, self.fence)
+        started = time.perf_counter()
         changed = await self.fold_entries(entries)
+        if entries:
+            metrics.fold_batch(len(entries), time.perf_counter() - started)
         # Reading a backlog (a restart, a source replaying its day): a full batch, or many events
         # all older than BACKLOG_S. Its snapshots show the past as if it were now.
         self._catching_up = len(entries) >= self.batch or (
@@ -438,6 +444,9 @@ class Aggregator:
         if not await self.lease.acquire(take_own=first):
             return False
         self._last_renew = time.monotonic()
+        metrics.AGGREGATOR_ACTIVE.set(1)
+        if (held_epoch and self.lease.epoch != held_epoch + 1) or (not held_epoch and self.lease.epoch > 1):
+            metrics.TAKEOVERS.inc()  # another aggregator held it since (or before this one started)
         continues = held_epoch and self.lease.epoch in (held_epoch + 1, 1)
         if not continues and self.state.applied:
             self._forget()
@@ -468,6 +477,14 @@ class Aggregator:
         stop = stop or asyncio.Event()
         self.lease = Lease(self.streams.redis, self.streams.prefix, self.consumer, self.config.aggregator.lease_ttl_s)
         log.info("aggregator %r starting, pid %d", self.consumer, os.getpid())
+        metrics.AGGREGATOR_ACTIVE.set(0)
+        metrics.watch_aggregator(
+            lambda: metrics.FoldFigures(self.state.applied, self.state.duplicates, self.rejected, self.state.refused),
+            {c.source for c in self.config.collectors},
+        )
+        lag = asyncio.create_task(
+            metrics.watch_stream_lag(self.streams.redis, self.streams.events_key, GROUP), name="stream lag"
+        )
         attempt = 0
         ready = False
         first = True  # the first try at the lease
@@ -509,6 +526,7 @@ class Aggregator:
                     await self.step()
                 except LeaseLost as exc:
                     log.warning("aggregator %r is no longer active (%s); standing by", self.consumer, exc)
+                    metrics.AGGREGATOR_ACTIVE.set(0)
                     self.lease.token = None
                     ready = False
                     if purger is not None:
@@ -516,12 +534,14 @@ class Aggregator:
                         await asyncio.gather(purger, return_exceptions=True)
                         purger = None
                 except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                    metrics.redis_error("read")
                     if attempt == 0:
                         log.warning("Redis unavailable (%s); retrying", exc)
                     ready = False
                     await asyncio.sleep(retry.backoff(attempt))
                     attempt += 1
                 except ResponseError as exc:
+                    metrics.redis_error("commit" if redis_full(exc) else "read")
                     if redis_full(exc):  # maxmemory: a checkpoint or snapshot refused; nothing is lost
                         if attempt == 0:  # (its message quotes the checkpoint: not logged)
                             log.warning("Redis is full (maxmemory reached, writes refused); retrying")
@@ -534,6 +554,9 @@ class Aggregator:
                     log.warning("consumer group vanished (Redis restarted without data?); recreating it")
                     ready = False
         finally:
+            lag.cancel()
+            await asyncio.gather(lag, return_exceptions=True)
+            metrics.unwatch_aggregator()
             if purger is not None:
                 purger.cancel()
                 await asyncio.gather(purger, return_exceptions=True)
