@@ -122,3 +122,80 @@ async def open_screen(
     )
     await asyncio.wait_for(opened, timeout)
     return screen
+
+
+class PageScreen:
+    """A screen that behaves like ``assets/wallboard.js`` on the wire: for tests and benchmarks of
+    replicas and workers, where a screen must outlive the process that served it.
+
+    It subscribes on every open; applies ``full`` and ``patch`` messages by ``seq`` (an older one
+    is dropped, a patch whose ``base`` is not the view's reconnects for a full view); closes and
+    reconnects when nothing (not even a heartbeat) came for 3 heartbeats (the page's watchdog);
+    and after a close waits a random time under min(30 s, 0.5 s × 2^attempt), ``attempt`` counting
+    the tries since the last open (the page's ``schedule``). ``applied`` keeps (arrival, seq, type)
+    of every snapshot message it applied; ``opens`` counts the sockets that opened.
+    """
+
+    def __init__(self, url: str, subscribe: bytes, *, heartbeat_s: float = 5.0, headers: dict[str, str] | None = None):
+        self.url = url
+        self.subscribe = subscribe
+        self.heartbeat_s = heartbeat_s
+        self.headers = headers or {}
+        self.view: dict[str, object] | None = None
+        self.seq = -1
+        self.applied: list[tuple[float, int, str]] = []
+        self.opens = 0
+        self.attempt = 0
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def last_applied(self) -> float:
+        return self.applied[-1][0] if self.applied else 0.0
+
+    async def run(self) -> None:
+        import json
+        import random
+
+        import websockets
+        from websockets.exceptions import ConnectionClosed, InvalidHandshake
+
+        from wallboard.views import apply_patch
+
+        while not self._stop.is_set():
+            try:
+                async with websockets.connect(
+                    self.url, additional_headers=self.headers, open_timeout=10, compression=None, ping_interval=None
+                ) as ws:
+                    self.attempt = 0
+                    self.opens += 1
+                    await ws.send(self.subscribe.decode())  # (a text frame, as the page sends)
+                    while not self._stop.is_set():
+                        try:
+                            raw = await asyncio.wait_for(ws.recv(), 3 * self.heartbeat_s)
+                        except TimeoutError:
+                            break  # the watchdog: a silent link is closed and opened again
+                        now = time.time()
+                        msg = json.loads(raw)
+                        kind = msg.get("type")
+                        if kind not in ("full", "patch") or msg.get("seq") is None or msg["seq"] <= self.seq:
+                            continue
+                        if kind == "full":
+                            self.view = msg["view"]
+                        elif msg.get("base") != self.seq or self.view is None:
+                            break  # a gap: reconnect for a full view
+                        else:
+                            self.view = apply_patch(self.view, msg["set"], msg["del"])
+                        self.seq = msg["seq"]
+                        self.applied.append((now, self.seq, kind))
+            except (OSError, ConnectionClosed, InvalidHandshake, TimeoutError):
+                pass
+            if self._stop.is_set():
+                return
+            cap = min(30.0, 0.5 * 2 ** min(self.attempt, 10))
+            self.attempt += 1
+            try:
+                await asyncio.wait_for(self._stop.wait(), random.random() * cap)
+            except TimeoutError:
+                pass

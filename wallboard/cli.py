@@ -54,6 +54,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("web", parents=[common], help="serve the screens (Dash pages, /ws, /healthz)")
     p.add_argument("--host", help="listen address (default: web.host)")
     p.add_argument("--port", type=int, help="port (default: web.port)")
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="web processes sharing the port (SO_REUSEPORT), each kept alive (default: $WALLBOARD_WEB_WORKERS, else 1)",
+    )
+    p.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="bind with SO_REUSEPORT, so other web processes may serve the same port (what each worker does)",
+    )
     p = sub.add_parser("ticker", parents=[common], help="set the message ticker of the wall screens")
     p.add_argument("text", nargs="?", default="", help="the message (empty: clear it)")
     p.add_argument("--screen", default="*", help="screen id (default: every screen)")
@@ -208,12 +219,26 @@ def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
 
 def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
     from wallboard.web import serve
+    from wallboard.workers import reuse_port_socket, run_workers, worker_commands, worker_count
 
+    try:
+        workers = worker_count(args.workers)
+    except ValueError as exc:
+        print(f"wallboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     host = args.host or os.environ.get("WALLBOARD_WEB_HOST")
     if host or args.port:
         config = config.model_copy(
             update={"web": config.web.model_copy(update={k: v for k, v in (("host", host), ("port", args.port)) if v})}
         )
+    if workers > 1:
+        # One Redis for all of them (an embedded one started here, stopped when they are); the
+        # workers get this config and the resolved host and port on their command line.
+        with _redis_for(config) as url:
+            base = [sys.executable, "-m", "wallboard", "web", "--config", str(path.resolve())]
+            base += ["--log-level", args.log_level, "--host", config.web.host, "--port", str(config.web.port)]
+            log.info("web: %d workers on %s:%d", workers, config.web.host, config.web.port)
+            return run_workers(worker_commands(workers, base), dict(os.environ, **{ENV_REDIS_URL: url}))
 
     def terminate(signum: int, frame: Any) -> None:
         raise SystemExit(0)
@@ -221,8 +246,15 @@ def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
     # uvicorn shuts down gracefully on SIGTERM and then re-raises it; with this handler
     # that ends in SystemExit, so the embedded Redis this command started is stopped too.
     signal.signal(signal.SIGTERM, terminate)
+    sockets = None
+    if args.reuse_port:
+        try:
+            sockets = [reuse_port_socket(config.web.host, config.web.port)]
+        except OSError as exc:
+            print(f"wallboard: cannot listen on {config.web.host}:{config.web.port} ({exc})", file=sys.stderr)
+            return 1
     with _redis_for(config) as url:
-        serve(config, url, args.collectors)
+        serve(config, url, args.collectors, sockets=sockets)
     return 0
 
 

@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -269,9 +270,16 @@ def server_config(config: Config, redis_url: str, collectors: Sequence[Configure
     )
 
 
-def serve(config: Config, redis_url: str, collectors: Sequence[Configured] | None = None) -> None:
-    """Run the web process with uvicorn until interrupted."""
+def serve(
+    config: Config,
+    redis_url: str,
+    collectors: Sequence[Configured] | None = None,
+    *,
+    sockets: list[socket.socket] | None = None,
+) -> None:
+    """Run the web process with uvicorn until interrupted; on ``sockets`` (already listening: a
+    worker of ``wallboard web --workers``, see :mod:`wallboard.workers`) if given, else on web.host:port."""
     import uvicorn
 
     raise_open_file_limit()  # before the limits are set: they leave a tenth of it spare
-    uvicorn.Server(server_config(config, redis_url, collectors)).run()
+    uvicorn.Server(server_config(config, redis_url, collectors)).run(sockets=sockets)
