@@ -11,6 +11,8 @@ COPY pyproject.toml README.md ./
 COPY wallboard ./wallboard
 COPY assets ./assets
 COPY config.yaml ./
+# The health checks of the aggregators and collectors in compose.yaml (they serve no HTTP).
+COPY deploy/healthcheck.py ./deploy/
 RUN pip install -e . && useradd --system wallboard && mkdir -p /app/.wallboard && chown wallboard /app/.wallboard
 USER wallboard
 # Serve the screens on every interface of the container.
