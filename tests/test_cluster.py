@@ -146,7 +146,7 @@ async def _fold_one(streams: Streams, n: int) -> None:
 
 
 async def test_two_wallboards_with_different_tags_live_on_different_masters(cluster: Cluster) -> None:
-    tags = ["{wb}", _other_tag(cluster, "{wb}")]
+    tags = ["{site-a}", _other_tag(cluster, "{site-a}")]  # (not {wb}: the pipeline test's wallboard)
     client = connect_any(cluster.url())
     try:
         for k, tag in enumerate(tags):
