@@ -3,6 +3,7 @@
     .venv/bin/python bench/fanout.py                                    # ours, 100 → 10 000 screens, 60 s each
     .venv/bin/python bench/fanout.py --systems wallboard polling dash_ws --screens 100 500 1000 2000
     .venv/bin/python bench/fanout.py --tree /tmp/before --label before  # another checkout's web process
+    .venv/bin/python bench/fanout.py --workers 1 2 --screens 5000 10000 15000 20000  # wallboard web --workers N
 
 For each system and each N, in one invocation: a real Redis (embedded binary),
 ``wallboard aggregate`` and the system's web process, each its own process, on
@@ -18,7 +19,9 @@ CPU of every process is read from /proc over the measured window; RSS per
 screen = (web RSS with N screens − before any) / N. Screens per core = N ÷
 the web process's CPU share. Systems:
 
-- ``wallboard``: ``wallboard web`` (hub + pre-encoded frames, changes only);
+- ``wallboard``: ``wallboard web`` (hub + pre-encoded frames, changes only); with ``--workers``
+  1 2 …, ``wallboard web --workers N`` for each N in the same run (system ``wallboard-wN``; its CPU
+  and RSS are those of its workers, summed; the load generators share the same cores);
 - ``polling``: Dash with ``dcc.Interval`` every ``--poll-s`` calling a server callback (bench/peers.py);
 - ``dash_ws``: Dash 4's WebSocket callbacks, a persistent callback with ``set_props`` (bench/peers.py).
 
@@ -74,7 +77,7 @@ async def load(system: str, port: int, screens: int, local_host: str, poll_s: fl
     opened: list[Any] = []
     gate = asyncio.Semaphore(100)  # handshakes in flight
 
-    if system == "wallboard":
+    if system.startswith("wallboard"):
 
         async def one(i: int) -> None:
             async with gate:
@@ -216,6 +219,7 @@ class Run:
 
     def __init__(self, system: str, screens: int, args: argparse.Namespace, redis_url: str, tmp: Path, n: int) -> None:
         self.system, self.screens, self.args = system, screens, args
+        self.workers = int(system.split("-w", 1)[1]) if system.startswith("wallboard-w") else 1
         self.redis_url, self.prefix = redis_url, f"fan{n}:"
         self.tree = Path(args.tree).resolve()
 
@@ -232,7 +236,7 @@ class Run:
             redis_url=redis_url,
             prefix=self.prefix,
             adjust=adjust,
-            env={"PYTHONPATH": str(self.tree)},
+            env={"PYTHONPATH": str(self.tree), "WALLBOARD_WEB_WORKERS": str(self.workers)},
             log_level="WARNING",
         )
         self.port, self.config = self.stack.port, self.stack.config
@@ -241,7 +245,7 @@ class Run:
     def start_servers(self) -> tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]:
         """``wallboard aggregate`` and the system's web process (``wallboard web`` or a peer)."""
         agg = self.stack.start("aggregate")
-        if self.system == "wallboard":
+        if self.system.startswith("wallboard"):
             return agg, self.stack.start("web")
         cmd = [
             sys.executable,
@@ -280,13 +284,31 @@ class Run:
 
         eventually(serving, 60, f"{self.system} serving /", poll=0.2)
 
+    def web_pids(self, web: subprocess.Popen[bytes]) -> list[int]:
+        """The web process, or with workers, each worker (their parent only supervises)."""
+        if self.workers == 1:
+            return [web.pid]
+        kids = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == web.pid:
+                kids.append(int(stat.parent.name))
+        return [web.pid, *kids]
+
     def measure(self, redis_pid: int) -> dict[str, Any]:
         agg, web = self.start_servers()
         gens: list[subprocess.Popen[str]] = []
         try:
             self.wait_up()
             time.sleep(2.0)
-            rss0 = rss_mb(web.pid)
+            if self.workers > 1:
+                eventually(lambda: len(self.web_pids(web)) == self.workers + 1, 60, "the workers", poll=0.2)
+                time.sleep(3.0)  # (every worker listening)
+            web_pids = self.web_pids(web)
+            rss0 = sum(rss_mb(p) for p in web_pids)
             n_gens = 1 if self.screens < 1000 else 2
             shares = [self.screens // n_gens + (1 if i < self.screens % n_gens else 0) for i in range(n_gens)]
             for i, share in enumerate(shares):
@@ -299,7 +321,7 @@ class Run:
                 }
                 gens.append(
                     subprocess.Popen(
-                        [sys.executable, __file__, "--load", json.dumps(spec)],
+                        [sys.executable, __file__, "--load", json.dumps({**spec, "system": "wallboard"})],
                         stdin=subprocess.PIPE,
                         stdout=subprocess.PIPE,
                         text=True,
@@ -313,7 +335,7 @@ class Run:
                     return {"system": self.system, "screens": self.screens, "failed": said or "load generator died"}
             connect_s = time.time() - t_connect
             time.sleep(3.0)
-            pids = {"web": [web.pid], "aggregator": [agg.pid], "redis": [redis_pid], "load": [g.pid for g in gens]}
+            pids = {"web": web_pids, "aggregator": [agg.pid], "redis": [redis_pid], "load": [g.pid for g in gens]}
             cpu0 = {k: sum(cpu_seconds(p) for p in v) for k, v in pids.items()}
             w0 = time.time()
             appended = asyncio.run(self.append_events())
@@ -321,9 +343,9 @@ class Run:
             cpu = {k: sum(cpu_seconds(p) for p in v) - cpu0[k] for k, v in pids.items()}
             w1 = time.time()
             window = w1 - w0
-            rss = rss_mb(web.pid)
+            rss = sum(rss_mb(p) for p in web_pids)
             health = None
-            if self.system == "wallboard":
+            if self.system == "wallboard":  # (with workers, /healthz tells one worker's counts)
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=10) as r:
                     health = json.loads(r.read())
             results = []
@@ -424,7 +446,7 @@ def line(r: dict[str, Any]) -> str:
     if "requests_per_s" in r:
         extra = f"  {r['requests_per_s']:.0f} req/s, response p99 {r['response_p99_ms']:.0f} ms"
     return (
-        f"{r['system']:>9} {r['screens']:>6}  p50 {r['p50_ms']:7.0f}  p95 {r['p95_ms']:7.0f}  p99 {r['p99_ms']:7.0f}"
+        f"{r['system']:>12} {r['screens']:>6}  p50 {r['p50_ms']:7.0f}  p95 {r['p95_ms']:7.0f}  p99 {r['p99_ms']:7.0f}"
         f"  max {r['max_ms']:7.0f} ms  lost {r['lost']:>5}  disorder {r['out_of_order']}  "
         f"web {100 * r['web_cpu_share']:4.0f}% core, {r['web_cpu_ms_per_message']:.3f} ms/msg, "
         f"{r['rss_kb_per_screen']:.1f} KB/screen  load gens {100 * r['cpu_s']['load'] / r['window_s']:.0f}% "
@@ -443,7 +465,8 @@ def charts(results: list[dict[str, Any]], label: str) -> list[str]:
         return []
     suffix = f"-{label}" if label else ""
     paths = []
-    systems = sorted({r["system"] for r in results}, key=["wallboard", "dash_ws", "polling"].index)
+    order = ["wallboard", "dash_ws", "polling"]
+    systems = sorted({r["system"] for r in results}, key=lambda s: (order.index(s) if s in order else 0, s))
     names = {
         "wallboard": "wallboard (push, pre-encoded patches)",
         "dash_ws": "Dash WebSocket callbacks",
@@ -507,8 +530,13 @@ def main() -> None:
     )
     parser.add_argument("--tree", default=str(ROOT), help="checkout whose wallboard processes to run")
     parser.add_argument("--label", default="")
+    parser.add_argument(
+        "--workers", type=int, nargs="+", help="instead of --systems: wallboard web --workers N for each N"
+    )
     parser.add_argument("--load", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers:
+        args.systems = [f"wallboard-w{n}" for n in args.workers]
     if args.load:
         run_fast(load(**json.loads(args.load)))
         return
@@ -537,7 +565,7 @@ def main() -> None:
                     save(results, args, started)
         finally:
             server.stop()
-    for p in charts([r for r in results if "failed" not in r], args.label):
+    for p in [] if args.workers else charts([r for r in results if "failed" not in r], args.label):
         print("chart:", p)
 
 
