@@ -303,6 +303,7 @@ class Topology:
         self.services: dict[str, dict[str, Any]] = model["services"]
         self.tmp = tmp
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.last_check: dict[str, str] = {}
         reserved = {int(p) for s in self.services.values() for p in s.get("expose", [])}
         self.ports: dict[tuple[str, str], int] = {}
         for name, service in self.services.items():
@@ -317,8 +318,10 @@ class Topology:
         (bins / "redis-server").symlink_to(server_binary())
         (bins / "redis-cli").symlink_to(Path(server_binary()).with_name("redis-cli"))
         (bins / "haproxy").symlink_to(HAPROXY)
-        for program in ("python", "wallboard"):
-            (bins / program).symlink_to(Path(sys.executable).with_name(program))
+        for program in ("python", "wallboard"):  # (a shim, not a link: a linked python would miss its venv)
+            shim = bins / program
+            shim.write_text(f'#!/bin/sh\nexec "{Path(sys.executable).with_name(program)}" "$@"\n')
+            shim.chmod(0o755)
         self.path = f"{bins}:{os.environ.get('PATH', '/usr/bin:/bin')}"
         volumes = tmp / "volumes"
         for name, service in self.services.items():
@@ -356,7 +359,7 @@ class Topology:
         text = re.sub(rf"(?<![\w.-])({others}):(\d+)\b", other, text)
         for (service, port), local in self.ports.items():
             if service == name:
-                text = re.sub(rf"(?<![\w.:-]){port}\b", str(local), text)
+                text = re.sub(rf"(?<![\w.-]){port}\b", str(local), text)
         text = text.replace("0.0.0.0", "127.0.0.1")
         root = self.root(name)
         if text.startswith("/") and not text.startswith("/dev/"):
@@ -400,7 +403,9 @@ class Topology:
         try:
             done = subprocess.run(argv, env=self.env(name), cwd=self.cwd(name), capture_output=True, timeout=30)
         except subprocess.TimeoutExpired:
+            self.last_check[name] = "timed out"
             return False
+        self.last_check[name] = (done.stdout + done.stderr).decode(errors="replace")[-1000:]
         return done.returncode == 0
 
     def wait_healthy(self, name: str, timeout: float = 120) -> None:
@@ -408,7 +413,9 @@ class Topology:
         while not self.healthy(name):
             proc = self.procs[name]
             assert proc.poll() is None, f"{name} exited ({proc.returncode}):\n{self.log(name)}"
-            assert time.monotonic() < deadline, f"{name} not healthy within {timeout:g} s:\n{self.log(name)}"
+            assert time.monotonic() < deadline, (
+                f"{name} not healthy within {timeout:g} s: {self.last_check.get(name)}\n{self.log(name)}"
+            )
             time.sleep(0.5)
 
     def log(self, name: str) -> str:
