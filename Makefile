@@ -35,15 +35,18 @@ $(JS_MODULES): tests/js/package.json tests/js/package-lock.json
 	npm ci --prefix tests/js --no-audit --no-fund --loglevel=error
 	touch $@
 
-# Browser tests drive Debian's Chromium (never a downloaded browser); install it when
-# missing and this user can (root, as on CI). Without it the browser tests fail under CI=true.
+# Browser tests drive Debian's Chromium (never a downloaded browser), the replica tests Debian's
+# haproxy in front of three web processes; install what is missing when this user can (root, as
+# on CI). Without them those tests fail.
 CHROMIUM := $(shell command -v chromium 2>/dev/null)
+HAPROXY := $(shell command -v haproxy 2>/dev/null || (test -x /usr/sbin/haproxy && echo /usr/sbin/haproxy))
+MISSING := $(if $(CHROMIUM),,chromium)$(if $(HAPROXY),,haproxy)
 
 test: $(VENV)/.test-deps $(OIDC_MODULES) $(JS_MODULES)
-ifeq ($(CHROMIUM),)
+ifneq ($(MISSING),)
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
-	else echo "chromium is not installed and cannot be installed here (need root and apt-get)"; fi
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver haproxy >/dev/null; \
+	else echo "chromium or haproxy is not installed and cannot be installed here (need root and apt-get)"; fi
 endif
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -51,12 +51,14 @@ from wallboard.streams import Streams, connect, redact_url
 #: The commands the wallboard sends, for an ACL user of its own (``~wb:*``: its keys alone).
 #: Streams (events, refused, snapshots, audit), the group, the checkpoint in a transaction,
 #: the append and id-store scripts, health/cursor/ticker hashes and strings, the retention's
-#: XTRIM and XPENDING, the sign-in's secret and display keys (HSETNX, INCR).
+#: XTRIM and XPENDING, the sign-in's secret and display keys (HSETNX, INCR), the aggregator's
+#: lease (its fenced read: WATCH), the sign-in failure limit (sorted sets, TIME).
 WALLBOARD_COMMANDS = (
     "+ping +select +xadd +xtrim +xrevrange +xread +xreadgroup +xack +xautoclaim +xpending"
     " +xgroup|create +xgroup|setid +xinfo|groups +get +set +del +pexpire +incr"
     " +hget +hset +hsetnx +hdel +hgetall +sadd +srem +sismember +scard"
-    " +multi +exec +discard +evalsha +script|load"
+    " +multi +exec +discard +watch +unwatch +evalsha +script|load"
+    " +time +zadd +zcard +zpopmin +zrange +zremrangebyrank +zremrangebyscore"
 )
 WALLBOARD_ACL = f"user wallboard on >{{password}} resetkeys ~wb:* resetchannels -@all {WALLBOARD_COMMANDS}"
 
@@ -278,12 +280,12 @@ async def _pipeline_through(url: str) -> None:
             await client.xreadgroup("aggregator", "crashed", {streams.events_key: ">"}, count=5)
             counts = await purge(streams, CONFIG, now=time.time() + 1, older_than_days=0)
             assert counts["wb:events"] == 401 and counts["wb:events:rejected"] == 1
-            await _aggregate_until(streams, hub, applied=405)  # restore, XAUTOCLAIM, the other five
+            # restore, the lease, XAUTOCLAIM of the dead one's five (nobody else reads under the
+            # lease: taken at once), the other five (the fenced read: WATCH, MULTI)
+            await _aggregate_until(streams, hub, applied=410)
             counts = await purge(streams, CONFIG, now=time.time() + 1, older_than_days=0)
-            assert (
-                counts["wb:events"] == 0 and len(await client.xrevrange(streams.events_key)) == 10
-            )  # the pending stay
-            assert (await streams.group_info())["pending"] == 5
+            assert counts["wb:events"] == 10 and len(await client.xrevrange(streams.events_key)) == 0
+            assert (await streams.group_info())["pending"] == 0
         finally:
             following.cancel()
         # The user's limits: no key outside its prefix, no command it was not given.

@@ -17,14 +17,15 @@ import asyncio
 import logging
 import time
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from wallboard.redis_client import Client
 
 log = logging.getLogger("wallboard.audit")
 
 
 class Audit:
-    def __init__(self, client: Redis, prefix: str, maxlen: int) -> None:
+    def __init__(self, client: Client, prefix: str, maxlen: int) -> None:
         self.client = client
         self.key = f"{prefix}audit"
         self.maxlen = maxlen

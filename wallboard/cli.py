@@ -20,6 +20,7 @@ from typing import Any
 from wallboard import admin
 from wallboard.collectors import configure
 from wallboard.config import ENV_REDIS_URL, Config, ConfigError, cluster_prefix_error, config_path, load_config
+from wallboard.redis_client import url_error
 from wallboard.streams import redact_url
 
 log = logging.getLogger("wallboard")
@@ -91,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(path)
         args.collectors = configure(config, str(path))  # options validated once, here, into typed objects
-        error = cluster_prefix_error(os.environ.get(ENV_REDIS_URL, ""), config.redis.prefix)
+        env_url = os.environ.get(ENV_REDIS_URL, "")
+        error = (env_url and url_error(env_url)) or cluster_prefix_error(env_url, config.redis.prefix)
         if error:
             raise ConfigError(f"{ENV_REDIS_URL}: {error}")
     except ConfigError as exc:

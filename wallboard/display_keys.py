@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from redis.asyncio import Redis
+from wallboard.redis_client import Client
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 KEY_PREFIX = "wbk_"
@@ -77,7 +77,7 @@ class KeyRecord:
 class KeyStore:
     """The display keys of one wallboard (one Redis prefix)."""
 
-    def __init__(self, client: Redis, prefix: str) -> None:
+    def __init__(self, client: Client, prefix: str) -> None:
         self.client = client
         self.keys = f"{prefix}auth:keys"
         self.seen = f"{prefix}auth:keys:seen"

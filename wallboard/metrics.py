@@ -170,7 +170,10 @@ AGGREGATOR_ACTIVE = Gauge(
     "1 while this aggregator holds the lease and folds, 0 on standby",
     multiprocess_mode="max",
 )
-TAKEOVERS = Counter("wallboard_aggregator_takeovers_total", "Times this aggregator took the lease over from another")
+TAKEOVERS = Counter(
+    "wallboard_aggregator_takeovers_total",
+    "Times this aggregator took the lease after another holder (or an earlier run of it) had it",
+)
 
 # ------------------------------------------------------------------------- web
 

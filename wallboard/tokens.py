@@ -16,14 +16,15 @@ import time
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from redis.asyncio import Redis
+
+from wallboard.redis_client import Client
 
 SESSION_COOKIE = "wb_session"
 DISPLAY_COOKIE = "wb_display"
 CSRF_COOKIE = "wb_csrf"
 
 
-async def shared_secret(client: Redis, prefix: str, configured: str) -> str:
+async def shared_secret(client: Client, prefix: str, configured: str) -> str:
     """``configured`` if set, else the random secret under ``{prefix}auth:secret`` (made once)."""
     if configured:
         return configured

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from wallboard.config.security import AuthSettings, PrivacySettings
 from wallboard.kpi import SLFormula
+from wallboard.redis_client import url_error
 from wallboard.tiles import METRICS, default_window, window_error
 
 Direction = Literal["higher_is_worse", "lower_is_worse"]
@@ -59,6 +60,8 @@ class RedisSettings(_Frozen):
 
     @model_validator(mode="after")
     def _cluster_needs_a_hash_tag(self) -> RedisSettings:
+        if self.url and (bad := url_error(self.url)):
+            raise ValueError(f"redis.url: {bad}")
         error = cluster_prefix_error(self.url, self.prefix)
         if error:
             raise ValueError(error)

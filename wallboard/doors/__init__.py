@@ -15,7 +15,6 @@ import contextlib
 import logging
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.routing import BaseRoute
 from starlette.websockets import WebSocket
@@ -28,6 +27,7 @@ from wallboard.display_keys import KeyRing, KeyStore
 from wallboard.doors import login, oidc
 from wallboard.doors.gate import SCOPE_KEY, Gate, current
 from wallboard.doors.http import client_address
+from wallboard.redis_client import Client
 from wallboard.tokens import Signer, shared_secret
 
 __all__ = ["SCOPE_KEY", "Doors", "Gate", "current"]
@@ -67,7 +67,7 @@ class Doors:
         if self.gate.audit is not None:
             self.gate.audit.record("refused", who.label if who else "", client_address(websocket.scope), where, why)
 
-    async def run(self, client: Redis) -> None:
+    async def run(self, client: Client) -> None:
         """Read the secret and keys (retrying while Redis is away), then watch for revocations."""
         prefix = self.config.redis.prefix
         store = KeyStore(client, prefix)

@@ -30,8 +30,6 @@ from contextvars import ContextVar
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from redis.asyncio import Redis
-
 from wallboard.access import OPEN, Grant, Principal, key_grant, may_open, page_of, person_grant
 from wallboard.audit import Audit
 from wallboard.config import Config
@@ -52,6 +50,7 @@ from wallboard.doors.http import (
     replay,
 )
 from wallboard.ratelog import RateLimitedLog
+from wallboard.redis_client import Client
 from wallboard.tokens import DISPLAY_COOKIE, SESSION_COOKIE, Signer
 from wallboard.users import UserStore
 
@@ -91,7 +90,7 @@ class Gate:
         )
         self.origins = frozenset(config.web.public_origins)
         self.signer: Signer | None = None
-        self.redis: Redis | None = None
+        self.redis: Client | None = None
         self.ring: KeyRing | None = None
         self.audit: Audit | None = None
         self.users = UserStore(config.users_file())
@@ -101,7 +100,7 @@ class Gate:
         #: Ids of sessions signed out before their expiry (kept in Redis, refreshed every second).
         self.signed_out: frozenset[str] = frozenset()
 
-    def ready(self, signer: Signer, ring: KeyRing, audit: Audit, client: Redis) -> None:
+    def ready(self, signer: Signer, ring: KeyRing, audit: Audit, client: Client) -> None:
         self.signer, self.ring, self.audit, self.redis = signer, ring, audit, client
 
     @property

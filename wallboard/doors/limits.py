@@ -30,9 +30,8 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from wallboard.config import LoginLimits
+from wallboard.redis_client import Client
 
 #: Keys in all (the in-memory limit kept 10 000 per kind in each process).
 MAX_KEYS = 30_000
@@ -93,7 +92,7 @@ class _Kinds:
 class SharedLoginLimiter:
     """The sign-in limits of :class:`~wallboard.doors.login.LoginLimiter`, kept in Redis."""
 
-    def __init__(self, client: Redis, prefix: str, limits: LoginLimits, *, max_keys: int = MAX_KEYS) -> None:
+    def __init__(self, client: Client, prefix: str, limits: LoginLimits, *, max_keys: int = MAX_KEYS) -> None:
         if max_keys < 3:
             raise ValueError(f"max_keys must be at least 3 (one failure counts under 3 keys), got {max_keys}")
         self.redis = client
