@@ -12,11 +12,17 @@ from tests.stack import Stack, cli
 from wallboard.redis_server import find_running
 
 
-def demo_stack(tmp_path: Path, speed: float = 30.0) -> Stack:
-    """The demo config on an embedded Redis in ``tmp_path``, its simulator running ``speed`` times real time."""
+def demo_stack(tmp_path: Path, speed: float = 30.0, *, busy: bool = False) -> Stack:
+    """The demo config on an embedded Redis in ``tmp_path``, its simulator running ``speed`` times real time.
+
+    ``busy``: events every second whatever the time of day (the demo's nights are quiet: at
+    speed 1 a minute can pass without one), and no backfill of the day so far."""
 
     def simulator_speed(raw: dict[str, Any]) -> None:
-        raw["collectors"][0]["options"]["speed"] = speed
+        options = raw["collectors"][0]["options"]
+        options["speed"] = speed
+        if busy:  # at night a twentieth of the peak: ~2 calls a second still, ~10 events
+            options.update(backfill=False, calls_per_hour={q["id"]: 30_000 for q in raw["queues"]})
         if speed > 1:  # the simulated clock runs ahead of the aggregator's: let it, for the test's minute
             raw["events"] = {"max_clock_skew_s": 3600}
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
-from wallboard import admin
+from wallboard import admin, logs
 from wallboard.collectors import configure
 from wallboard.config import ENV_REDIS_URL, Config, ConfigError, cluster_prefix_error, config_path, load_config
 from wallboard.redis_client import url_error
@@ -26,6 +26,8 @@ from wallboard.streams import redact_url
 log = logging.getLogger("wallboard")
 
 EXIT_CONFIG = 2
+ENV_METRICS_PORT = "WALLBOARD_METRICS_PORT"
+ENV_METRICS_HOST = "WALLBOARD_METRICS_HOST"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,14 +46,40 @@ def _parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="default: $WALLBOARD_LOG_LEVEL, else INFO",
     )
+    common.add_argument(
+        "--log-format",
+        default=argparse.SUPPRESS,
+        choices=["text", "json"],
+        help="json: one JSON object a line, for log shippers (default: $WALLBOARD_LOG_FORMAT, else text)",
+    )
+    # The metrics of a process that serves no web page (the web's are on its own port, /metrics).
+    served = argparse.ArgumentParser(add_help=False)
+    served.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help="serve Prometheus metrics on this port (default: $WALLBOARD_METRICS_PORT, else none)",
+    )
+    served.add_argument(
+        "--metrics-host", metavar="ADDR", help="their address (default: $WALLBOARD_METRICS_HOST, else 127.0.0.1)"
+    )
     parser = argparse.ArgumentParser(
         prog="wallboard", parents=[common], description="Real-time supervisor wallboard for contact centres."
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="start everything: Redis (if embedded), collectors, aggregator, web")
-    p = sub.add_parser("collect", parents=[common], help="run collectors (all enabled ones, or --source NAME)")
+    p = sub.add_parser("collect", parents=[common, served], help="run collectors (all enabled ones, or --source NAME)")
     p.add_argument("--source", action="append", metavar="NAME", help="collector name (repeatable)")
-    sub.add_parser("aggregate", parents=[common], help="fold the event stream and publish snapshots")
+    p = sub.add_parser(
+        "aggregate",
+        parents=[common, served],
+        help="fold the event stream and publish snapshots (one at a time: others stand by)",
+    )
+    p.add_argument(
+        "--name",
+        help="this aggregator's name, its consumer and lease holder: each aggregator its own "
+        "(default: $WALLBOARD_AGGREGATOR_NAME, else aggregator-1)",
+    )
     p = sub.add_parser("web", parents=[common], help="serve the screens (Dash pages, /ws, /healthz)")
     p.add_argument("--host", help="listen address (default: web.host)")
     p.add_argument("--port", type=int, help="port (default: web.port)")
@@ -85,9 +113,12 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     args.log_level = getattr(args, "log_level", None) or os.environ.get("WALLBOARD_LOG_LEVEL", "INFO")
-    logging.basicConfig(
-        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)-7s %(name)s[%(process)d]: %(message)s"
-    )
+    args.log_format = getattr(args, "log_format", None) or os.environ.get(logs.ENV_FORMAT, "text")
+    try:
+        logs.setup(args.log_level, args.log_format)
+    except ValueError as exc:
+        print(f"wallboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     path = config_path(getattr(args, "config", None))
     try:
         config = load_config(path)
@@ -157,6 +188,30 @@ async def _streams(url: str, config: Config) -> AsyncIterator[Any]:
         await client.aclose()
 
 
+@contextlib.asynccontextmanager
+async def _metrics_served(role: str, config: Config, args: argparse.Namespace) -> AsyncIterator[None]:
+    """This process's metrics on ``--metrics-port`` (or $WALLBOARD_METRICS_PORT) while it runs, behind
+    ``web.health_token`` when one is set; nothing served without a port."""
+    from wallboard import metrics
+
+    metrics.started(role)
+    port = args.metrics_port if args.metrics_port is not None else int(os.environ.get(ENV_METRICS_PORT) or 0)
+    if not port:
+        yield
+        return
+    host = args.metrics_host or os.environ.get(ENV_METRICS_HOST) or "127.0.0.1"
+    try:
+        server = await metrics.serve(port, host, token=config.web.health_token)
+    except OSError as exc:
+        raise ValueError(f"cannot serve metrics on {host}:{port} ({exc})") from exc
+    log.info("metrics on http://%s:%d/metrics", host, port)
+    try:
+        yield
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 def _run_until_signal(coro_factory: Any) -> int:
     """Run an async main; SIGINT/SIGTERM set a stop event for a clean shutdown."""
 
@@ -212,11 +267,15 @@ def cmd_aggregate(config: Config, path: Path, args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         with _redis_for(config) as url:
-            async with _streams(url, config) as streams:
+            async with _streams(url, config) as streams, _metrics_served("aggregate", config, args):
                 log.info("aggregating events from %s", redact_url(url))
-                await Aggregator(config, streams).run(stop)
+                await Aggregator(config, streams, consumer=args.name).run(stop)
 
-    return _run_until_signal(main)
+    try:
+        return _run_until_signal(main)
+    except ValueError as exc:  # a name with a space, a metrics port taken …
+        print(f"wallboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
@@ -309,7 +368,7 @@ def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
 
     async def main(stop: asyncio.Event) -> None:
         with _redis_for(config) as url:
-            async with _streams(url, config) as streams:
+            async with _streams(url, config) as streams, _metrics_served("collect", config, args):
                 tasks = [asyncio.create_task(run_collector(config, c, streams)) for c in wanted]
                 await stop.wait()
                 for t in tasks:
@@ -458,11 +517,22 @@ def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dic
     """The command line of each process ``wallboard run`` keeps alive besides Redis."""
     from wallboard.ingest.options import served_by_web
 
-    options = ["--config", str(path.resolve()), "--log-level", args.log_level]
+    options = ["--config", str(path.resolve()), "--log-level", args.log_level, "--log-format", args.log_format]
     base = [sys.executable, "-m", "wallboard"]
-    commands = {"aggregator": base + ["aggregate", *options], "web": base + ["web", *options]}
+    # $WALLBOARD_METRICS_PORT: the aggregator's metrics there, each collector's on the next ports
+    # (the web's are on its own port, /metrics).
+    first = int(os.environ.get(ENV_METRICS_PORT) or 0)
+    ports = iter(range(first, first + 1000)) if first else None
+
+    def metrics_port() -> list[str]:
+        return ["--metrics-port", str(next(ports))] if ports is not None else []
+
+    commands = {
+        "aggregator": base + ["aggregate", *options, *metrics_port()],
+        "web": base + ["web", *options],
+    }
     web_served = {c.source for c in served_by_web(args.collectors)}  # the web process serves these
     for c in config.collectors:
         if c.enabled and c.source not in web_served:
-            commands[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options]
+            commands[f"collector {c.source}"] = base + ["collect", "--source", c.source, *options, *metrics_port()]
     return commands

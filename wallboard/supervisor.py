@@ -53,6 +53,7 @@ class ChildSpec:
     name: str
     start: Callable[[], Process]
     stops_last: bool = False
+    on_exit: Callable[[int], None] | None = None  # told the pid of each of its deaths
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,8 @@ class _Child:
             return
         code = None if self.process is None else self.process.poll()
         if code is not None:
+            if self.spec.on_exit is not None and self.process is not None:
+                self.spec.on_exit(self.process.pid)
             self._died(now, policy, describe_exit(code))
             if self.due is not None and now >= self.due:
                 self.launch(now, policy, first=False)

@@ -35,6 +35,7 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from wallboard import metrics
 from wallboard.access import may_subscribe
 from wallboard.collectors import Configured, configure
 from wallboard.collectors.runtime import report_health
@@ -83,10 +84,13 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
     screens = {s.id for s in config.screens} | {"all"}
     web = config.web
     guard = guard_for(web)
-    doors = Doors(config, open_paths=tuple(ingest_paths))
+    # /metrics answers as /healthz in full does (an admin, or the health token): the gate lets it
+    # through to its route, which decides.
+    doors = Doors(config, open_paths=(*ingest_paths, metrics.PATH))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        metrics.started("web")
         client = connect(redis_url)
         streams = Streams.configured(client, config.redis)
         hub = Hub(streams, heartbeat_s=config.web.heartbeat_s)
@@ -205,6 +209,7 @@ def create_app(config: Config, redis_url: str, collectors: Sequence[Configured] 
 
     routes: list[BaseRoute] = [
         Route("/healthz", healthz),
+        metrics.metrics_route(_may_read_health),
         *doors.routes(),
         *ingest_routes(),
         WebSocketRoute("/ws", ws_endpoint),

@@ -24,6 +24,7 @@ import logging
 import os
 import socket
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 
 from wallboard.redis_server import stop_with_parent
@@ -79,10 +80,24 @@ def worker_commands(n: int, base: Sequence[str]) -> dict[str, list[str]]:
 
 
 def run_workers(commands: Mapping[str, Sequence[str]], env: Mapping[str, str]) -> int:
-    """Start every worker, keep each alive until SIGINT/SIGTERM, then stop them all."""
-    specs = [
-        ChildSpec(name, functools.partial(subprocess.Popen, list(cmd), env=dict(env), preexec_fn=stop_with_parent))
-        for name, cmd in commands.items()
-    ]
-    Supervisor(specs).run(on_started=lambda: log.info("%d web workers started", len(specs)))
+    """Start every worker, keep each alive until SIGINT/SIGTERM, then stop them all.
+
+    Their metrics are summed (a scrape of the port lands on any one of them): each writes its
+    values to a directory of its own run (``PROMETHEUS_MULTIPROC_DIR``), and a dead worker's
+    live gauges (screens, connections) are dropped there."""
+    from wallboard import metrics
+
+    with tempfile.TemporaryDirectory(prefix="wallboard-metrics-") as directory:
+        metrics.prepare_multiprocess_dir(directory)
+        child_env = dict(env, **{metrics.MULTIPROC_ENV: directory})
+        exited = functools.partial(metrics.process_exited, path=directory)
+        specs = [
+            ChildSpec(
+                name,
+                functools.partial(subprocess.Popen, list(cmd), env=child_env, preexec_fn=stop_with_parent),
+                on_exit=exited,
+            )
+            for name, cmd in commands.items()
+        ]
+        Supervisor(specs).run(on_started=lambda: log.info("%d web workers started", len(specs)))
     return 0
