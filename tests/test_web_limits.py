@@ -116,6 +116,21 @@ async def test_a_client_address_over_its_cap_is_refused_and_others_are_not(serve
             writer.close()
 
 
+async def test_a_trusted_proxy_is_not_held_to_the_per_client_cap(serve: Any) -> None:
+    """Behind haproxy every screen comes from the proxy's address: a trusted proxy (an address or a
+    network of ``web.trusted_proxies``) is not counted per client; any other address still is."""
+    async with serve(max_connections_per_client=2, trusted_proxies=["127.0.0.8/30"]) as web:
+        held = [await web.raw("127.0.0.9") for _ in range(4)]  # the proxy: past the cap of 2
+        async with web.screen("127.0.0.9") as ws:
+            await ws.send(SUBSCRIBE)
+            assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "full"
+        others = [await web.raw("127.0.0.20") for _ in range(2)]
+        reader, _ = await web.raw("127.0.0.20")  # not a proxy: the cap holds
+        assert (await closed_by_server(reader)).startswith(b"HTTP/1.1 403 ")
+        for _, writer in held + others:
+            writer.close()
+
+
 async def test_connections_that_send_no_whole_request_are_closed(serve: Any) -> None:
     async with serve(handshake_timeout_s=0.3) as web:
         silent, _ = await web.raw()

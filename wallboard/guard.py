@@ -11,7 +11,8 @@ wrapped by :func:`protocols`:
   takes the place of the oldest connection that has not sent a request yet
   (so a flood of idle sockets cannot lock out ``/healthz`` or a new screen);
   only when every connection is in use is the new one refused: ``503``, closed;
-- at most ``max_connections_per_client`` from one address; over it, ``403``
+- at most ``max_connections_per_client`` from one address (a trusted proxy's, ``web.trusted_proxies``,
+  not counted: every screen behind it shares its address); over it, ``403``
   and closed (a screen's WebSocket handshake is refused);
 - a connection that has not sent a whole request within
   ``handshake_timeout_s`` (nothing at all, or headers a byte at a time) is closed.
@@ -25,6 +26,7 @@ task, no parsing) and counted. ``/healthz`` shows the counters, never an address
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import resource
 from collections import Counter
@@ -71,6 +73,31 @@ class Limits:
     max_connections: int
     max_per_client: int
     handshake_timeout_s: float
+    #: Addresses (or networks) whose connections the per-client cap does not count: the trusted
+    #: reverse proxies (``web.trusted_proxies``), through which every screen behind them comes.
+    proxies: tuple[str, ...] = ()
+
+    def counts_per_client(self, host: str) -> bool:
+        """Whether a connection from ``host`` is held to ``max_per_client`` (not from a trusted proxy)."""
+        return not _in_networks(host, self.proxies)
+
+
+def _in_networks(host: str, networks: tuple[str, ...]) -> bool:
+    if not networks or not host:
+        return False
+    if "*" in networks:
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host in networks  # (a unix socket's path, a name)
+    for net in networks:
+        try:
+            if address in ipaddress.ip_network(net, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
 
 
 def raise_open_file_limit() -> int:
@@ -86,7 +113,11 @@ def raise_open_file_limit() -> int:
 
 
 def limits_for(
-    max_connections: int, max_per_client: int, handshake_timeout_s: float, open_files: int | None = None
+    max_connections: int,
+    max_per_client: int,
+    handshake_timeout_s: float,
+    open_files: int | None = None,
+    proxies: tuple[str, ...] = (),
 ) -> Limits:
     """The limits to enforce: ``max_connections`` lowered, if need be, to leave a tenth of the
     open-file limit (at least 256 files) spare for everything else the process opens."""
@@ -103,12 +134,19 @@ def limits_for(
                 open_files,
             )
             max_connections = ceiling
-    return Limits(max_connections, min(max_per_client, max_connections), handshake_timeout_s)
+    return Limits(max_connections, min(max_per_client, max_connections), handshake_timeout_s, proxies)
 
 
 def guard_for(web: WebSettings) -> ConnectionGuard:
     """A guard enforcing the ``web:`` limits (the web process's, and the ingest API's served alone)."""
-    return ConnectionGuard(limits_for(web.max_connections, web.max_connections_per_client, web.handshake_timeout_s))
+    return ConnectionGuard(
+        limits_for(
+            web.max_connections,
+            web.max_connections_per_client,
+            web.handshake_timeout_s,
+            proxies=web.trusted_proxies,
+        )
+    )
 
 
 class ConnectionGuard:
@@ -132,7 +170,7 @@ class ConnectionGuard:
         """Register a new connection; ``None`` if it may stay, else the answer that refuses it."""
         peer: Any = transport.get_extra_info("peername")
         host = str(peer[0]) if isinstance(peer, tuple) and peer else ""
-        if self.per_client[host] >= self.limits.max_per_client:
+        if self.per_client[host] >= self.limits.max_per_client and self.limits.counts_per_client(host):
             self.refused_per_client += 1
             metrics.CONNECTIONS_REFUSED.labels("per_client").inc()
             self.refusals.warning(
