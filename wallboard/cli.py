@@ -288,10 +288,13 @@ def cmd_web(config: Config, path: Path, args: argparse.Namespace) -> int:
         print(f"wallboard: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     host = args.host or os.environ.get("WALLBOARD_WEB_HOST")
-    if host or args.port:
-        config = config.model_copy(
-            update={"web": config.web.model_copy(update={k: v for k, v in (("host", host), ("port", args.port)) if v})}
-        )
+    # The load balancer's address, where it is known only when the container starts (compose).
+    proxies = tuple(p.strip() for p in os.environ.get("WALLBOARD_TRUSTED_PROXIES", "").split(",") if p.strip())
+    changes: dict[str, Any] = {
+        k: v for k, v in (("host", host), ("port", args.port), ("trusted_proxies", proxies)) if v
+    }
+    if changes:
+        config = config.model_copy(update={"web": config.web.model_copy(update=changes)})
     if workers > 1:
         # One Redis for all of them (an embedded one started here, stopped when they are); the
         # workers get this config and the resolved host and port on their command line.
