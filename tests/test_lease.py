@@ -147,3 +147,65 @@ async def test_a_standby_takes_over_at_once_from_an_aggregator_that_stops(stream
 
 async def _applied_is(streams: Streams, agg: Aggregator, n: int) -> bool:
     return agg.state.applied == n and await _applied(streams) == n
+
+
+async def _fold_until(agg: Aggregator, applied: int) -> None:
+    for _ in range(200):
+        if agg.state.applied >= applied:
+            return
+        await agg.step()
+    raise AssertionError(f"{agg.consumer} folded {agg.state.applied} of {applied}")
+
+
+async def _active(streams: Streams, name: str) -> Aggregator:
+    agg = Aggregator(CONFIG, streams, consumer=name, clock=clock, purge_every_s=None, block_ms=20)
+    agg.lease = lease(streams, name)
+    assert await agg._take_lease(first=True)
+    await agg.restore()
+    await agg.recover()
+    return agg
+
+
+async def test_a_deposed_aggregator_drops_its_state_and_leaves_a_redis_that_lost_its_data_to_the_last_holder(
+    streams: Streams,
+) -> None:
+    """b folds, is paused past its lease, a takes over and folds on: b's next read is refused and b
+    drops what it held (older than a's). Then Redis loses everything: b, a standby now, leaves the
+    lease to a while it may come back; a takes it again (epoch 1) and keeps the day it holds."""
+    events = simulated(300)
+    await streams.append(events[:100])
+    b = await _active(streams, "b")
+    await _fold_until(b, 100)
+    assert b.lease is not None
+    await streams.redis.delete(b.lease.key)  # b paused: its lease expired
+    a = await _active(streams, "a")
+    await streams.append(events[100:])
+    await _fold_until(a, 300)
+    with pytest.raises(LeaseLost):
+        await b.step()
+    b.lease.token = None
+    await b._after_losing_the_lease()
+    assert b.state.applied == 0  # not a copy of the day to publish again later
+
+    keys = [k async for k in streams.redis.scan_iter(match=streams.prefix + "*")]
+    await streams.redis.delete(*keys)  # Redis lost everything
+    assert not await b._take_lease(first=False)  # the epoch went back: left to its last holder
+    assert a.lease is not None and not await a.lease.renew()
+    await a._after_losing_the_lease()
+    assert await a._take_lease(first=False)
+    assert a.lease.epoch == 1 and a.state.applied == 300  # kept: the only copy of the day
+    assert not await b._take_lease(first=False)  # held by a
+
+
+async def test_a_lease_under_this_name_held_by_another_live_process_is_not_taken(streams: Streams) -> None:
+    """Two aggregators left with the same name: the second does not take the first one's lease."""
+    first = lease(streams, "same")
+    assert await first.acquire()
+    # the holder is this test's own pid: "another process" is faked with a live pid that is not ours
+    held = await first.holder_now()
+    assert held is not None
+    await streams.redis.set(first.key, f"{held.epoch} same {held.where.rpartition(':')[0]}:1", px=5000)
+    second = Aggregator(CONFIG, streams, consumer="same", clock=clock, purge_every_s=None)
+    second.lease = lease(streams, "same")
+    assert await second.lease.held_by_my_previous_run() is False  # pid 1 lives: not its previous run
+    assert not await second._take_lease(first=True)

@@ -4,6 +4,7 @@ what is wrong (never the password), and real clients through three sentinels and
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -161,5 +162,33 @@ async def test_a_cluster_client_finds_every_node_from_one(tmp_path: Path) -> Non
                 "{c}",
                 "{wb}",
             ]
+        finally:
+            await client.aclose()
+
+
+async def test_wait_replicas_holds_a_batch_until_a_replica_has_it(tmp_path: Path) -> None:
+    """``redis.wait_replicas: 1``: with the replica stopped (SIGSTOP) a batch is not acknowledged —
+    the append raises :class:`ReplicasBehind` (a timeout: the collector sends it again, its cursor
+    unmoved) — and once the replica runs again the same append goes through."""
+    from tests.test_aggregator import simulated
+    from wallboard.streams import ReplicasBehind, Streams, connect
+
+    with SentinelSet(tmp_path / "wait") as s:
+        client = connect(s.url())
+        streams = Streams(client, "wb:", wait_replicas=1, wait_timeout_ms=300)
+        events = simulated(20)
+        try:
+            assert len(await streams.append(events[:10])) == 10  # the replica runs: acknowledged
+            replica = s.replicas[0].process
+            assert replica is not None
+            replica.send_signal(signal.SIGSTOP)
+            try:
+                with pytest.raises(ReplicasBehind, match="only 0 of 1 replicas"):
+                    await streams.append(events[10:])
+            finally:
+                replica.send_signal(signal.SIGCONT)
+            assert len(await streams.append(events[10:])) == 10  # sent again: taken and acknowledged
+            # the events are on the master twice now: the aggregator counts an event id once
+            assert await client.xlen(streams.events_key) == 30
         finally:
             await client.aclose()

@@ -57,7 +57,7 @@ from wallboard.lease import Lease, LeaseLost
 from wallboard.retention import PURGE_EVERY_S, purge_forever
 from wallboard.snapshot import build_view
 from wallboard.state import CentreState
-from wallboard.streams import GROUP, Entry, Streams, id_tuple, redis_full
+from wallboard.streams import GROUP, UNREACHABLE, Entry, Streams, id_tuple, redis_full
 from wallboard.wire import EventError, decode
 
 log = logging.getLogger("wallboard.aggregator")
@@ -142,6 +142,8 @@ class Aggregator:
         self.alerts = AlertLog()
         self._alerts_unsaved: deque[Crossing] = deque(maxlen=ALERTS_KEEP)  # in stream order
         self._last_renew = 0.0
+        self._seen_epoch = 0  # the highest lease epoch seen (a lower one: Redis lost its data)
+        self._reset_at: float | None = None  # when this standby first saw the epoch go back
 
     @property
     def fence(self) -> str | None:
@@ -440,9 +442,32 @@ class Aggregator:
         own (or restarted at 1: Redis lost its data, and this memory is the newest copy)."""
         assert self.lease is not None
         held_epoch = self.lease.epoch
-        # At start, a lease under this aggregator's own name is its killed previous run's.
-        if not await self.lease.acquire(take_own=first):
+        current = await self.lease.epoch_now()
+        if current < self._seen_epoch and not self.state.applied:
+            # Redis lost (or went back in) its data: this standby leaves the lease a while to the
+            # aggregator that held it, whose memory may hold the only copy of the day.
+            if self._reset_at is None:
+                self._reset_at = time.monotonic()
+                log.warning("the lease's epoch went back (Redis lost its data?): leaving it to its last holder a while")
+            if time.monotonic() - self._reset_at < 2 * self.lease.ttl_ms / 1000:
+                return False
+        self._reset_at = None
+        self._seen_epoch = max(self._seen_epoch, current)
+        take_own = False
+        if first:  # at start, a lease under this name may be this aggregator's killed previous run's
+            own = await self.lease.held_by_my_previous_run()
+            take_own = bool(own)
+            if own is False:
+                holder = await self.lease.holder_now()
+                log.error(
+                    "the lease is held under this aggregator's name %r by another process (%s): waiting for "
+                    "it to expire; give each aggregator its own --name",
+                    self.consumer,
+                    "?" if holder is None else holder.where,
+                )
+        if not await self.lease.acquire(take_own=take_own):
             return False
+        self._seen_epoch = max(self._seen_epoch, self.lease.epoch)
         self._last_renew = time.monotonic()
         metrics.AGGREGATOR_ACTIVE.set(1)
         if (held_epoch and self.lease.epoch != held_epoch + 1) or (not held_epoch and self.lease.epoch > 1):
@@ -457,6 +482,20 @@ class Aggregator:
             "" if held_epoch == 0 or continues else "; starting from the checkpoint",
         )
         return True
+
+    async def _after_losing_the_lease(self) -> None:
+        """Drop this aggregator's state if another has taken the lease since (its epoch went up):
+        what it holds is older than what the other folds. Kept if the lease only expired (the
+        epoch unchanged: re-taken, it goes on) or Redis lost its data (the epoch gone or lower:
+        this memory may be the only copy of the day)."""
+        assert self.lease is not None
+        try:
+            current = await self.lease.epoch_now()
+        except UNREACHABLE:
+            return  # cannot tell: the next taking decides by the epoch
+        if current > self.lease.epoch and self.state.applied:
+            log.warning("another aggregator took the lease (epoch %d): dropping this one's state", current)
+            self._forget()
 
     async def _stand_by(self, stop: asyncio.Event, announced: bool) -> None:
         """Wait before the next try at the lease, saying once who holds it."""
@@ -528,6 +567,7 @@ class Aggregator:
                     log.warning("aggregator %r is no longer active (%s); standing by", self.consumer, exc)
                     metrics.AGGREGATOR_ACTIVE.set(0)
                     self.lease.token = None
+                    await self._after_losing_the_lease()
                     ready = False
                     if purger is not None:
                         purger.cancel()

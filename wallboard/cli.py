@@ -200,6 +200,8 @@ async def _metrics_served(role: str, config: Config, args: argparse.Namespace) -
         yield
         return
     host = args.metrics_host or os.environ.get(ENV_METRICS_HOST) or "127.0.0.1"
+    if not config.web.health_token and host not in ("127.0.0.1", "::1", "localhost"):
+        raise ValueError(f"metrics on {host} need web.health_token (a bearer token): without one only on loopback")
     try:
         server = await metrics.serve(port, host, token=config.web.health_token)
     except OSError as exc:

@@ -7,16 +7,20 @@ every third of its time to live; a standby tries to take it twice a second. An a
 stops cleanly gives it up, so its standby starts at once; one killed leaves it to expire
 (``aggregator.lease_ttl_s``, 5 s by default).
 
-The lease is the fence, not a hint: the aggregator's reads of new entries, its checkpoint with
-the acknowledgements, its snapshots and its alert log are Lua scripts that run only while the
-lease still holds its token (:class:`wallboard.streams.Streams`' ``fence`` arguments). An
+The lease is the fence, not a hint: the aggregator's reads of new entries (a transaction on a
+``WATCH`` of the lease: every taking of it is a ``SET``, which aborts the read), its checkpoint
+with the acknowledgements, its snapshots and its alert log (Lua scripts that check the token)
+run only while the lease still holds its token (:class:`wallboard.streams.Streams`' ``fence``
+arguments). An
 aggregator that lost it without knowing (paused, cut off from Redis) cannot read an entry, save
 a state or publish once another has taken over: the second one's first write is the first one's
 last. Its own state is then dropped; when it is active again it starts from the checkpoint.
 
-A holder named like this aggregator is its own previous run (killed): taken over at once at
-start instead of waited for, so a restarted single aggregator does not wait out its own lease.
-Two aggregators must therefore have different names (``wallboard aggregate --name``).
+A lease held under this aggregator's name, from this host, by a process that is gone (or by
+this very pid, in a container started again) is its own previous run's: taken over at once at
+start instead of waited for, so a restarted aggregator does not wait out its own lease. One
+held under its name by another live process, or from another host, is waited for like any other
+(and said): two aggregators must have different names (``wallboard aggregate --name``).
 """
 
 from __future__ import annotations
@@ -127,6 +131,32 @@ class Lease:
         if self.token is not None:
             await self._release(keys=[self.key], args=[self.token])
             self.token = None
+
+    async def epoch_now(self) -> int:
+        """The epoch counter now (0 if Redis has none: it lost or never had it)."""
+        raw = await self.redis.get(self.epoch_key)
+        return int(raw) if raw is not None else 0
+
+    async def held_by_my_previous_run(self) -> bool | None:
+        """Whether the lease is held under this name by this aggregator's previous run (a process
+        of this host that is gone, or this pid: a container started again); None if it is not
+        held under this name at all; False if another live process or host holds it so."""
+        holder = await self.holder_now()
+        if holder is None or holder.name != self.holder:
+            return None
+        host, _, _ = holder.where.rpartition(":")
+        pid = holder.pid
+        if host != socket.gethostname() or pid is None:
+            return False
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # alive, another user's
+        return False
 
     async def holder_now(self) -> Holder | None:
         """Who holds it now, if anyone."""
