@@ -390,7 +390,12 @@ async def read_stream_lag(redis: Any, key: str, group: str = "aggregator", cap: 
     at least that). The age of the oldest unread entry is read from its id (milliseconds).
     Raises what the Redis client raises (counted as a ``stream_lag`` error)."""
     try:
-        groups = await redis.xinfo_groups(key)
+        try:
+            groups = await redis.xinfo_groups(key)
+        except Exception as exc:  # no stream yet (before the first event): no lag, no error
+            if "no such key" not in str(exc).lower():
+                raise
+            groups = []
         info = next((g for g in groups if _text(g.get("name", "")) == group), None)
         if info is None:
             STREAM_LAG.set(0)
