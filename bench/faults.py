@@ -678,6 +678,13 @@ def main() -> None:
         "--json", type=Path, default=ROOT / "bench" / "results" / "faults.json", help="where to save the result"
     )
     parser.add_argument("--keep", type=Path, help="run in this directory (kept) instead of a temporary one")
+    parser.add_argument(
+        "--standby",
+        action="store_true",
+        help=f"a second aggregator ({STANDBY}); each aggregator kill is of the active one",
+    )
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="what is killed")
+    parser.add_argument("--gap", type=float, nargs=2, default=list(d.gap_s), metavar=("MIN", "MAX"))
     args = parser.parse_args()
     plan = Plan(
         lines=args.lines,
@@ -686,6 +693,9 @@ def main() -> None:
         healthy_s=args.healthy_s,
         rotations=args.rotations,
         seed=args.seed,
+        gap_s=(args.gap[0], args.gap[1]),
+        standby=args.standby,
+        kinds=tuple(args.kinds),
     )
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
@@ -696,6 +706,8 @@ def main() -> None:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))
     print(summary(result))
+    if plan.standby:
+        print(f"takeovers (killed -> then active): {result['takeovers']}")
     print(f"\nsaved {args.json}")
     if result["lost"] or result["doubled"]:
         sys.exit(1)
