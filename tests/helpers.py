@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import inspect
+import json
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -15,6 +17,23 @@ if TYPE_CHECKING:
 
     from wallboard.config import Config
     from wallboard.streams import Streams
+
+
+def post_events(port: int, token: str, events: list[dict[str, Any]]) -> int:
+    """POST ``events`` to the ingest API on ``port`` with a source's bearer ``token``: the status."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(
+            "POST",
+            "/api/v1/events",
+            json.dumps({"events": events}).encode(),
+            {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+        )
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
 
 
 def free_port() -> int:

@@ -10,7 +10,6 @@ one slot; a test below shows the transaction refused without the tag.
 
 from __future__ import annotations
 
-import http.client
 import json
 import time
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ import pytest
 from redis.exceptions import RedisClusterException, ResponseError
 from websockets.sync.client import connect as ws_connect
 
-from tests.helpers import eventually, free_port, wait_for_port
+from tests.helpers import eventually, free_port, post_events, wait_for_port
 from tests.stack import Stack, cli
 from tests.topology import Cluster
 from wallboard.events import CallAnswered
@@ -35,22 +34,6 @@ TOKEN = "cluster-test-token-0123456789abcdef"
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with Cluster(tmp_path_factory.mktemp("cluster")) as c:
         yield c
-
-
-def _post(port: int, events: list[dict[str, Any]]) -> int:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    try:
-        conn.request(
-            "POST",
-            "/api/v1/events",
-            json.dumps({"events": events}).encode(),
-            {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
-        )
-        response = conn.getresponse()
-        response.read()
-        return response.status
-    finally:
-        conn.close()
 
 
 def test_the_whole_pipeline_runs_on_a_cluster_with_a_tagged_prefix(tmp_path: Path, cluster: Cluster) -> None:
@@ -81,7 +64,7 @@ def test_the_whole_pipeline_runs_on_a_cluster_with_a_tagged_prefix(tmp_path: Pat
             }
             for i in range(30)
         ]
-        assert _post(ingest_port, calls) == 200
+        assert post_events(ingest_port, TOKEN, calls) == 200
         eventually(lambda: stack.healthz()[1].get("events", {}).get("applied") == 30, 60, "30 events on the board")
         with ws_connect(f"ws://127.0.0.1:{stack.port}/ws") as ws:
             ws.send(json.dumps({"subscribe": {"view": "manager"}}))

@@ -10,8 +10,6 @@ writes (with a single replica, writes are refused — HTTP 503, retried — unti
 
 from __future__ import annotations
 
-import http.client
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import eventually, free_port, wait_for_port
+from tests.helpers import eventually, free_port, post_events, wait_for_port
 from tests.stack import Stack
 from tests.topology import SentinelSet, master_client
 from wallboard.wire import decode
@@ -46,21 +44,6 @@ class Poster(threading.Thread):
         self.stop = threading.Event()
         self.error: BaseException | None = None
 
-    def _post(self, events: list[dict[str, Any]]) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        try:
-            conn.request(
-                "POST",
-                "/api/v1/events",
-                json.dumps({"events": events}).encode(),
-                {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"},
-            )
-            response = conn.getresponse()
-            response.read()
-            return response.status
-        finally:
-            conn.close()
-
     def run(self) -> None:
         try:
             k = 0
@@ -80,7 +63,7 @@ class Poster(threading.Thread):
                 ]
                 while True:  # a batch until it is taken: a client that retries, as the API asks
                     try:
-                        status = self._post(batch)
+                        status = post_events(self.port, TOKEN, batch)
                     except OSError:
                         status = 0
                     if status == 200:
