@@ -209,3 +209,27 @@ async def test_a_lease_under_this_name_held_by_another_live_process_is_not_taken
     second.lease = lease(streams, "same")
     assert await second.lease.held_by_my_previous_run() is False  # pid 1 lives: not its previous run
     assert not await second._take_lease(first=True)
+
+
+async def test_a_connection_lost_while_reading_is_redis_unreachable_not_the_lease_lost(
+    streams: Streams, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """redis-py reports a connection lost while WATCHing the lease as a WatchError (seen at a
+    Sentinel failover, where it stopped the aggregator): it is Redis unreachable, retried."""
+    from redis.asyncio.client import Pipeline
+    from redis.exceptions import WatchError
+
+    from wallboard.streams import UNREACHABLE
+
+    await streams.ensure_group()
+    a = lease(streams, "a")
+    assert await a.acquire()
+
+    async def lost(self: Pipeline, *args: object, **options: object) -> object:
+        raise WatchError("A ConnectionError occurred while watching one or more keys")
+
+    monkeypatch.setattr(Pipeline, "immediate_execute_command", lost)
+    with pytest.raises(UNREACHABLE):
+        await streams.read_new("a", 10, 0, a.token)
+    monkeypatch.undo()
+    assert await streams.read_new("a", 10, 0, a.token) == []  # and then it reads again

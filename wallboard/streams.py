@@ -381,16 +381,20 @@ class Streams:
         45 ms a batch), except on a Cluster."""
         if isinstance(self.redis, RedisCluster):
             return _entries(await self._fenced(self._fenced_read, [self.events_key], [fence, GROUP, consumer, count]))
-        async with self.redis.pipeline(transaction=True) as pipe:
-            await pipe.watch(self.lease_key)
-            if _str(await pipe.get(self.lease_key) or "") != fence:
-                raise LeaseLost("the aggregator lease is not held by this aggregator")
-            pipe.multi()  # type: ignore[no-untyped-call]
-            pipe.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count)
-            try:
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(self.lease_key)
+                if _str(await pipe.get(self.lease_key) or "") != fence:
+                    raise LeaseLost("the aggregator lease is not held by this aggregator")
+                pipe.multi()  # type: ignore[no-untyped-call]
+                pipe.xreadgroup(GROUP, consumer, {self.events_key: ">"}, count=count)
                 (reply,) = await pipe.execute()
-            except WatchError:
-                raise LeaseLost("the aggregator lease was taken while reading") from None
+        except WatchError as exc:
+            # redis-py says a connection lost while watching with a WatchError too: that is Redis
+            # unreachable (retried), not the lease taken (seen at a failover through Sentinel).
+            if "occurred while watching" in str(exc):  # (redis-py 8: "A ConnectionError occurred …")
+                raise RedisConnectionError(str(exc)) from exc
+            raise LeaseLost("the aggregator lease was taken while reading") from None
         return _entries(reply)
 
     async def _last_delivered(self) -> str:
