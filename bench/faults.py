@@ -64,6 +64,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests import stack as harness
 from tests.helpers import eventually
+from wallboard import lease
 from wallboard.counters import QueueCounters
 from wallboard.kpi import queue_kpis
 from wallboard.lease import parse_token
@@ -89,7 +90,7 @@ COUNTS = (
 AVERAGES = ("asa_s", "avg_abandon_wait_s", "max_wait_s", "aht_s")
 POLL_S = 0.1
 STANDBY = "aggregator-2"
-LEASE_KEY = "wb:aggregator:lease"
+LEASE_KEY = "wb:" + lease.LEASE_KEY
 RECOVERY_TIMEOUT_S = 120.0
 _EXIT_LINES = (("EXITWITHTIMEOUT", "timeout"), ("EXITEMPTY", "empty"), ("EXITWITHKEY", "exit_key"))
 

@@ -7,6 +7,8 @@ import signal
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from tests.helpers import eventually
 from tests.stack import Stack, cli
 from wallboard.redis_server import find_running
@@ -128,3 +130,14 @@ def test_web_alone_stops_the_embedded_redis_it_started_on_sigterm(tmp_path: Path
     assert code == 0, output
     assert "embedded Redis stopped" in output
     assert find_running(stack.redis_dir) is None
+
+
+def test_a_bad_metrics_port_is_refused_naming_it(tmp_path: Path) -> None:
+    stack = demo_stack(tmp_path)
+    out = cli("check-config", "--config", str(stack.config), env={"WALLBOARD_METRICS_PORT": "nine"})
+    assert out.returncode == 2 and "WALLBOARD_METRICS_PORT" in out.stderr and "'nine'" in out.stderr
+    raw = dict(stack.raw, web={**stack.raw["web"], "health_token": ""}, redis={"url": "redis://127.0.0.1:1/0"})
+    tokenless = tmp_path / "tokenless.yaml"
+    tokenless.write_text(yaml.safe_dump(raw, allow_unicode=True))
+    out = cli("aggregate", "--config", str(tokenless), "--metrics-port", "9", "--metrics-host", "0.0.0.0")
+    assert out.returncode == 2 and "need web.health_token" in out.stderr

@@ -549,6 +549,8 @@ async def test_every_door_with_every_role(site: Site) -> None:
                 else:
                     assert code == (4401 if who == "anyone" else 4403), (who, name, code)
             full = "sources" in (await c.get("/healthz")).json()
+            # /metrics opens as /healthz in full does (an admin; the health token: its own test)
+            assert ((await c.get("/metrics")).status_code == 200) == full, (who, "/metrics")
             for path in PAGES:  # Dash's page callback answers as the page does
                 r = await c.post("/_dash-update-component", json=_callback(path), headers={"origin": site.base})
                 assert (r.status_code == 200) == (path in pages), (who, path, r.status_code)

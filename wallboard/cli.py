@@ -127,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         error = (env_url and url_error(env_url)) or cluster_prefix_error(env_url, config.redis.prefix)
         if error:
             raise ConfigError(f"{ENV_REDIS_URL}: {error}")
+        _metrics_port_env()  # (a bad one said here, before any process starts)
     except ConfigError as exc:
         print(f"wallboard: bad configuration\n{exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -188,6 +189,16 @@ async def _streams(url: str, config: Config) -> AsyncIterator[Any]:
         await client.aclose()
 
 
+def _metrics_port_env() -> int:
+    """``$WALLBOARD_METRICS_PORT`` (0 when unset); :class:`ConfigError` naming it when it is no port."""
+    raw = os.environ.get(ENV_METRICS_PORT, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"{ENV_METRICS_PORT}: a port is a number from 1 to 65535, got {raw!r}")
+    return int(raw)
+
+
 @contextlib.asynccontextmanager
 async def _metrics_served(role: str, config: Config, args: argparse.Namespace) -> AsyncIterator[None]:
     """This process's metrics on ``--metrics-port`` (or $WALLBOARD_METRICS_PORT) while it runs, behind
@@ -195,7 +206,7 @@ async def _metrics_served(role: str, config: Config, args: argparse.Namespace) -
     from wallboard import metrics
 
     metrics.started(role)
-    port = args.metrics_port if args.metrics_port is not None else int(os.environ.get(ENV_METRICS_PORT) or 0)
+    port = args.metrics_port if args.metrics_port is not None else _metrics_port_env()
     if not port:
         yield
         return
@@ -380,7 +391,11 @@ def cmd_collect(config: Config, path: Path, args: argparse.Namespace) -> int:
                     t.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
 
-    return _run_until_signal(main)
+    try:
+        return _run_until_signal(main)
+    except ValueError as exc:  # a metrics port taken, or off loopback without a token
+        print(f"wallboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
 
 
 def cmd_snapshot(config: Config, path: Path, args: argparse.Namespace) -> int:
@@ -526,7 +541,7 @@ def _child_commands(config: Config, path: Path, args: argparse.Namespace) -> dic
     base = [sys.executable, "-m", "wallboard"]
     # $WALLBOARD_METRICS_PORT: the aggregator's metrics there, each collector's on the next ports
     # (the web's are on its own port, /metrics).
-    first = int(os.environ.get(ENV_METRICS_PORT) or 0)
+    first = _metrics_port_env()
     ports = iter(range(first, first + 1000)) if first else None
 
     def metrics_port() -> list[str]:

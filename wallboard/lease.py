@@ -61,6 +61,11 @@ return 0
 """
 
 
+#: The lease's key and its epoch counter, under the prefix.
+LEASE_KEY = "aggregator:lease"
+EPOCH_KEY = "aggregator:epoch"
+
+
 class LeaseLost(Exception):
     """A fenced write or read was refused: another aggregator holds the lease now."""
 
@@ -91,8 +96,8 @@ class Lease:
         if not holder or any(c.isspace() for c in holder):
             raise ValueError(f"an aggregator's name is a word with no spaces, got {holder!r}")
         self.redis = redis
-        self.key = prefix + "aggregator:lease"
-        self.epoch_key = prefix + "aggregator:epoch"
+        self.key = prefix + LEASE_KEY
+        self.epoch_key = prefix + EPOCH_KEY
         self.holder = holder
         self.ttl_ms = int(ttl_s * 1000)
         self.token: str | None = None  # while held (as far as this aggregator knows)

@@ -43,7 +43,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from wallboard.config import RedisSettings
 from wallboard.events import Event
-from wallboard.lease import LeaseLost
+from wallboard.lease import LEASE_KEY, LeaseLost
 from wallboard.redis_client import Client, connect_any
 from wallboard.wire import PACKED_FIELD, pack
 
@@ -274,7 +274,7 @@ class Streams:
         self.checkpoint_key = prefix + "aggregator:checkpoint"
         self.sources_key = prefix + "sources"
         self.audit_key = prefix + "audit"
-        self.lease_key = prefix + "aggregator:lease"  # (wallboard.lease)
+        self.lease_key = prefix + LEASE_KEY
         redis.set_response_callback("XREADGROUP", _as_sent)  # see the module's docstring
         self._append = redis.register_script(_APPEND_SCRIPT)
         self._claim = redis.register_script(_CLAIM_SCRIPT)
